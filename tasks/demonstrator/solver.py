@@ -1,0 +1,220 @@
+"""The demonstrator: symbolic skeletons from domain.pddl, bound by the streams, made dense.
+
+`Demonstrator.solve(state, goal, seed)` searches for a skeleton, binds its continuous values by
+depth-first search over stream outputs (backtracking when a stream is exhausted), and turns the
+bound plan into a state trajectory: one pick-and-place per `SEGMENT_LENGTH` states.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tasks.demonstrator.streams import (
+    PLACE_GAP, CollisionChecker, Grasp, Kin, MotionPlanner, Scene, grasps, invert, kinematics,
+    multiply, placements, retime,
+)
+from tasks.demonstrator.symbolic import FLOOR, Step, SymbolicPlanner, initial_facts
+from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
+from tasks.world import Pose, World, quaternion_yaw
+
+GENERATOR_VERSION = "demonstrator-1"
+
+
+class PlanningError(RuntimeError):
+    """The demonstrator found no plan; the message says which part failed."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    states: np.ndarray  # (T, 39), T = SEGMENT_LENGTH * number of pick-and-places
+    goal: Goal  # the goal as solved (the drawn tower order for an unconditional goal)
+    skeleton: tuple[str, ...]
+    plan_seconds: float
+    stats: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Bound:
+    """One bound pick-and-place."""
+
+    block: str
+    grasp: Grasp
+    pick: Kin
+    transit: np.ndarray
+    place: Kin
+    carry: np.ndarray
+    placed: Pose  # resting pose after release
+
+
+def supports(state: np.ndarray) -> dict[str, str]:
+    """What each block rests on in a state: the block right below it, or the floor."""
+    _, pos, _, _ = LAYOUT.decompose(state)
+    out = {}
+    for b in BLOCK_NAMES:
+        below = [
+            c for c in BLOCK_NAMES
+            if c != b and np.linalg.norm(pos[b][:2] - pos[c][:2]) < BLOCK_WIDTH / 2
+            and abs(pos[b][2] - pos[c][2] - BLOCK_HEIGHT) < BLOCK_HEIGHT / 2
+        ]
+        out[b] = below[0] if below else FLOOR
+    return out
+
+
+def goal_facts(goal: Goal) -> frozenset:
+    return frozenset(("on", t, b) for t, b in goal.pairs)
+
+
+class Demonstrator:
+    """PDDLStream-style task and motion planner for the block world."""
+
+    name = "demonstrator"
+
+    def __init__(self, max_skeletons: int = 4, max_candidates: int = 6, motion_time_limit: float = 2.0) -> None:
+        self.world = World()
+        self.checker = CollisionChecker(self.world)
+        self.symbolic = SymbolicPlanner()
+        self.max_skeletons = max_skeletons
+        self.max_candidates = max_candidates
+        self.motion_time_limit = motion_time_limit
+
+    @property
+    def settings(self) -> dict:
+        return {
+            "max_skeletons": self.max_skeletons, "max_candidates": self.max_candidates,
+            "motion_time_limit": self.motion_time_limit, "version": GENERATOR_VERSION,
+        }
+
+    def close(self) -> None:
+        self.world.close()
+
+    def solve(self, state: np.ndarray, goal: Goal, seed: int) -> DemoResult:
+        """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        if isinstance(goal, Unconditional):
+            goal = TowerOrder(tuple(BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))))
+        joints, pos, orn, att = LAYOUT.decompose(np.asarray(state, dtype=np.float64))
+        if any(v > 0.5 for v in att.values()):
+            raise PlanningError("the demonstrator plans from a state with no block held")
+        scene = Scene({b: Pose(pos[b].copy(), orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
+        init = initial_facts(supports(state))
+        self._failures: dict[str, int] = {}
+        motion = MotionPlanner(self.checker, seed, self.motion_time_limit)
+        for n, skeleton in enumerate(itertools.islice(self.symbolic.plans(init, goal_facts(goal)), self.max_skeletons)):
+            if not skeleton:  # already satisfied: one still state
+                states = np.asarray(state, dtype=np.float32)[None]
+                return DemoResult(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
+            bound = self._bind(_manipulations(skeleton), scene, joints, motion, rng)
+            if bound is not None:
+                states = self._trajectory(bound, scene, joints)
+                return DemoResult(
+                    states.astype(np.float32), goal, tuple(str(s) for s in skeleton), time.perf_counter() - t0,
+                    {"skeletons": n + 1, "sampling_planner_calls": motion.used_sampler},
+                )
+        why = ", ".join(f"{k} x{v}" for k, v in sorted(self._failures.items(), key=lambda kv: -kv[1])) or "no skeleton"
+        raise PlanningError(f"no plan for goal '{goal}' from this scene (stream failures: {why})")
+
+    # ------------------------------------------------------------------ binding
+    def _fail(self, what: str) -> None:
+        self._failures[what] = self._failures.get(what, 0) + 1
+
+    def _bind(self, manips: list[tuple[str, str]], scene: Scene, q: np.ndarray, motion: MotionPlanner, rng) -> list[_Bound] | None:
+        """Depth-first binding of (block, destination) pick-and-places; None when exhausted."""
+        if not manips:
+            return []
+        block, dest = manips[0]
+        self.checker.load(scene)
+        for grasp in itertools.islice(grasps(scene, block), self.max_candidates):
+            tool = multiply(scene.poses[block], invert(grasp.block_in_tool))
+            self.checker.load(scene)
+            pick = kinematics(self.checker, tool, ignore=frozenset({block}), steps=PHASES.descend + 1)
+            if pick is None:
+                self._fail("pick kinematics")
+                continue
+            transit = motion.plan(q, pick.pre)
+            if transit is None:
+                self._fail("free motion")
+                continue
+            holding = Scene(scene.poses, (block, grasp))
+            for placed in itertools.islice(self._placements(holding, block, dest, pick, rng), self.max_candidates):
+                release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
+                self.checker.load(holding)
+                place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
+                if place is None:
+                    self._fail("place kinematics")
+                    continue
+                carry = motion.plan(pick.pre, place.pre)
+                if carry is None:
+                    self._fail("holding motion")
+                    continue
+                after = Scene({**scene.poses, block: placed})
+                rest = self._bind(manips[1:], after, place.pre, motion, rng)
+                if rest is not None:
+                    return [_Bound(block, grasp, pick, transit, place, carry, placed)] + rest
+        return None
+
+    def _placements(self, scene: Scene, block: str, dest: str, pick: Kin, rng):
+        """Placements of `block` on `dest`, those needing the least wrist turn first."""
+        held_yaw = quaternion_yaw(scene.poses[block].orientation)
+        for pose in placements(scene, block, dest, rng):
+            if dest == FLOOR:
+                yield pose
+                continue
+            base = quaternion_yaw(pose.orientation)
+            yaws = sorted((base + k * math.pi / 2 for k in range(4)), key=lambda y: abs(_wrap(y - held_yaw)))
+            for yaw in yaws:
+                yield Pose(pose.position, np.array([0, 0, math.sin(yaw / 2), math.cos(yaw / 2)]))
+
+    # ------------------------------------------------------------------ trajectory
+    def _trajectory(self, bound: list[_Bound], scene: Scene, q0: np.ndarray) -> np.ndarray:
+        poses = dict(scene.poses)
+        q = q0
+        out = []
+        ph = PHASES
+        for b in bound:
+            joints = [q[None]]
+            joints.append(retime(b.transit, ph.transit + 1)[1:])
+            joints.append(retime(b.pick.approach, ph.descend + 1)[1:])
+            joints.append(np.repeat(b.pick.at[None], ph.grasp_dwell, axis=0))
+            joints.append(retime(b.pick.approach[::-1], ph.lift + 1)[1:])
+            joints.append(retime(b.carry, ph.carry + 1)[1:])
+            joints.append(retime(b.place.approach, ph.place_descend + 1)[1:])
+            joints.append(np.repeat(b.place.at[None], ph.release_dwell, axis=0))
+            joints.append(retime(b.place.approach[::-1], ph.ascend + 1)[1:])
+            joints = np.concatenate(joints)
+            assert len(joints) == ph.length
+            for t, qt in enumerate(joints):
+                held = ph.grasp_index <= t < ph.release_index
+                if held:
+                    tool = self.world.tcp_pose(qt)
+                    poses[b.block] = multiply(tool, b.grasp.block_in_tool)
+                elif t >= ph.release_index:
+                    poses[b.block] = b.placed
+                out.append(LAYOUT.compose(
+                    qt, {k: v.position for k, v in poses.items()}, {k: v.orientation for k, v in poses.items()},
+                    {b.block: 1.0 if held else 0.0},
+                ))
+            q = joints[-1]
+        return np.array(out)
+
+
+def _manipulations(skeleton: list[Step]) -> list[tuple[str, str]]:
+    """(block, destination) per pick-and-place of a skeleton of alternating moves and manipulations."""
+    out = []
+    for step in skeleton:
+        if step.action in ("stack", "put_down"):
+            dest = step.args["s"] if step.action == "stack" else step.args["r"]
+            out.append((step.args["b"], dest))
+    return out
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+

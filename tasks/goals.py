@@ -1,0 +1,190 @@
+"""Goals: validated value objects, parsed from the CLI's text, drawn at random per task.
+
+- ``Unconditional()``: the tallest tower, any order (text: ``tallest``).
+- ``TowerOrder(("red", "green", ...))``: 2 to 4 distinct blocks, bottom to top
+  (text: ``red,green,blue,yellow``).
+- ``Arrangement(((top, bottom), ...))``: "top on bottom" pairs (text: ``green on red, yellow on blue``).
+
+A goal that cannot be met raises :class:`GoalError` with a message that names the problem.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+from tasks.layout import BLOCK_NAMES
+
+TASKS = ("unconditional", "conditional", "rearrangement")
+
+
+class GoalError(ValueError):
+    """A goal that names an unknown block, repeats one, or cannot be built."""
+
+
+def _check_block(name: str) -> str:
+    if name not in BLOCK_NAMES:
+        raise GoalError(f"unknown block {name!r}; blocks are {', '.join(BLOCK_NAMES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Unconditional:
+    """Build the tallest tower, in any order."""
+
+    task = "unconditional"
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def to_json(self) -> str:
+        return json.dumps({"tallest": True})
+
+    def __str__(self) -> str:
+        return "tallest"
+
+
+@dataclass(frozen=True)
+class TowerOrder:
+    """A tower of 2 to 4 distinct blocks, listed bottom to top."""
+
+    order: tuple[str, ...]
+    task = "conditional"
+
+    def __post_init__(self) -> None:
+        order = tuple(self.order)
+        object.__setattr__(self, "order", order)
+        for name in order:
+            _check_block(name)
+        seen: set[str] = set()
+        for name in order:
+            if name in seen:
+                raise GoalError(f"block {name!r} used twice in the tower order")
+            seen.add(name)
+        if not 2 <= len(order) <= len(BLOCK_NAMES):
+            raise GoalError(f"a tower order needs 2 to {len(BLOCK_NAMES)} blocks, got {len(order)}")
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """(top, bottom) pairs from the bottom up."""
+        return tuple((self.order[i + 1], self.order[i]) for i in range(len(self.order) - 1))
+
+    def to_json(self) -> str:
+        return json.dumps({"order": list(self.order)})
+
+    def __str__(self) -> str:
+        return ",".join(self.order)
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """A set of "top on bottom" pairs; together they form one or more towers."""
+
+    pairs: tuple[tuple[str, str], ...]
+    task = "rearrangement"
+
+    def __post_init__(self) -> None:
+        pairs = tuple((str(t), str(b)) for t, b in self.pairs)
+        object.__setattr__(self, "pairs", pairs)
+        if not pairs:
+            raise GoalError("an arrangement needs at least one 'top on bottom' pair")
+        below: dict[str, str] = {}
+        above: dict[str, str] = {}
+        for top, bottom in pairs:
+            _check_block(top)
+            _check_block(bottom)
+            if top == bottom:
+                raise GoalError(f"block {top!r} cannot be on itself")
+            if top in below:
+                if below[top] == bottom:
+                    raise GoalError(f"pair '{top} on {bottom}' given twice")
+                raise GoalError(f"block {top!r} cannot be on two blocks ({below[top]!r} and {bottom!r})")
+            if bottom in above:
+                raise GoalError(f"two blocks cannot be on {bottom!r} ({above[bottom]!r} and {top!r})")
+            below[top], above[bottom] = bottom, top
+        for start in below:  # each block has at most one support, so a cycle is a loop of supports
+            chain, cur = [start], start
+            while cur in below:
+                cur = below[cur]
+                chain.append(cur)
+                if cur == start:
+                    raise GoalError("cycle " + " on ".join(chain))
+
+    def towers(self) -> list[tuple[str, ...]]:
+        """The towers the pairs describe, each bottom to top."""
+        below = dict(self.pairs)
+        above = {b: t for t, b in self.pairs}
+        bottoms = [b for b in above if b not in below]
+        out = []
+        for b in sorted(bottoms, key=BLOCK_NAMES.index):
+            tower = [b]
+            while tower[-1] in above:
+                tower.append(above[tower[-1]])
+            out.append(tuple(tower))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps({"pairs": [list(p) for p in self.pairs]})
+
+    def __str__(self) -> str:
+        return ", ".join(f"{t} on {b}" for t, b in self.pairs)
+
+
+Goal = Union[Unconditional, TowerOrder, Arrangement]
+
+
+def parse_goal(text: str) -> Goal:
+    """Parse the CLI's goal syntax; raises GoalError naming the problem."""
+    t = text.strip().lower()
+    if not t:
+        raise GoalError("empty goal; give a tower order (red,green,blue), pairs (green on red) or 'tallest'")
+    if t in ("tallest", "unconditional"):
+        return Unconditional()
+    if " on " in f" {t} ":
+        pairs = []
+        for part in t.split(","):
+            words = part.split()
+            if len(words) != 3 or words[1] != "on":
+                raise GoalError(f"cannot read {part.strip()!r}: expected 'TOP on BOTTOM'")
+            pairs.append((words[0], words[2]))
+        return Arrangement(tuple(pairs))
+    names = [n.strip() for n in t.split(",")]
+    if any(not n for n in names):
+        raise GoalError(f"empty block name in tower order {text!r}")
+    return TowerOrder(tuple(names))
+
+
+def goal_from_json(text: str) -> Goal:
+    """Inverse of ``goal.to_json()``; raises GoalError for anything else."""
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise GoalError(f"goal is not valid JSON: {e}") from None
+    if isinstance(data, dict) and "order" in data:
+        return TowerOrder(tuple(data["order"]))
+    if isinstance(data, dict) and "pairs" in data:
+        return Arrangement(tuple(tuple(p) for p in data["pairs"]))
+    if isinstance(data, dict) and data.get("tallest"):
+        return Unconditional()
+    raise GoalError(f"goal JSON must have 'order', 'pairs' or 'tallest': {text!r}")
+
+
+def sample_goal(task: str, rng: np.random.Generator) -> Goal:
+    """A random goal as the paper drew them: a permutation for conditional stacking, random
+    stack pairs (from a random split of a permutation into towers) for rearrangement."""
+    if task == "unconditional":
+        return Unconditional()
+    perm = [BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))]
+    if task == "conditional":
+        return TowerOrder(tuple(perm))
+    if task == "rearrangement":
+        while True:
+            # A cut between neighbours of the permutation starts a new tower.
+            cuts = rng.random(len(perm) - 1) < 0.5
+            pairs = tuple((perm[i + 1], perm[i]) for i in range(len(perm) - 1) if not cuts[i])
+            if pairs:
+                return Arrangement(pairs)
+    raise GoalError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")

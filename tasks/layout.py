@@ -1,0 +1,168 @@
+"""The one place that knows the blocks and the 39-number state layout.
+
+State per timestep: 7 joint angles, then for each block (red, green, blue, yellow) its position
+xyz, orientation quaternion xyzw and attached flag. Everything else reads and writes states
+through :data:`LAYOUT`; no other module indexes a state with bare numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK_NAMES: tuple[str, ...] = ("red", "green", "blue", "yellow")
+BLOCK_COLOURS: dict[str, tuple[float, float, float, float]] = {
+    "red": (0.85, 0.15, 0.15, 1.0),
+    "green": (0.15, 0.70, 0.25, 1.0),
+    "blue": (0.15, 0.35, 0.90, 1.0),
+    "yellow": (0.95, 0.80, 0.10, 1.0),
+}
+# The paper's flat cuboids: a stacked pair sits 0.06 m apart, above the reward's 0.05 m rule.
+BLOCK_SIZE: tuple[float, float, float] = (0.20, 0.20, 0.06)
+BLOCK_HALF_EXTENTS: tuple[float, float, float] = tuple(s / 2 for s in BLOCK_SIZE)  # type: ignore[assignment]
+BLOCK_HEIGHT: float = BLOCK_SIZE[2]
+BLOCK_WIDTH: float = BLOCK_SIZE[0]
+
+NUM_JOINTS = 7
+_BLOCK_DIMS = 8  # xyz, quaternion xyzw, attached
+
+
+@dataclass(frozen=True)
+class BlockSlices:
+    """Named slices of one block inside a state vector."""
+
+    position: slice
+    orientation: slice
+    attached: int
+
+
+class StateLayout:
+    """Named views into a (..., 39) state array. Works on numpy arrays and torch tensors."""
+
+    def __init__(self, blocks: tuple[str, ...] = BLOCK_NAMES) -> None:
+        self.blocks = blocks
+        self.joints = slice(0, NUM_JOINTS)
+        self._block: dict[str, BlockSlices] = {}
+        for i, name in enumerate(blocks):
+            base = NUM_JOINTS + _BLOCK_DIMS * i
+            self._block[name] = BlockSlices(
+                position=slice(base, base + 3),
+                orientation=slice(base + 3, base + 7),
+                attached=base + 7,
+            )
+        self.dim = NUM_JOINTS + _BLOCK_DIMS * len(blocks)
+
+    def block(self, name: str) -> BlockSlices:
+        """Slices of block `name`; raises ValueError naming the block if it does not exist."""
+        try:
+            return self._block[name]
+        except KeyError:
+            raise ValueError(f"unknown block {name!r}; blocks are {', '.join(self.blocks)}") from None
+
+    @property
+    def names(self) -> list[str]:
+        """One human-readable name per dimension, in order (stored in files)."""
+        names = [f"joint_{j + 1}" for j in range(NUM_JOINTS)]
+        for b in self.blocks:
+            names += [f"{b}_{k}" for k in ("x", "y", "z", "qx", "qy", "qz", "qw", "attached")]
+        return names
+
+    @property
+    def attached_dims(self) -> list[int]:
+        return [self._block[b].attached for b in self.blocks]
+
+    @property
+    def position_dims(self) -> list[int]:
+        return [d for b in self.blocks for d in range(self._block[b].position.start, self._block[b].position.stop)]
+
+    def positions(self, states):
+        """(..., 39) -> (..., n_blocks, 3) block positions."""
+        return np_or_torch_stack([states[..., self._block[b].position] for b in self.blocks], axis=-2)
+
+    def attached(self, states):
+        """(..., 39) -> (..., n_blocks) attached flags."""
+        return states[..., self.attached_dims]
+
+    def compose(
+        self,
+        joints: np.ndarray,
+        positions: dict[str, np.ndarray],
+        orientations: dict[str, np.ndarray],
+        attached: dict[str, float] | None = None,
+    ) -> np.ndarray:
+        """Build one state vector from its named parts."""
+        state = np.zeros(self.dim, dtype=np.float64)
+        state[self.joints] = joints
+        for b in self.blocks:
+            s = self._block[b]
+            state[s.position] = positions[b]
+            state[s.orientation] = orientations[b]
+            state[s.attached] = (attached or {}).get(b, 0.0)
+        return state
+
+    def decompose(self, state: np.ndarray) -> tuple[np.ndarray, dict, dict, dict]:
+        """Inverse of :meth:`compose`: joints, positions, orientations, attached flags."""
+        pos = {b: np.asarray(state[self._block[b].position]) for b in self.blocks}
+        orn = {b: np.asarray(state[self._block[b].orientation]) for b in self.blocks}
+        att = {b: float(state[self._block[b].attached]) for b in self.blocks}
+        return np.asarray(state[self.joints]), pos, orn, att
+
+    def check(self, states: np.ndarray, what: str = "states") -> np.ndarray:
+        """Return `states` as float array of shape (T, dim) or raise a message naming the problem."""
+        arr = np.asarray(states, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != self.dim:
+            raise ValueError(f"{what} must have shape (T, {self.dim}), got {tuple(arr.shape)}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{what} contain NaN or infinite values")
+        return arr
+
+
+def np_or_torch_stack(parts, axis: int):
+    """Stack numpy arrays or torch tensors without importing torch here."""
+    if isinstance(parts[0], np.ndarray):
+        return np.stack(parts, axis=axis)
+    import torch  # only reached when the caller already uses torch
+
+    return torch.stack(parts, dim=axis)
+
+
+LAYOUT = StateLayout()
+STATE_DIM = LAYOUT.dim
+assert STATE_DIM == 39
+
+
+@dataclass(frozen=True)
+class SegmentPhases:
+    """State counts of one pick-and-place, which always spans `length` states.
+
+    State 0 is the segment's start. Fixed phase lengths put the grasp and the release at the
+    same timesteps in every segment, which the Diffuser's keyframe constraints rely on.
+    """
+
+    transit: int = 33
+    descend: int = 12
+    grasp_dwell: int = 4
+    lift: int = 12
+    carry: int = 36
+    place_descend: int = 12
+    release_dwell: int = 6
+    ascend: int = 12
+
+    @property
+    def length(self) -> int:
+        return 1 + sum(getattr(self, f) for f in self.__dataclass_fields__)
+
+    @property
+    def grasp_index(self) -> int:
+        """First state with the attached flag on (the tool is at the block one state before)."""
+        return 1 + self.transit + self.descend
+
+    @property
+    def release_index(self) -> int:
+        """First state with the attached flag off again."""
+        return self.grasp_index + self.grasp_dwell + self.lift + self.carry + self.place_descend
+
+
+PHASES = SegmentPhases()
+SEGMENT_LENGTH = PHASES.length
+assert SEGMENT_LENGTH == 128
