@@ -154,6 +154,9 @@ def parse_goal(text: str) -> Goal:
     names = [n.strip() for n in t.split(",")]
     if any(not n for n in names):
         raise GoalError(f"empty block name in tower order {text!r}")
+    for n in names:
+        if " " in n:
+            raise GoalError(f"cannot read {n!r}: expected 'TOP on BOTTOM' pairs or a comma-separated tower order")
     return TowerOrder(tuple(names))
 
 

@@ -65,6 +65,19 @@ def sample_scene(seed: int) -> dict[str, Pose]:
     return poses
 
 
+def episode_seed(seed: int, episode: int) -> int:
+    """Scene seed of episode `episode` of a run started with `seed` (collect and evaluate agree)."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
+def initial_state(seed: int) -> np.ndarray:
+    """The state `World.reset(seed)` produces, computed without a physics client."""
+    poses = sample_scene(seed)
+    return LAYOUT.compose(
+        HOME_JOINTS, {b: q.position for b, q in poses.items()}, {b: q.orientation for b, q in poses.items()}
+    )
+
+
 class World:
     """One PyBullet client with the robot, floor and blocks."""
 

@@ -19,6 +19,7 @@ from tasks.demonstrator.streams import (
 )
 from tasks.demonstrator.symbolic import FLOOR, Step, SymbolicPlanner, initial_facts
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
+from tasks.plans import Plan
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
 from tasks.world import Pose, World, quaternion_yaw
 
@@ -91,6 +92,11 @@ class Demonstrator:
 
     def close(self) -> None:
         self.world.close()
+
+    def plan(self, state: np.ndarray, goal: Goal, seed: int) -> Plan:
+        """`solve` wrapped in the shared Plan type (not yet executed: score is NaN)."""
+        r = self.solve(state, goal, seed)
+        return Plan(r.states, goal, self.name, self.settings, r.plan_seconds, seed)
 
     def solve(self, state: np.ndarray, goal: Goal, seed: int) -> DemoResult:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""

@@ -1,0 +1,130 @@
+"""Collect demonstrations with the demonstrator into the HDF5 dataset, in worker processes.
+
+Episode k of a collection with seed S uses scene seed `episode_seed(S, k)` and a goal drawn
+from it, so the file's content depends only on the seed, never on the number of workers:
+results are written in episode order. Episodes already in the file are skipped (resume).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from tasks.dataset import Demo, append_demo, read_index
+from tasks.goals import TASKS, Goal, GoalError, sample_goal
+from tasks.world import episode_seed, initial_state
+
+ATTEMPTS = 3  # the demonstrator's seeds tried per episode before it counts as unsolved
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    episode: int
+    demo: Demo | None
+    error: str = ""
+
+
+_demonstrator = None
+
+
+def _get_demonstrator():
+    global _demonstrator
+    if _demonstrator is None:
+        from tasks.demonstrator import Demonstrator
+
+        _demonstrator = Demonstrator()
+    return _demonstrator
+
+
+def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None = None) -> EpisodeResult:
+    """Solve one episode and check the result by replaying it in physics."""
+    from tasks.demonstrator import PlanningError
+    from tasks.execute import execute
+
+    seed = episode_seed(collection_seed, episode)
+    state = initial_state(seed)
+    goal = goal or sample_goal(task, np.random.default_rng(seed))
+    error = ""
+    for attempt in range(ATTEMPTS):
+        try:
+            result = _get_demonstrator().solve(state, goal, seed + attempt)
+        except PlanningError as e:
+            error = str(e)
+            continue
+        replay = execute(result.states, goal)
+        if replay.strict_success:
+            demo = Demo(result.states, goal, task, seed, episode, collection_seed, True, result.plan_seconds)
+            return EpisodeResult(episode, demo)
+        error = f"replay in physics scored {replay.score:.0f} without strict success"
+    return EpisodeResult(episode, None, error)
+
+
+def _work(args: tuple) -> EpisodeResult:
+    return demonstrate(*args)
+
+
+def pending_episodes(path: Path, task: str, seed: int, episodes: int) -> list[int]:
+    """Episodes of this collection not yet in the file."""
+    if not Path(path).exists():
+        return list(range(episodes))
+    done = {d.episode for d in read_index(path) if d.task == task and d.collection_seed == seed}
+    return [k for k in range(episodes) if k not in done]
+
+
+def run_episodes(jobs: list[tuple], workers: int) -> Iterator[EpisodeResult]:
+    """Results in job order, from `workers` processes (in-process when workers <= 1)."""
+    if workers <= 1:
+        yield from map(_work, jobs)
+        return
+    # spawn: a fresh interpreter per worker, never a forked PyBullet or PyTorch state.
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(_work, jobs, chunksize=1)
+
+
+def collect(
+    path: str | Path,
+    task: str,
+    episodes: int,
+    seed: int,
+    workers: int = 1,
+    goal: Goal | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> tuple[int, list[str]]:
+    """Collect up to `episodes` demos into `path`. Returns (demos written, failure messages).
+
+    `progress(done, total, failures)` is called after each episode; `should_stop()` is polled
+    between episodes and ends the collection early (what is written stays).
+    """
+    if task not in TASKS:
+        raise GoalError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    path = Path(path)
+    todo = pending_episodes(path, task, seed, episodes)
+    written, failures = 0, []
+    done = episodes - len(todo)
+    jobs = [(task, seed, k, goal) for k in todo]
+    results = run_episodes(jobs, workers)
+    try:
+        for r in results:
+            if r.demo is not None:
+                append_demo(path, r.demo, _generator())
+                written += 1
+            else:
+                failures.append(f"episode {r.episode}: {r.error}")
+            done += 1
+            if progress:
+                progress(done, episodes, len(failures))
+            if should_stop():
+                break
+    finally:
+        results.close()
+    return written, failures
+
+
+def _generator() -> str:
+    from tasks.demonstrator import GENERATOR_VERSION
+
+    return GENERATOR_VERSION

@@ -1,0 +1,210 @@
+"""Demonstrations in one HDF5 file, robomimic layout.
+
+```
+data                     attrs: total (states in all demos), env_args (JSON: world, layout, timing)
+data/demo_<i>            attrs: num_samples, goal (JSON), task, seed (scene), episode,
+                                 collection_seed, success (replayed in physics), plan_seconds
+    states   (T, 39) float32   our layout (tasks.layout), the demonstrator's planned states
+    actions  (T, 11) float32   change of joint targets (7) and attached flags (4) to the next state
+    rewards  (T,)    float32   the task's reward at each state
+    dones    (T,)    uint8     1 at the last state
+mask/train, mask/valid   demo names (bytes)
+```
+Appending never rewrites earlier demos; see tasks.h5io for what a kill leaves behind.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tasks.goals import Goal, goal_from_json
+from tasks.h5io import FileFormatError, append_strings, check_layout, open_h5
+from tasks.layout import BLOCK_NAMES, BLOCK_SIZE, LAYOUT, NUM_JOINTS, PHASES
+from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
+
+VALID_FRACTION = 0.1
+ACTION_DIM = NUM_JOINTS + len(BLOCK_NAMES)
+
+
+def env_args(generator: str) -> dict:
+    """What a reader needs to know about the world that made the states."""
+    return {
+        "env_name": "KukaBlockStacking",
+        "type": "pybullet",
+        "env_kwargs": {
+            "robot": ROBOT_URDF, "blocks": list(BLOCK_NAMES), "block_size": list(BLOCK_SIZE),
+            "control_period": CONTROL_PERIOD, "physics_hz": PHYSICS_HZ, "substeps": SUBSTEPS,
+        },
+        "state_names": LAYOUT.names,
+        "segment_length": PHASES.length,
+        "grasp_index": PHASES.grasp_index,
+        "release_index": PHASES.release_index,
+        "generator": generator,
+    }
+
+
+@dataclass(frozen=True)
+class Demo:
+    states: np.ndarray
+    goal: Goal
+    task: str
+    seed: int
+    episode: int
+    collection_seed: int
+    success: bool
+    plan_seconds: float = 0.0
+
+    @property
+    def actions(self) -> np.ndarray:
+        j, a = LAYOUT.joints, LAYOUT.attached_dims
+        nxt = np.concatenate([self.states[1:], self.states[-1:]])
+        return np.concatenate([nxt[:, j] - self.states[:, j], nxt[:, a] - self.states[:, a]], axis=1).astype(np.float32)
+
+
+def _is_valid(seed: int) -> bool:
+    # Split by a hash of the scene seed so a demo's split never depends on the order of writes.
+    return (seed * 2654435761 % 2**32) / 2**32 < VALID_FRACTION
+
+
+def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
+    """Append one demo; creates the file on first use. Returns the demo's name."""
+    from tasks.rewards import rewards
+
+    with open_h5(path, "a", "demonstrations") as f:
+        if "data" not in f:
+            data = f.create_group("data")
+            data.attrs["total"] = 0
+            data.attrs["env_args"] = json.dumps(env_args(generator))
+            f.create_group("mask")
+        else:
+            check_layout(f, "data", path)
+        data = f["data"]
+        name = f"demo_{len(data)}"
+        g = data.create_group(name)
+        states = LAYOUT.check(demo.states).astype(np.float32)
+        g.create_dataset("states", data=states, compression="gzip", compression_opts=4, shuffle=True)
+        g.create_dataset("actions", data=demo.actions, compression="gzip", compression_opts=4, shuffle=True)
+        g.create_dataset("rewards", data=rewards(states, demo.goal))
+        dones = np.zeros(len(states), dtype=np.uint8)
+        dones[-1] = 1
+        g.create_dataset("dones", data=dones)
+        g.attrs.update({
+            "num_samples": len(states), "goal": demo.goal.to_json(), "task": demo.task, "seed": demo.seed,
+            "episode": demo.episode, "collection_seed": demo.collection_seed, "success": bool(demo.success),
+            "plan_seconds": float(demo.plan_seconds),
+        })
+        data.attrs["total"] = int(data.attrs["total"]) + len(states)
+        append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
+        return name
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    name: str
+    task: str
+    goal: Goal
+    seed: int
+    episode: int
+    collection_seed: int
+    num_samples: int
+    success: bool
+
+
+def read_index(path: str | Path) -> list[DemoInfo]:
+    """Every demo's attributes, in file order (no states are read)."""
+    with open_h5(path, "r", "demonstrations") as f:
+        if "data" not in f:
+            raise FileFormatError(f"{path}: not a demonstrations file (no 'data' group)")
+        check_layout(f, "data", path)
+        out = []
+        for name in sorted(f["data"], key=lambda n: int(n.split("_")[1])):
+            a = f["data"][name].attrs
+            out.append(DemoInfo(
+                name, str(a["task"]), goal_from_json(a["goal"]), int(a["seed"]), int(a["episode"]),
+                int(a["collection_seed"]), int(a["num_samples"]), bool(a["success"]),
+            ))
+        return out
+
+
+def load_states(path: str | Path, names: list[str] | None = None, split: str | None = None) -> dict[str, np.ndarray]:
+    """States of the named demos (default: all, or those of mask/`split`)."""
+    with open_h5(path, "r", "demonstrations") as f:
+        if "data" not in f:
+            raise FileFormatError(f"{path}: not a demonstrations file (no 'data' group)")
+        check_layout(f, "data", path)
+        if names is None:
+            if split is not None:
+                names = [n.decode() for n in f["mask"][split][:]] if split in f["mask"] else []
+            else:
+                names = list(f["data"])
+        out = {}
+        for n in names:
+            states = f["data"][n]["states"][:]
+            if states.ndim != 2 or states.shape[1] != LAYOUT.dim:
+                raise FileFormatError(f"{path}: {n}/states has shape {states.shape}, expected (T, {LAYOUT.dim})")
+            out[n] = states
+        return out
+
+
+class Normaliser:
+    """Per-dimension affine map of states to [-1, 1] (min/max over the data), as Diffuser does."""
+
+    def __init__(self, low: np.ndarray, high: np.ndarray) -> None:
+        self.low = np.asarray(low, dtype=np.float32)
+        self.high = np.asarray(high, dtype=np.float32)
+        # Dimensions that never change in the data (a quaternion x of flat blocks) map to 0.
+        self.scale = np.maximum(self.high - self.low, 1e-6) / 2
+
+    @classmethod
+    def fit(cls, states: np.ndarray) -> "Normaliser":
+        return cls(states.min(axis=0), states.max(axis=0))
+
+    def normalise(self, x):
+        return (x - self.centre(x)) / self._cast(self.scale, x)
+
+    def unnormalise(self, x):
+        return x * self._cast(self.scale, x) + self.centre(x)
+
+    def centre(self, x):
+        return self._cast((self.low + self.high) / 2, x)
+
+    @staticmethod
+    def _cast(v: np.ndarray, like):
+        if isinstance(like, np.ndarray):
+            return v
+        import torch
+
+        return torch.as_tensor(v, dtype=like.dtype, device=like.device)
+
+    def to_dict(self) -> dict:
+        return {"low": self.low.tolist(), "high": self.high.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Normaliser":
+        return cls(np.array(d["low"]), np.array(d["high"]))
+
+
+class TrajectoryWindows:
+    """Normalised windows of `horizon` states from the demos, at any start (for training)."""
+
+    def __init__(self, path: str | Path, horizon: int, split: str | None = "train", normaliser: Normaliser | None = None) -> None:
+        demos = load_states(path, split=split)
+        if not demos:
+            raise FileFormatError(f"{path}: no demos in split {split!r}")
+        self.horizon = horizon
+        self.demos = [s for s in demos.values() if len(s) >= horizon]
+        if not self.demos:
+            raise FileFormatError(f"{path}: every demo is shorter than the horizon {horizon}")
+        self.normaliser = normaliser or Normaliser.fit(np.concatenate(self.demos))
+        self.normed = [self.normaliser.normalise(s).astype(np.float32) for s in self.demos]
+        self.index = np.array([(d, t) for d, s in enumerate(self.demos) for t in range(len(s) - horizon + 1)])
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        d, t = self.index[i]
+        return self.normed[d][t:t + self.horizon]

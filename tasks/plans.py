@@ -1,0 +1,93 @@
+"""The Plan value type and the plans file.
+
+A `Plan` (states, goal, planner name and settings, timings, scores) is what every planner
+returns and what the executor, the library, the comparison view and the CLI share.
+
+```
+plans                    attrs: state_names, next_id
+plans/<id>/states        (T, 39) float32
+plans/<id>               attrs: goal (JSON), planner, settings (JSON), plan_seconds, score,
+                                strict_success, seed, created (ISO time), name
+```
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from tasks.goals import Goal, goal_from_json
+from tasks.h5io import FileFormatError, check_layout, open_h5
+from tasks.layout import LAYOUT
+
+
+@dataclass(frozen=True)
+class Plan:
+    states: np.ndarray
+    goal: Goal
+    planner: str
+    settings: dict = field(default_factory=dict)
+    plan_seconds: float = 0.0
+    seed: int = 0
+    score: float = float("nan")  # normalised score after execution in physics; NaN if not run
+    strict_success: bool = False
+    name: str = ""
+    created: str = ""
+    id: str = ""
+
+    def with_result(self, score: float, strict_success: bool) -> "Plan":
+        return replace(self, score=float(score), strict_success=bool(strict_success))
+
+
+def append_plan(path: str | Path, plan: Plan) -> str:
+    """Append `plan` to the plans file (created on first use); returns its id."""
+    with open_h5(path, "a", "plans") as f:
+        if "plans" not in f:
+            g = f.create_group("plans")
+            g.attrs["state_names"] = LAYOUT.names
+            g.attrs["next_id"] = 0
+        else:
+            check_layout(f, "plans", path)
+        root = f["plans"]
+        n = int(root.attrs["next_id"])
+        pid = f"plan_{n:05d}"
+        g = root.create_group(pid)
+        g.create_dataset("states", data=LAYOUT.check(plan.states).astype(np.float32), compression="gzip")
+        created = plan.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        g.attrs.update({
+            "goal": plan.goal.to_json(), "planner": plan.planner, "settings": json.dumps(plan.settings),
+            "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
+            "strict_success": bool(plan.strict_success), "seed": int(plan.seed), "created": created,
+            "name": plan.name or f"{plan.planner} {plan.goal}",
+        })
+        root.attrs["next_id"] = n + 1
+        return pid
+
+
+def _read(g, pid: str, with_states: bool) -> Plan:
+    a = g.attrs
+    return Plan(
+        states=g["states"][:] if with_states else np.zeros((0, LAYOUT.dim), np.float32),
+        goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
+        plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
+        strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
+    )
+
+
+def list_plans(path: str | Path) -> list[Plan]:
+    """Every plan's metadata (states left empty), oldest first."""
+    with open_h5(path, "r", "plans") as f:
+        if "plans" not in f:
+            raise FileFormatError(f"{path}: not a plans file (no 'plans' group)")
+        check_layout(f, "plans", path)
+        return [_read(f["plans"][pid], pid, False) for pid in sorted(f["plans"])]
+
+
+def load_plan(path: str | Path, pid: str) -> Plan:
+    with open_h5(path, "r", "plans") as f:
+        if "plans" not in f or pid not in f["plans"]:
+            raise FileFormatError(f"{path}: no plan {pid!r}")
+        return _read(f["plans"][pid], pid, True)

@@ -1,0 +1,76 @@
+import json
+import os
+import subprocess
+import sys
+
+import h5py
+import pytest
+
+from tasks.dataset import read_index
+from tasks.plans import list_plans, load_plan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_collect_with_two_workers(tmp_path):
+    out = tmp_path / "d.h5"
+    r = run("collect", "--task", "conditional", "--episodes", "2", "--seed", "1", "--workers", "2", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "wrote 2 demos" in r.stdout
+    assert [d.episode for d in read_index(out)] == [0, 1]
+
+
+def test_plan_appends_to_the_plans_file(tmp_path):
+    out = tmp_path / "plans.h5"
+    for goal in ["green on red, yellow on blue", "tallest"]:
+        r = run("plan", "--planner", "demonstrator", "--goal", goal, "--seed", "2", "--out", str(out))
+        assert r.returncode == 0, r.stderr
+    plans = list_plans(out)
+    assert [str(p.goal) for p in plans] == ["green on red, yellow on blue", "tallest"]
+    assert all(p.score == 100 and p.strict_success and p.plan_seconds > 0 for p in plans)
+    assert load_plan(out, plans[0].id).states.shape == (256, 39)
+    with h5py.File(out) as f:
+        attrs = f[f"plans/{plans[1].id}"].attrs
+        assert json.loads(attrs["goal"]) == {"tallest": True}
+        assert attrs["planner"] == "demonstrator" and "version" in json.loads(attrs["settings"])
+
+
+@pytest.mark.parametrize("goal, message", [
+    ("red,purple", "unknown block 'purple'"),
+    ("red on green, green on red", "cycle red on green on red"),
+    ("red,green,red", "'red' used twice"),
+])
+def test_bad_goal_is_one_line_without_traceback(tmp_path, goal, message):
+    r = run("plan", "--goal", goal, "--out", str(tmp_path / "p.h5"))
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert not (tmp_path / "p.h5").exists()
+
+
+def test_evaluate_writes_results_and_episodes(tmp_path):
+    r = run("evaluate", "--planner", "demonstrator", "--task", "rearrangement", "--episodes", "2", "--seed", "0", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "score" in r.stdout and "strict success" in r.stdout
+    res = json.loads((tmp_path / "results.json").read_text())
+    for key in ("task", "planner", "episodes", "score_mean", "score_sem", "strict_success", "plan_seconds_mean"):
+        assert key in res
+    assert res["episodes"] == 2 and res["score_mean"] == 100 and res["strict_success"] == 1
+    with h5py.File(tmp_path / "episodes.h5") as f:
+        g = f["episodes/1"]
+        assert g["states"].shape[1] == 39
+        assert set(g.attrs) >= {"task", "seed", "score", "strict_success", "goal"}
+        assert "pairs" in json.loads(g.attrs["goal"])
+
+
+def test_corrupt_plans_file_is_reported_not_overwritten(tmp_path):
+    out = tmp_path / "plans.h5"
+    out.write_bytes(b"garbage")
+    r = run("plan", "--goal", "tallest", "--out", str(out))
+    assert r.returncode != 0 and "plans.h5" in r.stderr and "Traceback" not in r.stderr
+    assert out.read_bytes() == b"garbage"

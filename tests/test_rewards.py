@@ -1,0 +1,67 @@
+import pytest
+
+from tasks.goals import Arrangement, TowerOrder, Unconditional
+from tasks.layout import BLOCK_HEIGHT
+from tasks.rewards import normalised_score, reward, stacked, strict_success
+
+H = BLOCK_HEIGHT / 2
+
+
+def tower(state_factory, order, dz=BLOCK_HEIGHT, dx=0.0, attached=None):
+    pos = {b: [0.6 + dx * i, 0.0, H + dz * i] for i, b in enumerate(order)}
+    return state_factory(pos, attached)
+
+
+def test_stacked_follows_the_papers_thresholds(state_factory):
+    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06]}), "green", "red")
+    # more than 0.05 m higher is required
+    assert not stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.05]}), "green", "red")
+    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.0501]}), "green", "red")
+    # xy distance under 0.2 m
+    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.799, 0, H + 0.06]}), "green", "red")
+    assert not stacked(state_factory({"red": [0.6, 0, H], "green": [0.8, 0, H + 0.06]}), "green", "red")
+    # neither may be attached
+    for held in ("green", "red"):
+        s = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06]}, {held: 1.0})
+        assert not stacked(s, "green", "red")
+
+
+def test_unconditional_counts_the_tallest_tower(state_factory):
+    assert reward(state_factory({}), Unconditional()) == 0
+    assert reward(tower(state_factory, ["red", "green"]), Unconditional()) == 1
+    assert reward(tower(state_factory, ["blue", "red", "green", "yellow"]), Unconditional()) == 3
+    held_top = tower(state_factory, ["blue", "red", "green", "yellow"], attached={"yellow": 1.0})
+    assert reward(held_top, Unconditional()) == 2
+
+
+def test_conditional_counts_pairs_in_sequence_from_the_bottom(state_factory):
+    goal = TowerOrder(("red", "green", "blue", "yellow"))
+    assert reward(tower(state_factory, ["red", "green", "blue", "yellow"]), goal) == 3
+    assert reward(tower(state_factory, ["red", "green", "blue"]), goal) == 2
+    # a right pair above a wrong one does not count: the order is achieved in sequence
+    assert reward(tower(state_factory, ["green", "red", "blue", "yellow"]), goal) == 0
+    assert reward(tower(state_factory, ["red", "green", "yellow"]), goal) == 1
+    # the paper's relation is loose: blue two levels above green still counts as on it
+    assert reward(tower(state_factory, ["red", "green", "yellow", "blue"]), goal) == 2
+    assert reward(tower(state_factory, ["red", "green"]), TowerOrder(("red", "green"))) == 3
+    assert normalised_score(reward(tower(state_factory, ["red", "green", "blue"]), goal)) == pytest.approx(200 / 3)
+
+
+def test_rearrangement_gives_three_over_k_per_pair(state_factory):
+    goal = Arrangement((("green", "red"), ("yellow", "blue")))
+    s = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06], "blue": [0, 0.6, H], "yellow": [0.5, 0.6, H]})
+    assert reward(s, goal) == pytest.approx(1.5)
+    s[7:] = tower(state_factory, ["red", "green"])[7:]
+    assert reward(s, Arrangement((("green", "red"),))) == 3
+
+
+def test_strict_success_needs_the_tower_to_stand(state_factory):
+    goal = TowerOrder(("red", "green", "blue"))
+    assert strict_success(tower(state_factory, ["red", "green", "blue"]), goal)
+    # offset by more than half a block: the paper's reward still counts it, the strict test does not
+    shifted = tower(state_factory, ["red", "green", "blue"], dx=0.12)
+    assert reward(shifted, goal) == 3 and not strict_success(shifted, goal)
+    floating = tower(state_factory, ["red", "green", "blue"], dz=0.09)
+    assert not strict_success(floating, goal)
+    assert strict_success(tower(state_factory, ["red", "green", "blue", "yellow"]), Unconditional())
+    assert not strict_success(tower(state_factory, ["red", "green", "blue"]), Unconditional())
