@@ -1,8 +1,9 @@
 """Kuka block stacking with diffusion planning.
 
     python main.py collect  --task T --episodes N --seed S --workers W --out FILE.h5
-    python main.py plan     --planner demonstrator --goal GOAL --seed S --out plans.h5
-    python main.py evaluate --planner demonstrator --task T --episodes N --seed S --out DIR
+    python main.py train    --data FILE.h5 --out CHECKPOINT [--steps N] [--device auto|cpu|cuda]
+    python main.py plan     [--planner diffuser|demonstrator] --goal GOAL --seed S --out plans.h5
+    python main.py evaluate [--planner diffuser|demonstrator] --task T --episodes N --seed S --out DIR
 
 GOAL is a tower order bottom to top (``red,green,blue,yellow``), "top on bottom" pairs
 (``green on red, yellow on blue``) or ``tallest``.
@@ -12,22 +13,59 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from tasks.goals import TASKS
 
-PLANNERS = ("demonstrator",)
+PLANNERS = ("diffuser", "demonstrator")
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "diffuser.pt"
 
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed as one line."""
 
 
-def make_planner(name: str):
+def make_planner(args):
+    """The planner the arguments ask for; the Diffuser is the default when a checkpoint exists."""
+    name = args.planner or ("diffuser" if Path(args.checkpoint).exists() else "demonstrator")
     if name == "demonstrator":
         from tasks.demonstrator import Demonstrator
 
         return Demonstrator()
+    if name == "diffuser":
+        from planner.plan import DiffuserPlanner, PlannerSettings
+
+        base = PlannerSettings.paper() if args.paper else PlannerSettings()
+        overrides = {
+            "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
+            "max_checks": args.max_checks, "device": args.device,
+        }
+        settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+        if args.no_keyframes:
+            settings = replace(settings, keyframes=False)
+        if args.no_physics_check:
+            settings = replace(settings, physics_check=False)
+        try:
+            return DiffuserPlanner(args.checkpoint, settings)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     raise UsageError(f"unknown planner {name!r}; planners are {', '.join(PLANNERS)}")
+
+
+def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--planner", choices=PLANNERS, default=None,
+                        help="default: diffuser when the checkpoint exists, else demonstrator")
+    g = parser.add_argument_group("diffuser settings")
+    g.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    g.add_argument("--sampling-steps", type=int, help="denoising steps (default 10; 1000 = the paper's DDPM)")
+    g.add_argument("--candidates", type=int, help="candidates sampled per segment (default 16)")
+    g.add_argument("--guide-scale", type=float, help="guide gradient scale (default 0 with keyframes)")
+    g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
+    g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (no IK keyframes)")
+    g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
+    g.add_argument("--paper", action="store_true", help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no check")
+    g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
 
 
 def cmd_collect(args) -> int:
@@ -59,15 +97,18 @@ def cmd_plan(args) -> int:
     from tasks.world import initial_state
 
     goal = parse_goal(args.goal)
-    planner = make_planner(args.planner)
+    planner = make_planner(args)
     state = initial_state(args.seed)
     plan = planner.plan(state, goal, args.seed)
     result = execute(plan.states, goal, start=state)
     plan = plan.with_result(result.score, result.strict_success)
     pid = append_plan(args.out, plan)
-    print(f"{pid}: {args.planner} planned '{goal}' from scene {args.seed} in {plan.plan_seconds:.2f} s, "
+    print(f"{pid}: {plan.planner} planned '{goal}' from scene {args.seed} in {plan.plan_seconds:.2f} s, "
           f"{len(plan.states)} states; in physics: score {result.score:.0f}, "
           f"strict success {'yes' if result.strict_success else 'no'} -> {args.out}")
+    for i, seg in enumerate(plan.details.get("segments", [])):
+        print(f"  segment {i + 1}: {seg['move']} ({seg['proposal']}), {seg['seconds']:.2f} s, "
+              f"{seg['checked']} checked in physics, {'achieved' if seg['achieved'] else 'missed'}")
     return 0
 
 
@@ -76,11 +117,25 @@ def cmd_evaluate(args) -> int:
 
     from tasks.evaluate import evaluate, format_table
 
-    planner = make_planner(args.planner)
-    with tqdm(total=args.episodes, unit="episode", desc=f"evaluate {args.planner} {args.task}") as bar:
+    planner = make_planner(args)
+    with tqdm(total=args.episodes, unit="episode", desc=f"evaluate {planner.name} {args.task}") as bar:
         results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1))
     print(format_table([results]))
     print(f"results: {args.out}/results.json, realised states: {args.out}/episodes.h5")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from planner.model import ModelConfig
+    from planner.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
+    )
+    model = ModelConfig(horizon=args.horizon, dim=args.dim, dim_mults=tuple(args.dim_mults))
+    out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+    print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
     return 0
 
 
@@ -97,19 +152,33 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("plan", help="plan one goal from a seeded scene and append the plan to a plans file")
-    p.add_argument("--planner", default="demonstrator", choices=PLANNERS)
+    add_planner_arguments(p)
     p.add_argument("--goal", required=True, help="'red,green,blue,yellow', 'green on red, yellow on blue' or 'tallest'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="plans.h5")
     p.set_defaults(func=cmd_plan)
 
     e = sub.add_parser("evaluate", help="score a planner on seeded episodes of a task")
-    e.add_argument("--planner", default="demonstrator", choices=PLANNERS)
+    add_planner_arguments(e)
     e.add_argument("--task", choices=TASKS, required=True)
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", required=True, help="directory for results.json and episodes.h5")
     e.set_defaults(func=cmd_evaluate)
+    t = sub.add_parser("train", help="train the Diffuser on a demonstrations file (resumes from --out if it exists)")
+    t.add_argument("--data", required=True, help="demonstrations HDF5 file")
+    t.add_argument("--out", required=True, help="checkpoint path (full: weights, EMA, optimizer)")
+    t.add_argument("--steps", type=int, default=100_000, help="total steps, counting those already done")
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--save-every", type=int, default=1000)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--horizon", type=int, default=128)
+    t.add_argument("--dim", type=int, default=32)
+    t.add_argument("--dim-mults", type=int, nargs="+", default=[1, 2, 4, 8])
+    t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
+    t.set_defaults(func=cmd_train)
     return parser
 
 
@@ -120,16 +189,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         print("\nThe desktop app is not built yet; use the commands above.")
         return 0
-    for name in ("episodes", "workers"):
+    for name in ("episodes", "workers", "steps"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be at least 1")
     from tasks.demonstrator import PlanningError
     from tasks.goals import GoalError
     from tasks.h5io import FileFormatError
 
+    errors: tuple = (GoalError, FileFormatError, PlanningError, UsageError)
+    if args.command in ("train", "plan", "evaluate"):
+        from planner.checkpoint import CheckpointError
+
+        errors += (CheckpointError,)
     try:
         return args.func(args)
-    except (GoalError, FileFormatError, PlanningError, UsageError) as e:
+    except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,10 @@ def _import_pybullet_quietly() -> None:
         for fd in saved:
             _os.dup2(devnull, fd)
         import pybullet  # noqa: F401
+
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)  # the banner sits in C's stdio buffer until flushed
     finally:
         for fd, copy in saved.items():
             _os.dup2(copy, fd)

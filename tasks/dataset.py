@@ -26,6 +26,7 @@ from tasks.layout import BLOCK_NAMES, BLOCK_SIZE, LAYOUT, NUM_JOINTS, PHASES
 from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
 
 VALID_FRACTION = 0.1
+MIN_HALF_RANGE = 0.05
 ACTION_DIM = NUM_JOINTS + len(BLOCK_NAMES)
 
 
@@ -155,8 +156,9 @@ class Normaliser:
     def __init__(self, low: np.ndarray, high: np.ndarray) -> None:
         self.low = np.asarray(low, dtype=np.float32)
         self.high = np.asarray(high, dtype=np.float32)
-        # Dimensions that never change in the data (a quaternion x of flat blocks) map to 0.
-        self.scale = np.maximum(self.high - self.low, 1e-6) / 2
+        # Dimensions that barely change in the data (a flat block's quaternion x) get a floor on
+        # their range, else a millimetre of real-world tilt would become a huge model input.
+        self.scale = np.maximum((self.high - self.low) / 2, MIN_HALF_RANGE).astype(np.float32)
 
     @classmethod
     def fit(cls, states: np.ndarray) -> "Normaliser":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +17,10 @@ import h5py
 import numpy as np
 
 from tasks.layout import LAYOUT
+
+
+LOCK_RETRIES = 100
+LOCK_WAIT = 0.05  # seconds between tries while another process appends
 
 
 class FileFormatError(ValueError):
@@ -30,10 +35,18 @@ def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File
         raise FileFormatError(f"{path}: no such {kind} file")
     if mode == "a" and path.exists() and not h5py.is_hdf5(path):
         raise FileFormatError(f"{path}: not an HDF5 {kind} file (corrupt or another format); left untouched")
-    try:
-        f = h5py.File(path, mode)
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot open {kind} file ({e}); left untouched") from None
+    f = None
+    for _ in range(LOCK_RETRIES):
+        try:
+            f = h5py.File(path, mode)
+            break
+        except BlockingIOError:
+            # Another process holds the file for one append (milliseconds): wait for it.
+            time.sleep(LOCK_WAIT)
+        except OSError as e:
+            raise FileFormatError(f"{path}: cannot open {kind} file ({e}); left untouched") from None
+    if f is None:
+        raise FileFormatError(f"{path}: {kind} file is locked by another process that is writing it; try again")
     try:
         yield f
     finally:

@@ -6,8 +6,9 @@ returns and what the executor, the library, the comparison view and the CLI shar
 ```
 plans                    attrs: state_names, next_id
 plans/<id>/states        (T, 39) float32
+plans/<id>/denoising     (segments, steps, H, 39) float32, optional: the plan forming
 plans/<id>               attrs: goal (JSON), planner, settings (JSON), plan_seconds, score,
-                                strict_success, seed, created (ISO time), name
+                                strict_success, seed, created (ISO time), name, details (JSON)
 ```
 """
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Plan:
     name: str = ""
     created: str = ""
     id: str = ""
+    details: dict = field(default_factory=dict)  # per-segment timings, candidate scores, ...
+    denoising: np.ndarray | None = None  # (segments, steps, H, 39) snapshots, when kept
 
     def with_result(self, score: float, strict_success: bool) -> "Plan":
         return replace(self, score=float(score), strict_success=bool(strict_success))
@@ -56,12 +59,14 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         pid = f"plan_{n:05d}"
         g = root.create_group(pid)
         g.create_dataset("states", data=LAYOUT.check(plan.states).astype(np.float32), compression="gzip")
+        if plan.denoising is not None:
+            g.create_dataset("denoising", data=np.asarray(plan.denoising, np.float32), compression="gzip")
         created = plan.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         g.attrs.update({
             "goal": plan.goal.to_json(), "planner": plan.planner, "settings": json.dumps(plan.settings),
             "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
             "strict_success": bool(plan.strict_success), "seed": int(plan.seed), "created": created,
-            "name": plan.name or f"{plan.planner} {plan.goal}",
+            "name": plan.name or f"{plan.planner} {plan.goal}", "details": json.dumps(plan.details),
         })
         root.attrs["next_id"] = n + 1
         return pid
@@ -74,6 +79,8 @@ def _read(g, pid: str, with_states: bool) -> Plan:
         goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
         plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
         strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
+        details=json.loads(a.get("details", "{}")),
+        denoising=g["denoising"][:] if with_states and "denoising" in g else None,
     )
 
 

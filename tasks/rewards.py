@@ -87,7 +87,8 @@ def _tilt(quat) -> float:
     return math.acos(max(-1.0, min(1.0, zz)))
 
 
-def _strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
+def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
+    """`top` rests squarely and level on `bottom`, neither held (the strict test for one pair)."""
     _, pos, orn, att = LAYOUT.decompose(np.asarray(state))
     if att[top] > 0.5 or att[bottom] > 0.5:
         return False
@@ -108,6 +109,6 @@ def strict_success(state: np.ndarray, goal: Goal) -> bool:
     pair rests squarely, level, on its bottom block.
     """
     if isinstance(goal, Unconditional):
-        rel = {t: [b for b in BLOCK_NAMES if b != t and _strictly_on(state, t, b)] for t in BLOCK_NAMES}
+        rel = {t: [b for b in BLOCK_NAMES if b != t and strictly_on(state, t, b)] for t in BLOCK_NAMES}
         return _longest_chain(rel) == len(BLOCK_NAMES) - 1
-    return all(_strictly_on(state, t, b) for t, b in goal.pairs)
+    return all(strictly_on(state, t, b) for t, b in goal.pairs)

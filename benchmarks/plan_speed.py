@@ -1,0 +1,51 @@
+"""Diffuser planning time per segment with the default settings (or those given).
+
+    python benchmarks/plan_speed.py [--checkpoint assets/diffuser.pt] [--episodes 10] [--device cpu]
+
+Plans conditional-stacking goals from seeded scenes and prints the median and mean seconds per
+segment (sampling, ranking and the physics check included) and the settings used.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from planner.plan import DiffuserPlanner, PlannerSettings  # noqa: E402
+from tasks.goals import sample_goal  # noqa: E402
+from tasks.world import episode_seed, initial_state  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=str(ROOT / "assets" / "diffuser.pt"))
+    ap.add_argument("--episodes", type=int, default=10)
+    ap.add_argument("--task", default="conditional")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--sampling-steps", type=int, default=PlannerSettings.steps)
+    ap.add_argument("--candidates", type=int, default=PlannerSettings.candidates)
+    args = ap.parse_args()
+    settings = PlannerSettings(steps=args.sampling_steps, candidates=args.candidates, device=args.device)
+    planner = DiffuserPlanner(args.checkpoint, settings)
+    planner.plan(initial_state(0), sample_goal(args.task, np.random.default_rng(0)), 0)  # warm-up
+    seconds = []
+    for k in range(args.episodes):
+        s = episode_seed(99, k)
+        plan = planner.plan(initial_state(s), sample_goal(args.task, np.random.default_rng(s)), s)
+        seconds += [seg["seconds"] for seg in plan.details["segments"]]
+    print(f"settings: {planner.settings}")
+    print(f"device: {planner.device}, torch threads: {torch.get_num_threads()}")
+    print(f"segments timed: {len(seconds)}")
+    print(f"median seconds per segment: {statistics.median(seconds):.3f}")
+    print(f"mean seconds per segment: {statistics.mean(seconds):.3f}")
+
+
+if __name__ == "__main__":
+    main()

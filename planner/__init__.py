@@ -1,0 +1,1 @@
+"""The Diffuser: temporal U-Net, diffusion, guides, conditioning, training, planning."""

@@ -1,0 +1,92 @@
+"""Checkpoints: weights (EMA), model and diffusion config, normaliser, training config, provenance.
+
+A checkpoint that does not match this program's state layout or model shape is refused with a
+message that says what differs.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from planner.diffusion import DiffusionConfig, GaussianDiffusion
+from planner.model import ModelConfig, TemporalUnet
+from tasks.dataset import Normaliser
+from tasks.layout import LAYOUT, PHASES
+
+FORMAT = "kuka-diffuser-1"
+
+
+class CheckpointError(ValueError):
+    """A missing, unreadable or unfit checkpoint; the message names the file and the problem."""
+
+
+@dataclass
+class Loaded:
+    diffusion: GaussianDiffusion  # with EMA weights, eval mode
+    normaliser: Normaliser
+    meta: dict  # everything else in the checkpoint (configs, step, command, commit)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def segment_info() -> dict:
+    return {"length": PHASES.length, "grasp_index": PHASES.grasp_index, "release_index": PHASES.release_index}
+
+
+def save_atomic(payload: dict, path: str | Path) -> None:
+    """Write to a temporary file and rename, so a kill never leaves half a checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def read(path: str | Path) -> dict:
+    """The raw checkpoint dict, after checking it is ours and fits this program's layout."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many kinds for a corrupt file
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a Diffuser checkpoint of format {FORMAT}")
+    if ckpt.get("state_names") != LAYOUT.names:
+        raise CheckpointError(f"{path}: made for a different state layout than this program's 39-d one")
+    if ckpt.get("segment") != segment_info():
+        raise CheckpointError(f"{path}: trained on segments timed {ckpt.get('segment')}, this program uses {segment_info()}")
+    return ckpt
+
+
+def build(model_config: ModelConfig, diffusion_config: DiffusionConfig) -> GaussianDiffusion:
+    return GaussianDiffusion(TemporalUnet(model_config), diffusion_config)
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
+    ckpt = read(path)
+    mc = ModelConfig.from_dict(ckpt["model_config"])
+    if mc.state_dim != LAYOUT.dim:
+        raise CheckpointError(f"{path}: model state_dim {mc.state_dim}, expected {LAYOUT.dim}")
+    diffusion = build(mc, DiffusionConfig(**ckpt["diffusion_config"]))
+    try:
+        diffusion.model.load_state_dict(ckpt["ema"])
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise CheckpointError(f"{path}: weights do not fit the model of its config ({first})") from None
+    diffusion.to(device).eval()
+    meta = {k: v for k, v in ckpt.items() if k not in ("ema", "model", "optimizer")}
+    return Loaded(diffusion, Normaliser.from_dict(ckpt["normaliser"]), meta)

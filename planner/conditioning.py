@@ -1,0 +1,150 @@
+"""From a goal and the current state to the next segment's inpainting constraints and guide.
+
+A goal is met one pick-and-place ("move X onto Y") per 128-state segment, in the order the
+goal implies (bottom pairs first). For a move, `segment_conditions` pins the cells of
+`planner.masks` to values derived from the scene: the current state, the flag schedule, the
+still blocks, X's target pose on Y, and joint keyframes from inverse kinematics at the grasp
+and the release. The guide `PlacedOn(X, Y)` expresses the same goal as a gradient, for the
+paper's start-only conditioning and for ranking.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.guides import Guide, PlacedOn
+from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
+from tasks.demonstrator.streams import (
+    PLACE_GAP, CollisionChecker, Scene, grasps, invert, kinematics, multiply, placements,
+)
+from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
+from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
+from tasks.rewards import strictly_on
+from tasks.world import Pose, World, quaternion_yaw
+
+
+@dataclass(frozen=True)
+class Move:
+    """One pick-and-place: put `block` on `onto`."""
+
+    block: str
+    onto: str
+
+    def __str__(self) -> str:
+        return f"{self.block} on {self.onto}"
+
+
+@dataclass
+class SegmentConditions:
+    move: Move | None
+    mask: np.ndarray  # (H, 39) bool
+    values: np.ndarray  # (H, 39) unnormalised
+    guide: Guide | None
+
+
+def _support_chain_ok(state: np.ndarray, pairs: tuple[tuple[str, str], ...], bottom: str) -> bool:
+    """`bottom` is where the goal wants it: not required on anything, or already on it."""
+    below = dict(pairs)
+    return bottom not in below or strictly_on(state, bottom, below[bottom])
+
+
+def next_move(state: np.ndarray, goal: Goal) -> Move | None:
+    """The next pick-and-place the goal needs from this state, bottom pairs first; None when the
+    goal's pairs all stand (or, for an unconditional goal, always: the Diffuser proposes)."""
+    if isinstance(goal, Unconditional):
+        return None
+    for top, bottom in goal.pairs:
+        if strictly_on(state, top, bottom):
+            continue
+        if isinstance(goal, TowerOrder):
+            return Move(top, bottom)  # pairs are bottom-up: the ones below already stand
+        if _support_chain_ok(state, goal.pairs, bottom):
+            return Move(top, bottom)
+    if isinstance(goal, Arrangement):
+        unmet = [(t, b) for t, b in goal.pairs if not strictly_on(state, t, b)]
+        return Move(*unmet[0]) if unmet else None
+    return None
+
+
+def tower_top(state: np.ndarray) -> tuple[str, int]:
+    """The top block of the tallest strict tower and its height in blocks."""
+    above = {b: [t for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)] for b in BLOCK_NAMES}
+    best, height = BLOCK_NAMES[0], 0
+
+    def climb(b: str, h: int) -> None:
+        nonlocal best, height
+        if h > height or (h == height and not above[b]):
+            best, height = b, h
+        for t in above[b]:
+            climb(t, h + 1)
+
+    for b in BLOCK_NAMES:
+        climb(b, 1)
+    return best, height
+
+
+class KeyframeSolver:
+    """Inverse kinematics for the grasp and release of a move, on a private planning world."""
+
+    def __init__(self) -> None:
+        self.world = World()
+        self.checker = CollisionChecker(self.world)
+
+    def close(self) -> None:
+        self.world.close()
+
+    def keyframes(self, state: np.ndarray, move: Move, max_tries: int = 4):
+        """(q_grasp, q_release, placed pose) or None if no collision-free IK is found."""
+        _, pos, orn, _ = LAYOUT.decompose(state)
+        scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
+        rng = np.random.default_rng(0)
+        for grasp in itertools.islice(grasps(scene, move.block), max_tries):
+            self.checker.load(scene)
+            tool = multiply(scene.poses[move.block], invert(grasp.block_in_tool))
+            pick = kinematics(self.checker, tool, frozenset({move.block}), PHASES.descend + 1)
+            if pick is None:
+                continue
+            holding = Scene(scene.poses, (move.block, grasp))
+            held_yaw = quaternion_yaw(scene.poses[move.block].orientation)
+            target = next(placements(holding, move.block, move.onto, rng))
+            base = quaternion_yaw(target.orientation)
+            for yaw in sorted((base + k * math.pi / 2 for k in range(4)), key=lambda y: abs(_wrap(y - held_yaw))):
+                placed = Pose(target.position, np.array([0, 0, math.sin(yaw / 2), math.cos(yaw / 2)]))
+                release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
+                self.checker.load(holding)
+                place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
+                if place is not None:
+                    return pick.at, place.at, placed
+        return None
+
+
+def segment_conditions(
+    state: np.ndarray, move: Move | None, horizon: int, keyframes: bool, solver: KeyframeSolver | None,
+) -> SegmentConditions:
+    """Constraints (and guide) for one segment from `state`. Without keyframes (or without a
+    move, or when IK finds none), only the first state is pinned, as in the paper."""
+    values = np.repeat(np.asarray(state, dtype=np.float64)[None], horizon, axis=0)
+    guide = PlacedOn(move.block, move.onto) if move is not None else None
+    found = solver.keyframes(state, move) if (keyframes and move is not None and solver is not None) else None
+    if found is None:
+        return SegmentConditions(move, start_mask(horizon), values, guide)
+    q_grasp, q_release, placed = found
+    mask = keyframe_mask(horizon, move.block)
+    s = LAYOUT.block(move.block)
+    held = slice(PHASES.grasp_index, PHASES.release_index)
+    values[:, LAYOUT.attached_dims] = 0.0
+    values[held, s.attached] = 1.0
+    values[PHASES.release_index:, s.position] = placed.position
+    values[PHASES.release_index:, s.orientation] = placed.orientation
+    for t in grasp_dwell():
+        values[t, LAYOUT.joints] = q_grasp
+    for t in release_dwell():
+        values[t, LAYOUT.joints] = q_release
+    return SegmentConditions(move, mask, values, guide)
+
+
+def _wrap(a: float) -> float:
+    return (a + math.pi) % (2 * math.pi) - math.pi

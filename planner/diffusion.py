@@ -1,0 +1,179 @@
+"""Gaussian diffusion over normalised trajectories: schedule, loss, samplers, inpainting, guidance.
+
+Inpainting: `Constraints` pin values at chosen (timestep, dimension) cells. They are written
+back after every denoising step, so they hold exactly in the output, and during training the
+pinned cells of x_t are replaced by the clean values so the model learns to fill in the rest.
+
+Guidance (the paper's): at each step the mean is moved along the gradient of a guide, scaled by
+the step's variance and a user-set scale. The guide sees unnormalised states.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from planner.model import TemporalUnet
+
+# A guide: unnormalised trajectories (B, H, D) -> value per sample (B,), higher is better.
+GuideFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    n_timesteps: int = 1000
+    clip_denoised: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cosine_beta_schedule(n: int, s: float = 0.008) -> torch.Tensor:
+    """Nichol & Dhariwal's cosine schedule, betas clipped at 0.999."""
+    steps = np.linspace(0, n, n + 1)
+    abar = np.cos(((steps / n) + s) / (1 + s) * np.pi * 0.5) ** 2
+    abar = abar / abar[0]
+    betas = 1 - abar[1:] / abar[:-1]
+    return torch.tensor(np.clip(betas, 0, 0.999), dtype=torch.float32)
+
+
+@dataclass
+class Constraints:
+    """Values pinned at (timestep, dimension) cells, in normalised units. mask/values: (H, D) or (B, H, D)."""
+
+    mask: torch.Tensor
+    values: torch.Tensor
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(self.mask.bool(), self.values.to(x.dtype), x)
+
+    def to(self, device) -> "Constraints":
+        return Constraints(self.mask.to(device), self.values.to(device))
+
+
+def _extract(a: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return a.gather(0, t).reshape(-1, *([1] * (x.dim() - 1)))
+
+
+class GaussianDiffusion(nn.Module):
+    """epsilon-prediction diffusion with DDPM (ancestral) and DDIM (few-step) samplers."""
+
+    def __init__(self, model: TemporalUnet, config: DiffusionConfig = DiffusionConfig()) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.n_timesteps = config.n_timesteps
+        betas = cosine_beta_schedule(config.n_timesteps)
+        alphas = 1 - betas
+        abar = torch.cumprod(alphas, 0)
+        abar_prev = torch.cat([torch.ones(1), abar[:-1]])
+        for name, value in {
+            "betas": betas, "abar": abar, "abar_prev": abar_prev,
+            "sqrt_abar": abar.sqrt(), "sqrt_1m_abar": (1 - abar).sqrt(),
+            "post_var": betas * (1 - abar_prev) / (1 - abar),
+            "post_c0": betas * abar_prev.sqrt() / (1 - abar),
+            "post_ct": (1 - abar_prev) * alphas.sqrt() / (1 - abar),
+        }.items():
+            self.register_buffer(name, value, persistent=False)
+        self.register_buffer("post_logvar", torch.log(torch.clamp(self.post_var, min=1e-20)), persistent=False)
+
+    # ------------------------------------------------------------------ training
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return _extract(self.sqrt_abar, t, x0) * x0 + _extract(self.sqrt_1m_abar, t, x0) * noise
+
+    def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The paper's epsilon MSE; pinned cells (mask) are clean in x_t and excluded from the loss."""
+        t = torch.randint(0, self.n_timesteps, (x0.shape[0],), device=x0.device)
+        noise = torch.randn_like(x0)
+        xt = self.q_sample(x0, t, noise)
+        if mask is None:
+            return ((self.model(xt, t) - noise) ** 2).mean()
+        xt = torch.where(mask, x0, xt)
+        err = (self.model(xt, t) - noise) ** 2
+        free = (~mask).to(err.dtype)
+        return (err * free).sum() / free.sum().clamp(min=1)
+
+    def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loss (so DistributedDataParallel can wrap the whole diffusion)."""
+        return self.loss(x0, mask)
+
+    # ------------------------------------------------------------------ sampling
+    def _x0_from_eps(self, xt, t, eps):
+        x0 = (xt - _extract(self.sqrt_1m_abar, t, xt) * eps) / _extract(self.sqrt_abar, t, xt)
+        return x0.clamp(-1, 1) if self.config.clip_denoised else x0
+
+    @torch.no_grad()
+    def sample(
+        self,
+        shape: tuple[int, int, int],
+        constraints: Constraints | None = None,
+        guide: GuideFn | None = None,
+        guide_scale: float = 0.0,
+        steps: int | None = None,
+        generator: torch.Generator | None = None,
+        unnormalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        snapshots: list | None = None,
+    ) -> torch.Tensor:
+        """Denoise from noise. `steps=None` (or n_timesteps) is the paper's ancestral DDPM;
+        fewer steps use deterministic DDIM on an evenly spaced subsequence.
+
+        `snapshots`, if given, receives the trajectory after every step (for watching it form).
+        Raises `Cancelled` when `should_stop()` turns true between steps.
+        """
+        device = self.betas.device
+        x = torch.randn(shape, device=device, generator=generator)
+        if constraints is not None:
+            x = constraints.apply(x)
+        ddpm = steps is None or steps >= self.n_timesteps
+        ts = list(range(self.n_timesteps - 1, -1, -1)) if ddpm else _ddim_steps(self.n_timesteps, steps)
+        for k, t_int in enumerate(ts):
+            if should_stop is not None and should_stop():
+                raise Cancelled()
+            t = torch.full((shape[0],), t_int, device=device, dtype=torch.long)
+            eps = self.model(x, t)
+            if ddpm:
+                x0 = self._x0_from_eps(x, t, eps)
+                mean = _extract(self.post_c0, t, x) * x0 + _extract(self.post_ct, t, x) * x
+                var = _extract(self.post_var, t, x)
+                if guide is not None and guide_scale:
+                    mean = mean + guide_scale * var * _guide_grad(guide, mean, unnormalise)
+                noise = torch.randn(shape, device=device, generator=generator) if t_int > 0 else 0.0
+                x = mean + var.sqrt() * noise
+            else:
+                t_prev = ts[k + 1] if k + 1 < len(ts) else -1
+                x0 = self._x0_from_eps(x, t, eps)
+                if guide is not None and guide_scale:
+                    x0 = x0 + guide_scale * _extract(1 - self.abar, t, x) * _guide_grad(guide, x0, unnormalise)
+                    eps = (x - _extract(self.sqrt_abar, t, x) * x0) / _extract(self.sqrt_1m_abar, t, x)
+                abar_prev = self.abar[t_prev] if t_prev >= 0 else torch.tensor(1.0, device=device)
+                x = abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
+            if constraints is not None:
+                x = constraints.apply(x)
+            if snapshots is not None:
+                snapshots.append(x.detach().cpu())
+            if progress is not None:
+                progress(k + 1, len(ts))
+        return x
+
+
+class Cancelled(Exception):
+    """Sampling was stopped by its cancel flag."""
+
+
+def _ddim_steps(n: int, steps: int) -> list[int]:
+    return sorted({int(round(v)) for v in np.linspace(0, n - 1, steps)}, reverse=True)
+
+
+def _guide_grad(guide: GuideFn, x: torch.Tensor, unnormalise) -> torch.Tensor:
+    """Gradient of the guide's total value with respect to the normalised trajectory."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        value = guide(unnormalise(x) if unnormalise else x).sum()
+        (grad,) = torch.autograd.grad(value, x)
+    return grad

@@ -1,0 +1,56 @@
+"""Guides: differentiable functions of a trajectory, higher is better, one value per sample.
+
+A guide reads states through `tasks.layout.LAYOUT`, never through bare indices. Goals become
+guides by composition: a pick-and-place segment is "block A over block B, released" at its end.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES
+
+
+class Guide(nn.Module):
+    """forward(x: (B, H, 39) unnormalised) -> (B,) value; `gradients` gives value and d value/dx."""
+
+    def gradients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.detach().requires_grad_(True)
+        value = self(x)
+        (grad,) = torch.autograd.grad(value.sum(), x)
+        return value.detach(), grad
+
+
+class PlacedOn(Guide):
+    """Block `top` rests centred on `bottom`, released, from timestep `start` to the end."""
+
+    def __init__(self, top: str, bottom: str, start: int = PHASES.release_index) -> None:
+        super().__init__()
+        self.top, self.bottom, self.start = LAYOUT.block(top), LAYOUT.block(bottom), start
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        end = x[:, self.start:]
+        top = end[..., self.top.position]
+        bottom = end[..., self.bottom.position]
+        xy = ((top[..., :2] - bottom[..., :2]) ** 2).sum(-1)
+        dz = (top[..., 2] - bottom[..., 2] - BLOCK_HEIGHT) ** 2
+        held = end[..., self.top.attached] ** 2
+        return -(xy + dz + held).mean(-1)
+
+
+class Sum(Guide):
+    def __init__(self, guides: list[Guide]) -> None:
+        super().__init__()
+        self.guides = nn.ModuleList(guides)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(g(x) for g in self.guides)
+
+
+class Smoothness(Guide):
+    """Minus the largest joint step between consecutive states (a jerk into a pinned keyframe
+    is what makes position control miss a grasp)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = x[..., LAYOUT.joints]
+        return -(q[:, 1:] - q[:, :-1]).abs().amax(dim=(1, 2))

@@ -1,0 +1,139 @@
+"""Temporal U-Net over (horizon x state_dim) trajectories, as in Diffuser.
+
+1-D convolutions over time, residual blocks with GroupNorm and Mish, a sinusoidal embedding of
+the diffusion step added inside every residual block, skip connections between the halves
+(all of them, and the input to the last block: see TemporalUnet).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    horizon: int = 128
+    state_dim: int = 39
+    dim: int = 32
+    dim_mults: tuple[int, ...] = (1, 2, 4, 8)
+    kernel_size: int = 5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return cls(**{**d, "dim_mults": tuple(d["dim_mults"])})
+
+
+class SinusoidalPosEmb(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.dim // 2
+        freqs = torch.exp(torch.arange(half, device=t.device) * (-math.log(10000) / (half - 1)))
+        args = t.float()[:, None] * freqs[None]
+        return torch.cat([args.sin(), args.cos()], dim=-1)
+
+
+class Conv1dBlock(nn.Sequential):
+    """Conv1d, GroupNorm, Mish."""
+
+    def __init__(self, dim_in: int, dim_out: int, kernel_size: int, groups: int = 8) -> None:
+        super().__init__(
+            nn.Conv1d(dim_in, dim_out, kernel_size, padding=kernel_size // 2),
+            nn.GroupNorm(groups, dim_out),
+            nn.Mish(),
+        )
+
+
+class ResidualTemporalBlock(nn.Module):
+    """Two conv blocks with the step embedding added between them, plus a residual path."""
+
+    def __init__(self, dim_in: int, dim_out: int, embed_dim: int, kernel_size: int) -> None:
+        super().__init__()
+        self.block1 = Conv1dBlock(dim_in, dim_out, kernel_size)
+        self.block2 = Conv1dBlock(dim_out, dim_out, kernel_size)
+        self.time_mlp = nn.Sequential(nn.Mish(), nn.Linear(embed_dim, dim_out))
+        self.residual = nn.Conv1d(dim_in, dim_out, 1) if dim_in != dim_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.block1(x) + self.time_mlp(emb)[:, :, None]
+        return self.block2(h) + self.residual(x)
+
+
+class Downsample1d(nn.Conv1d):
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim, dim, 3, stride=2, padding=1)
+
+
+class Upsample1d(nn.ConvTranspose1d):
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim, dim, 4, stride=2, padding=1)
+
+
+class TemporalUnet(nn.Module):
+    """epsilon(x_t, t): (batch, horizon, state_dim) -> same shape."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        dims = [c.state_dim] + [c.dim * m for m in c.dim_mults]
+        pairs = list(zip(dims[:-1], dims[1:]))
+        emb = c.dim
+        self.step_mlp = nn.Sequential(SinusoidalPosEmb(c.dim), nn.Linear(c.dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
+        self.downs = nn.ModuleList()
+        for i, (d_in, d_out) in enumerate(pairs):
+            last = i == len(pairs) - 1
+            self.downs.append(nn.ModuleList([
+                ResidualTemporalBlock(d_in, d_out, emb, c.kernel_size),
+                ResidualTemporalBlock(d_out, d_out, emb, c.kernel_size),
+                Downsample1d(d_out) if not last else nn.Identity(),
+            ]))
+        mid = dims[-1]
+        self.mid1 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size)
+        self.mid2 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size)
+        # Unlike the original, every level's skip is used, the full-resolution one included, and
+        # the raw input reaches the last block: at small widths the stride-2 path alone cannot
+        # carry 39 dims per timestep, and epsilon at high noise is nearly the input itself.
+        self.ups = nn.ModuleList()
+        chans = mid
+        for i in reversed(range(len(pairs))):
+            skip = pairs[i][1]
+            target = pairs[i - 1][1] if i > 0 else c.dim
+            self.ups.append(nn.ModuleList([
+                ResidualTemporalBlock(chans + skip, target, emb, c.kernel_size),
+                ResidualTemporalBlock(target, target, emb, c.kernel_size),
+                Upsample1d(target) if i > 0 else nn.Identity(),
+            ]))
+            chans = target
+        self.final = nn.Sequential(
+            Conv1dBlock(c.dim + c.state_dim, c.dim, c.kernel_size), nn.Conv1d(c.dim, c.state_dim, 1)
+        )
+        if c.horizon % 2 ** (len(c.dim_mults) - 1):
+            raise ValueError(f"horizon {c.horizon} must be divisible by {2 ** (len(c.dim_mults) - 1)}")
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x = x.transpose(1, 2)  # (batch, channels = state_dim, time)
+        inp = x
+        emb = self.step_mlp(t)
+        skips = []
+        for res1, res2, down in self.downs:
+            x = res2(res1(x, emb), emb)
+            skips.append(x)
+            x = down(x)
+        x = self.mid2(self.mid1(x, emb), emb)
+        for res1, res2, up in self.ups:
+            x = torch.cat([x, skips.pop()], dim=1)
+            x = up(res2(res1(x, emb), emb))
+        return self.final(torch.cat([x, inp], dim=1)).transpose(1, 2)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

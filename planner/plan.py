@@ -1,0 +1,247 @@
+"""DiffuserPlanner: state + goal -> Plan, one pick-and-place segment at a time (closed loop).
+
+Per segment: the goal's next move becomes constraints and a guide (planner.conditioning); a
+batch of candidates is denoised at once; candidates are ranked (guide value, smoothness) and,
+beyond the paper, tried in physics from the state actually reached until one achieves the move.
+The chosen segment is played on, and the next segment starts from where physics left off. For
+an unconditional goal the Diffuser first proposes the move itself (start state pinned only) and
+the most common sensible proposal is then planned with keyframes.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pybullet as p
+import torch
+
+from planner.checkpoint import load
+from planner.conditioning import KeyframeSolver, Move, SegmentConditions, next_move, segment_conditions, tower_top
+from planner.diffusion import Constraints
+from planner.guides import Smoothness
+from planner.masks import start_mask
+from tasks.execute import play
+from tasks.goals import Goal, Unconditional
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
+from tasks.plans import Plan
+from tasks.rewards import strict_success, strictly_on
+from tasks.world import World
+
+# progress(segment, segments, step, steps)
+Progress = Callable[[int, int, int, int], None]
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    steps: int = 10  # denoising steps; the model's full count (1000) is the paper's DDPM
+    candidates: int = 16
+    guide_scale: float = 0.0
+    keyframes: bool = True
+    physics_check: bool = True
+    max_checks: int = 4  # candidates tried in physics per segment, best ranked first
+    extra_segments: int = 1  # retries allowed beyond the moves the goal needs
+    device: str = "cpu"
+
+    @classmethod
+    def paper(cls) -> "PlannerSettings":
+        """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
+        return cls(steps=1000, candidates=1, guide_scale=1.0, keyframes=False, physics_check=False, max_checks=1, extra_segments=0)
+
+
+class DiffuserPlanner:
+    name = "diffuser"
+
+    def __init__(self, checkpoint: str | Path, settings: PlannerSettings = PlannerSettings()) -> None:
+        device = settings.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' asked for, but no CUDA device is available")
+        self.device = torch.device(device)
+        loaded = load(checkpoint, self.device)
+        self.diffusion = loaded.diffusion
+        self.normaliser = loaded.normaliser
+        self.meta = loaded.meta
+        self.checkpoint = str(checkpoint)
+        self.horizon = self.diffusion.model.config.horizon
+        if self.horizon < PHASES.length:
+            raise ValueError(f"{checkpoint}: horizon {self.horizon} is shorter than a pick-and-place ({PHASES.length})")
+        self.config = replace(settings, steps=min(settings.steps, self.diffusion.n_timesteps))
+        self.solver = KeyframeSolver()
+        self.world = World()
+
+    @property
+    def settings(self) -> dict:
+        return {**asdict(self.config), "checkpoint": Path(self.checkpoint).name, "train_step": int(self.meta.get("step", 0))}
+
+    def close(self) -> None:
+        self.solver.close()
+        self.world.close()
+
+    # ------------------------------------------------------------------ the loop
+    def plan(
+        self,
+        state: np.ndarray,
+        goal: Goal,
+        seed: int,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        keep_denoising: bool = False,
+    ) -> Plan:
+        """Plan `goal` from `state`. Raises planner.diffusion.Cancelled if stopped."""
+        t0 = time.perf_counter()
+        cfg = self.config
+        state = LAYOUT.check(np.asarray(state)[None])[0]
+        gen = torch.Generator(self.device).manual_seed(int(seed))
+        needed = len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional) else len(goal.pairs)
+        max_segments = needed + cfg.extra_segments
+        self.world.set_state(state)
+        current = state
+        segments, details, snapshots = [], [], []
+        for i in range(max_segments):
+            if _done(current, goal):
+                break
+            ts = time.perf_counter()
+            move, proposal = self._choose_move(current, goal, gen, i, max_segments, progress, should_stop)
+            if move is None:
+                break
+            cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
+            snaps: list | None = [] if keep_denoising else None
+            traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
+            order, rank_scores = self._rank(traj, cond)
+            chosen, checked = self._commit(traj, order, move, current, goal)
+            segments.append(traj[chosen])
+            if snaps is not None:
+                snapshots.append(np.stack([s[chosen].numpy() for s in snaps]))
+                snapshots[-1] = self.normaliser.unnormalise(snapshots[-1])
+            current = self.world.get_state()
+            details.append({
+                "move": str(move), "proposal": proposal, "keyframes": bool(cond.mask.sum() > cond.mask[0].sum()),
+                "seconds": time.perf_counter() - ts, "chosen": int(chosen), "checked": checked,
+                "rank_scores": [float(rank_scores[k]) for k in order[:8]],
+                "achieved": bool(strictly_on(current, move.block, move.onto)),
+            })
+        states = np.concatenate(segments) if segments else state[None]
+        plan_seconds = time.perf_counter() - t0
+        return Plan(
+            states.astype(np.float32), goal, self.name, self.settings, plan_seconds, int(seed),
+            details={"segments": details}, denoising=np.stack(snapshots) if snapshots and _same_shape(snapshots) else None,
+        )
+
+    # ------------------------------------------------------------------ pieces
+    def _sample(self, cond: SegmentConditions, n: int, gen, steps: int, seg: int, segs: int, progress, should_stop, snaps) -> np.ndarray:
+        """(n, H, 39) unnormalised candidates satisfying `cond`'s constraints exactly."""
+        dev = self.device
+        values = torch.as_tensor(self.normaliser.normalise(cond.values).astype(np.float32), device=dev)
+        mask = torch.as_tensor(cond.mask, device=dev)
+        guide = cond.guide.to(dev) if (cond.guide is not None and self.config.guide_scale) else None
+        x = self.diffusion.sample(
+            (n, self.horizon, LAYOUT.dim), Constraints(mask, values), guide=guide,
+            guide_scale=self.config.guide_scale, steps=steps, generator=gen,
+            unnormalise=self.normaliser.unnormalise,
+            progress=(lambda k, K: progress(seg + 1, segs, k, K)) if progress else None,
+            should_stop=should_stop, snapshots=snaps,
+        )
+        out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        out[:, cond.mask] = cond.values[cond.mask]  # pinned cells exactly, free of float round trips
+        return out
+
+    def _rank(self, traj: np.ndarray, cond: SegmentConditions) -> tuple[np.ndarray, np.ndarray]:
+        x = torch.as_tensor(traj, dtype=torch.float32)
+        with torch.no_grad():
+            score = Smoothness()(x)
+            if cond.guide is not None:
+                score = score + cond.guide(x)
+        score = score.numpy()
+        return np.argsort(-score, kind="stable"), score
+
+    def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move, start: np.ndarray, goal: Goal) -> tuple[int, int]:
+        """Play the chosen candidate on the planner's world; with the physics check, the first
+        candidate (in rank order) that achieves the move without undoing the goal."""
+        if not self.config.physics_check:
+            play(self.world, traj[order[0]])
+            return int(order[0]), 0
+        client = self.world.client
+        saved = p.saveState(physicsClientId=client)
+        held_before = _goal_pairs_standing(start, goal)
+        best, best_value, tried = int(order[0]), -1.0, 0
+        try:
+            for k in order[: self.config.max_checks]:
+                p.restoreState(saved, physicsClientId=client)
+                tried += 1
+                end = play(self.world, traj[k])[-1]
+                ok = strictly_on(end, move.block, move.onto)
+                value = float(ok) + 0.5 * _goal_pairs_standing(end, goal)
+                if ok and _goal_pairs_standing(end, goal) >= held_before:
+                    return int(k), tried
+                if value > best_value:
+                    best, best_value = int(k), value
+            p.restoreState(saved, physicsClientId=client)
+            play(self.world, traj[best])
+            return best, tried
+        finally:
+            p.removeState(saved, physicsClientId=client)
+
+    def _choose_move(self, state, goal, gen, seg, segs, progress, should_stop) -> tuple[Move | None, str]:
+        move = next_move(state, goal)
+        if not isinstance(goal, Unconditional):
+            return move, "goal"
+        # Unconditional: let the Diffuser say what it would do from here.
+        n = max(4, self.config.candidates // 2)
+        values = np.repeat(state[None], self.horizon, axis=0)
+        cond = SegmentConditions(None, start_mask(self.horizon), values, None)
+        traj = self._sample(cond, n, gen, self.config.steps, seg, segs, progress, should_stop, None)
+        votes = Counter(m for m in (_read_move(t, state) for t in traj) if m is not None)
+        if votes:
+            return votes.most_common(1)[0][0], "diffuser"
+        return _fallback_move(state), "fallback"
+
+
+def _read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
+    """The move a start-only sample makes, if it is a sensible one: a clear block held through
+    the carry and put on top of the tallest tower (or on a free block when there is none)."""
+    held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, LAYOUT.attached_dims].mean(0)
+    if held.max() < 0.5:
+        return None
+    block = BLOCK_NAMES[int(np.argmax(held))]
+    end = traj[-1]
+    top_xy = end[LAYOUT.block(block).position][:2]
+    under = [b for b in BLOCK_NAMES if b != block
+             and np.linalg.norm(state[LAYOUT.block(b).position][:2] - top_xy) < BLOCK_WIDTH / 2]
+    if len(under) != 1:
+        return None
+    move = Move(block, max(under, key=lambda b: state[LAYOUT.block(b).position][2]))
+    top, height = tower_top(state)
+    clear = [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
+    if move.block not in clear or move.onto not in clear or move.block == move.onto:
+        return None
+    if height >= 2 and move.onto != top:
+        return None
+    return move
+
+
+def _fallback_move(state: np.ndarray) -> Move | None:
+    """A clear floor block onto the tallest tower's top (used when no proposal makes sense)."""
+    top, _ = tower_top(state)
+    covered = {b for b in BLOCK_NAMES for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)}
+    free = [b for b in BLOCK_NAMES if b != top and b not in covered and state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
+    return Move(free[0], top) if free else None
+
+
+def _goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
+    if isinstance(goal, Unconditional):
+        return tower_top(state)[1]
+    return sum(strictly_on(state, t, b) for t, b in goal.pairs)
+
+
+def _done(state: np.ndarray, goal: Goal) -> bool:
+    return strict_success(state, goal)
+
+
+def _same_shape(arrays: list[np.ndarray]) -> bool:
+    return len({a.shape for a in arrays}) == 1
+

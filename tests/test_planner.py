@@ -1,0 +1,156 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from planner.checkpoint import CheckpointError, load, read, save_atomic
+from planner.diffusion import Constraints, DiffusionConfig, GaussianDiffusion, cosine_beta_schedule
+from planner.guides import PlacedOn
+from planner.masks import keyframe_mask, moved_block, start_mask
+from planner.model import ModelConfig, TemporalUnet
+from tasks.dataset import load_states
+from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
+TINY = ModelConfig(horizon=128, dim=8, dim_mults=(1, 2))
+
+
+def tiny_diffusion(n=20):
+    torch.manual_seed(0)
+    return GaussianDiffusion(TemporalUnet(TINY), DiffusionConfig(n_timesteps=n))
+
+
+def test_model_keeps_the_trajectory_shape():
+    x = torch.randn(3, 128, 39)
+    assert TemporalUnet(ModelConfig(dim=8, dim_mults=(1, 2, 4, 8)))(x, torch.tensor([0, 5, 9])).shape == x.shape
+    with pytest.raises(ValueError, match="divisible"):
+        TemporalUnet(ModelConfig(horizon=100, dim=8, dim_mults=(1, 2, 4, 8)))
+
+
+def test_cosine_schedule_is_increasing_and_bounded():
+    b = cosine_beta_schedule(1000)
+    assert b.shape == (1000,) and float(b.min()) > 0 and float(b.max()) <= 0.999 + 1e-6
+    assert torch.all(b[1:] >= b[:-1] - 1e-6)
+
+
+@pytest.mark.parametrize("steps", [5, None])  # DDIM few-step and full ancestral DDPM
+def test_inpainted_values_hold_exactly(steps):
+    d = tiny_diffusion().eval()
+    mask = torch.tensor(keyframe_mask(128, "green"))
+    values = torch.rand(128, 39) * 2 - 1
+    x = d.sample((4, 128, 39), Constraints(mask, values), steps=steps, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(x[:, mask], values[mask].expand(4, -1))
+    assert not torch.equal(x[:, ~mask], values[~mask].expand(4, -1))
+
+
+def test_guide_gradient_moves_the_block_toward_its_target():
+    x = torch.zeros(1, 128, 39)
+    red, green = LAYOUT.block("red"), LAYOUT.block("green")
+    x[..., red.position] = torch.tensor([0.6, 0.0, BLOCK_HEIGHT / 2])
+    x[..., green.position] = torch.tensor([0.0, 0.6, BLOCK_HEIGHT / 2])
+    guide = PlacedOn("green", "red")
+    value, grad = guide.gradients(x)
+    moved = x + 0.5 * grad
+    dist = lambda y: torch.linalg.norm(y[0, -1, green.position][:2] - y[0, -1, red.position][:2])  # noqa: E731
+    assert dist(moved) < dist(x)
+    assert guide(moved) > value
+    assert torch.all(grad[:, : PHASES.release_index] == 0)  # only the end of the segment is judged
+
+
+def test_masks_pin_what_the_segment_fixes():
+    start = start_mask(128)
+    assert start[0].all() and not start[1:].any()
+    m = keyframe_mask(128, "blue")
+    assert m[:, LAYOUT.attached_dims].all()
+    assert m[:, LAYOUT.block("red").position].all()
+    assert not m[PHASES.grasp_index + 10, LAYOUT.block("blue").position].any()
+    assert m[PHASES.grasp_index, LAYOUT.joints].all() and not m[20, LAYOUT.joints].any()
+    seg = next(iter(load_states(SAMPLE, ["demo_0"]).values()))[:128]
+    assert moved_block(seg) is not None
+
+
+def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
+    from tasks.dataset import Normaliser
+
+    torch.manual_seed(0)
+    demos = load_states(SAMPLE, ["demo_0", "demo_1"])
+    segs = np.stack([s[:128] for s in demos.values()])
+    norm = Normaliser.fit(np.concatenate(list(demos.values())))
+    x0 = torch.tensor(norm.normalise(segs), dtype=torch.float32)
+    masks = torch.tensor(np.stack([keyframe_mask(128, moved_block(s)) for s in segs]))
+    free = ~masks[..., LAYOUT.joints]
+    d = GaussianDiffusion(TemporalUnet(ModelConfig(dim=32, dim_mults=(1, 2))), DiffusionConfig(n_timesteps=20))
+
+    def sample_error() -> float:
+        x = d.eval().sample((2, 128, 39), Constraints(masks, x0), generator=torch.Generator().manual_seed(0))
+        d.train()
+        return float((x - x0)[..., LAYOUT.joints].abs()[free].mean())
+
+    untrained = sample_error()
+    opt = torch.optim.Adam(d.parameters(), 2e-3)
+    xb, mb = x0.repeat(4, 1, 1), masks.repeat(4, 1, 1)
+    losses = []
+    for _ in range(600):
+        loss = d.loss(xb, mb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert np.mean(losses[-50:]) < np.mean(losses[:10]) / 5
+    with torch.no_grad():  # from moderate noise, one denoising step recovers the demos' motion
+        t = torch.full((2,), 5)
+        xt = torch.where(masks, x0, d.q_sample(x0, t, torch.randn_like(x0)))
+        x0_hat = d.eval()._x0_from_eps(xt, t, d.model(xt, t))
+    assert float((x0_hat - x0)[..., LAYOUT.joints].abs()[free].mean()) < 0.1
+    assert sample_error() < 0.6 * untrained
+
+
+def _train_tiny(tmp_path, steps=4, extra=()):
+    out = tmp_path / "tiny.pt"
+    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train", "--data", SAMPLE, "--out", str(out),
+           "--steps", str(steps), "--dim", "8", "--dim-mults", "1", "2", "--save-every", "2", *extra]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_checkpoint_save_load_resume_and_refusals(tmp_path):
+    out = _train_tiny(tmp_path, steps=2)
+    ckpt = read(out)
+    assert ckpt["step"] == 2 and ckpt["command"].startswith("python main.py train") and ckpt["commit"]
+    out = _train_tiny(tmp_path, steps=4)  # resumes
+    assert read(out)["step"] == 4
+    loaded = load(out)
+    assert loaded.diffusion.model.config.dim == 8 and loaded.meta["train_config"]["data"] == SAMPLE
+
+    wrong_layout = dict(ckpt, state_names=["x"] * 39)
+    save_atomic(wrong_layout, tmp_path / "layout.pt")
+    with pytest.raises(CheckpointError, match="different state layout"):
+        load(tmp_path / "layout.pt")
+    wrong_shape = dict(ckpt, model_config={**ckpt["model_config"], "dim": 16})
+    save_atomic(wrong_shape, tmp_path / "shape.pt")
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load(tmp_path / "shape.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.pt.*not a readable checkpoint"):
+        load(tmp_path / "junk.pt")
+    torch.save({"weights": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a Diffuser checkpoint"):
+        load(tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load(tmp_path / "missing.pt")
+
+
+def test_torchrun_trains_with_two_cpu_processes(tmp_path):
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    out = tmp_path / "ddp.pt"
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", os.path.join(ROOT, "main.py"), "train",
+           "--data", SAMPLE, "--out", str(out), "--steps", "3", "--dim", "8", "--dim-mults", "1", "2",
+           "--device", "cpu"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert read(out)["step"] == 3
