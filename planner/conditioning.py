@@ -10,7 +10,6 @@ paper's start-only conditioning and for ranking.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ from tasks.demonstrator.streams import (
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.rewards import strictly_on
-from tasks.world import Pose, World, quaternion_yaw
+from tasks.world import Pose, World
 
 
 @dataclass(frozen=True)
@@ -108,11 +107,7 @@ class KeyframeSolver:
             if pick is None:
                 continue
             holding = Scene(scene.poses, (move.block, grasp))
-            held_yaw = quaternion_yaw(scene.poses[move.block].orientation)
-            target = next(placements(holding, move.block, move.onto, rng))
-            base = quaternion_yaw(target.orientation)
-            for yaw in sorted((base + k * math.pi / 2 for k in range(4)), key=lambda y: abs(_wrap(y - held_yaw))):
-                placed = Pose(target.position, np.array([0, 0, math.sin(yaw / 2), math.cos(yaw / 2)]))
+            for placed in placements(holding, move.block, move.onto, rng):
                 release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
                 self.checker.load(holding)
                 place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
@@ -144,7 +139,3 @@ def segment_conditions(
     for t in release_dwell():
         values[t, LAYOUT.joints] = q_release
     return SegmentConditions(move, mask, values, guide)
-
-
-def _wrap(a: float) -> float:
-    return (a + math.pi) % (2 * math.pi) - math.pi

@@ -7,7 +7,6 @@ bound plan into a state trajectory: one pick-and-place per `SEGMENT_LENGTH` stat
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from tasks.demonstrator.symbolic import FLOOR, Step, SymbolicPlanner, initial_fa
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.plans import Plan
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
-from tasks.world import Pose, World, quaternion_yaw
+from tasks.world import Pose, World
 
 GENERATOR_VERSION = "demonstrator-1"
 
@@ -147,7 +146,7 @@ class Demonstrator:
                 self._fail("free motion")
                 continue
             holding = Scene(scene.poses, (block, grasp))
-            for placed in itertools.islice(self._placements(holding, block, dest, pick, rng), self.max_candidates):
+            for placed in itertools.islice(placements(holding, block, dest, rng), self.max_candidates):
                 release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
                 self.checker.load(holding)
                 place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
@@ -163,18 +162,6 @@ class Demonstrator:
                 if rest is not None:
                     return [_Bound(block, grasp, pick, transit, place, carry, placed)] + rest
         return None
-
-    def _placements(self, scene: Scene, block: str, dest: str, pick: Kin, rng):
-        """Placements of `block` on `dest`, those needing the least wrist turn first."""
-        held_yaw = quaternion_yaw(scene.poses[block].orientation)
-        for pose in placements(scene, block, dest, rng):
-            if dest == FLOOR:
-                yield pose
-                continue
-            base = quaternion_yaw(pose.orientation)
-            yaws = sorted((base + k * math.pi / 2 for k in range(4)), key=lambda y: abs(_wrap(y - held_yaw)))
-            for yaw in yaws:
-                yield Pose(pose.position, np.array([0, 0, math.sin(yaw / 2), math.cos(yaw / 2)]))
 
     # ------------------------------------------------------------------ trajectory
     def _trajectory(self, bound: list[_Bound], scene: Scene, q0: np.ndarray) -> np.ndarray:
@@ -217,10 +204,3 @@ def _manipulations(skeleton: list[Step]) -> list[tuple[str, str]]:
             dest = step.args["s"] if step.action == "stack" else step.args["r"]
             out.append((step.args["b"], dest))
     return out
-
-
-def _wrap(a: float) -> float:
-    return (a + math.pi) % (2 * math.pi) - math.pi
-
-
-

@@ -127,17 +127,18 @@ def grasps(scene: Scene, block: str) -> Iterator[Grasp]:
     base_yaw = quaternion_yaw(pose.orientation)
     # Facing the tool along the radial direction keeps joint 7 near the middle of its range.
     radial = math.atan2(pose.position[1], pose.position[0])
-    yaws = sorted((base_yaw + k * math.pi / 2 for k in range(4)), key=lambda y: abs(_wrap(y - radial)))
-    for yaw in yaws:
+    for yaw in square_yaws(base_yaw, radial):
         yield Grasp(multiply(invert(tool_down(top, yaw)), pose))
 
 
 def placements(scene: Scene, block: str, surface: str, rng: np.random.Generator) -> Iterator[Pose]:
-    """Stable poses of `block`: centred and aligned on a block, or free floor within reach."""
+    """Stable poses of `block`: centred and aligned on a block (the four square-equivalent yaws,
+    least turn from the block's yaw first), or free floor within reach."""
     if surface != "floor":
         support = scene.poses[surface]
-        z = scene.top_of(surface) + BLOCK_HEIGHT / 2
-        yield Pose(np.array([support.position[0], support.position[1], z]), support.orientation.copy())
+        centre = np.array([support.position[0], support.position[1], scene.top_of(surface) + BLOCK_HEIGHT / 2])
+        for yaw in square_yaws(quaternion_yaw(support.orientation), quaternion_yaw(scene.poses[block].orientation)):
+            yield Pose(centre, yaw_quaternion(yaw))
         return
     others = [q.position[:2] for b, q in scene.poses.items() if b != block]
     for _ in range(200):
@@ -148,8 +149,13 @@ def placements(scene: Scene, block: str, surface: str, rng: np.random.Generator)
             yield Pose(np.array([xy[0], xy[1], BLOCK_HEIGHT / 2]), yaw_quaternion(rng.uniform(-math.pi / 4, math.pi / 4)))
 
 
-def _wrap(a: float) -> float:
+def wrap_angle(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+def square_yaws(yaw: float, towards: float) -> list[float]:
+    """The four yaws a square block looks the same at, nearest to `towards` first."""
+    return sorted((yaw + k * math.pi / 2 for k in range(4)), key=lambda y: abs(wrap_angle(y - towards)))
 
 
 def _rest_for(position) -> np.ndarray:
