@@ -44,12 +44,14 @@ class PlannerSettings:
     physics_check: bool = True
     max_checks: int = 4  # candidates tried in physics per segment, best ranked first
     extra_segments: int = 1  # retries allowed beyond the moves the goal needs
+    smooth: int = 30  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off)
     device: str = "cpu"
 
     @classmethod
     def paper(cls) -> "PlannerSettings":
         """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
-        return cls(steps=1000, candidates=1, guide_scale=1.0, keyframes=False, physics_check=False, max_checks=1, extra_segments=0)
+        return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
+                   extra_segments=0, smooth=0)
 
 
 class DiffuserPlanner:
@@ -112,6 +114,7 @@ class DiffuserPlanner:
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
             snaps: list | None = [] if keep_denoising else None
             traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
+            traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
             chosen, checked = self._commit(traj, order, move, current, goal)
             segments.append(traj[chosen])
@@ -199,6 +202,25 @@ class DiffuserPlanner:
         if votes:
             return votes.most_common(1)[0][0], "diffuser"
         return _fallback_move(state), "fallback"
+
+
+def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray:
+    """Low-pass the joints in time where they are free; pinned cells (start, keyframes) stay exact.
+
+    Position control cannot follow a jump of a radian between waypoints, and an undertrained
+    model makes such jumps; averaging with the neighbours removes them without moving keyframes.
+    """
+    if passes <= 0:
+        return traj
+    out = traj.copy()
+    free = ~mask[:, LAYOUT.joints]
+    q = out[:, :, LAYOUT.joints]
+    for _ in range(passes):
+        padded = np.concatenate([q[:, :1], q, q[:, -1:]], axis=1)
+        blurred = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
+        q = np.where(free[None], blurred, q)
+    out[:, :, LAYOUT.joints] = q
+    return out
 
 
 def _read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:

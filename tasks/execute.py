@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pybullet as p
 
 from tasks.goals import Goal
 from tasks.layout import BLOCK_HEIGHT, LAYOUT
@@ -35,19 +36,10 @@ class ExecutionResult:
 def _tool_at_block(world: World, name: str) -> bool:
     tcp = world.tcp_pose().position
     block = world.block_pose(name)
-    rot = np.array(_matrix(block.orientation))
+    rot = np.array(p.getMatrixFromQuaternion(block.orientation)).reshape(3, 3)
     # Either face could be on top after a flip; take the one nearest the tool.
     faces = [block.position + s * rot[:, 2] * BLOCK_HEIGHT / 2 for s in (1, -1)]
     return min(np.linalg.norm(tcp - f) for f in faces) < ATTACH_TOLERANCE
-
-
-def _matrix(q) -> np.ndarray:
-    x, y, z, w = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def play(

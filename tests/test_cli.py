@@ -74,3 +74,25 @@ def test_corrupt_plans_file_is_reported_not_overwritten(tmp_path):
     r = run("plan", "--goal", "tallest", "--out", str(out))
     assert r.returncode != 0 and "plans.h5" in r.stderr and "Traceback" not in r.stderr
     assert out.read_bytes() == b"garbage"
+
+
+def test_plan_with_the_diffuser_records_its_settings_and_time(tmp_path):
+    out = tmp_path / "plans.h5"
+    r = run("plan", "--planner", "diffuser", "--goal", "red,green", "--seed", "4", "--candidates", "4",
+            "--max-checks", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "segment 1: green on red" in r.stdout
+    plan = list_plans(out)[0]
+    assert plan.planner == "diffuser" and plan.plan_seconds > 0
+    assert plan.settings["candidates"] == 4 and plan.settings["steps"] == 10
+    assert plan.details["segments"][0]["move"] == "green on red"
+
+
+@pytest.mark.parametrize("content, message", [(None, "no such checkpoint"), (b"junk", "not a readable checkpoint")])
+def test_unfit_checkpoint_is_one_line(tmp_path, content, message):
+    ckpt = tmp_path / "model.pt"
+    if content is not None:
+        ckpt.write_bytes(content)
+    r = run("plan", "--planner", "diffuser", "--checkpoint", str(ckpt), "--goal", "tallest", "--out", str(tmp_path / "p.h5"))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and len(lines) == 1 and message in lines[0]

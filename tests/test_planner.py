@@ -154,3 +154,39 @@ def test_torchrun_trains_with_two_cpu_processes(tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr[-2000:]
     assert read(out)["step"] == 3
+
+
+SHIPPED = os.path.join(ROOT, "assets", "diffuser.pt")
+
+
+def test_shipped_checkpoint_plans_a_tower_segment_on_the_cpu():
+    from planner.plan import DiffuserPlanner, PlannerSettings
+    from tasks.goals import TowerOrder
+    from tasks.world import initial_state
+
+    planner = DiffuserPlanner(SHIPPED, PlannerSettings(candidates=8, max_checks=2, extra_segments=0))
+    state = initial_state(3)
+    plan = planner.plan(state, TowerOrder(("red", "green")), seed=0)
+    planner.close()
+    assert plan.states.shape == (PHASES.length, LAYOUT.dim)
+    np.testing.assert_allclose(plan.states[0], state, atol=1e-5)
+    seg = plan.details["segments"][0]
+    assert seg["move"] == "green on red" and seg["keyframes"]
+    # the keyframes hold: the green block is held from the grasp to the release, nothing else is
+    green = plan.states[:, LAYOUT.block("green").attached]
+    assert np.all(green[PHASES.grasp_index:PHASES.release_index] == 1) and green[: PHASES.grasp_index].max() == 0
+    assert plan.settings["train_step"] > 0
+
+
+def test_smoothing_keeps_pinned_cells_and_removes_jumps():
+    from planner.plan import smooth_joints
+
+    rng = np.random.default_rng(0)
+    traj = rng.normal(size=(2, 128, 39))
+    mask = keyframe_mask(128, "red")
+    out = smooth_joints(traj, mask, 30)
+    assert np.array_equal(out[:, mask], traj[:, mask])
+    assert np.array_equal(out[..., 7:], traj[..., 7:])  # only joints are touched
+    step = lambda x: np.abs(np.diff(x[..., LAYOUT.joints], axis=1)).max()  # noqa: E731
+    assert step(out) < step(traj)
+    assert np.array_equal(smooth_joints(traj, mask, 0), traj)
