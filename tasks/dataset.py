@@ -146,7 +146,7 @@ def load_states(path: str | Path, names: list[str] | None = None, split: str | N
             states = f["data"][n]["states"][:]
             if states.ndim != 2 or states.shape[1] != LAYOUT.dim:
                 raise FileFormatError(f"{path}: {n}/states has shape {states.shape}, expected (T, {LAYOUT.dim})")
-            out[n] = states
+            out[n] = LAYOUT.canonical(states)
         return out
 
 

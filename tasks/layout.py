@@ -83,6 +83,14 @@ class StateLayout:
         """(..., 39) -> (..., n_blocks) attached flags."""
         return states[..., self.attached_dims]
 
+    def canonical(self, states: np.ndarray) -> np.ndarray:
+        """Quaternions with w >= 0 (q and -q are one rotation; a network should see one of them)."""
+        out = np.array(states, dtype=np.asarray(states).dtype, copy=True)
+        for b in self.blocks:
+            q = out[..., self._block[b].orientation]
+            out[..., self._block[b].orientation] = np.where(q[..., 3:4] < 0, -q, q)
+        return out
+
     def compose(
         self,
         joints: np.ndarray,
@@ -98,7 +106,7 @@ class StateLayout:
             state[s.position] = positions[b]
             state[s.orientation] = orientations[b]
             state[s.attached] = (attached or {}).get(b, 0.0)
-        return state
+        return self.canonical(state)
 
     def decompose(self, state: np.ndarray) -> tuple[np.ndarray, dict, dict, dict]:
         """Inverse of :meth:`compose`: joints, positions, orientations, attached flags."""

@@ -13,11 +13,22 @@ def test_layout_has_39_named_dimensions():
 
 def test_compose_decompose_round_trip():
     rng = np.random.default_rng(0)
-    state = rng.normal(size=STATE_DIM)
+    state = LAYOUT.canonical(rng.normal(size=STATE_DIM))
     joints, pos, orn, att = LAYOUT.decompose(state)
     again = LAYOUT.compose(joints, pos, orn, att)
     np.testing.assert_array_equal(state, again)
     np.testing.assert_array_equal(LAYOUT.positions(state[None])[0, 2], state[LAYOUT.block("blue").position])
+
+
+def test_canonical_quaternions_have_non_negative_w_and_the_same_rotation():
+    state = np.random.default_rng(1).normal(size=(5, STATE_DIM))
+    canon = LAYOUT.canonical(state)
+    for b in BLOCK_NAMES:
+        q, c = state[:, LAYOUT.block(b).orientation], canon[:, LAYOUT.block(b).orientation]
+        assert np.all(c[:, 3] >= 0)
+        np.testing.assert_allclose(np.abs(c), np.abs(q))  # same quaternion up to sign
+    np.testing.assert_array_equal(canon[:, LAYOUT.joints], state[:, LAYOUT.joints])
+    np.testing.assert_array_equal(LAYOUT.canonical(canon), canon)
 
 
 def test_unknown_block_and_bad_shape_are_named():
