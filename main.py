@@ -121,6 +121,8 @@ def cmd_evaluate(args) -> int:
     with tqdm(total=args.episodes, unit="episode", desc=f"evaluate {planner.name} {args.task}") as bar:
         results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1))
     print(format_table([results]))
+    if results["moves_by"]:
+        print("moves chosen by: " + ", ".join(f"{k} {v}" for k, v in results["moves_by"].items()))
     print(f"results: {args.out}/results.json, realised states: {args.out}/episodes.h5")
     return 0
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -39,6 +40,7 @@ class Episode:
     plan_seconds: float
     states: np.ndarray
     error: str = ""
+    details: dict = field(default_factory=dict)  # the planner's own account (Plan.details)
 
 
 def run_episode(planner: Planner, task: str, seed: int, k: int) -> Episode:
@@ -50,7 +52,7 @@ def run_episode(planner: Planner, task: str, seed: int, k: int) -> Episode:
     except Exception as e:  # a planner failure is an episode scored 0, not a crash
         return Episode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
     result = execute(plan.states, goal, start=state)
-    return Episode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states)
+    return Episode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, details=plan.details)
 
 
 def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -> dict:
@@ -64,6 +66,8 @@ def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -
         "strict_success": float(np.mean([e.strict_success for e in episodes])),
         "plan_seconds_mean": float(times.mean()) if len(times) else float("nan"),
         "planning_failures": sum(1 for e in episodes if e.error),
+        # who chose each pick-and-place: the goal, the Diffuser's proposal, or the fallback rule
+        "moves_by": dict(Counter(seg["proposal"] for e in episodes for seg in e.details.get("segments", []))),
         "settings": planner.settings,
     }
 
@@ -85,6 +89,7 @@ def evaluate(
             g.attrs.update({
                 "task": task, "seed": e.seed, "score": e.score, "strict_success": e.strict_success,
                 "goal": e.goal.to_json(), "plan_seconds": e.plan_seconds, "error": e.error,
+                "details": json.dumps(e.details),
             })
             done.append(e)
             if progress:
