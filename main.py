@@ -39,7 +39,7 @@ def make_planner(args):
         base = PlannerSettings.paper() if args.paper else PlannerSettings()
         overrides = {
             "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
-            "max_checks": args.max_checks, "device": args.device,
+            "max_checks": args.max_checks, "smooth": args.smooth, "device": args.device,
         }
         settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         if args.no_keyframes:
@@ -62,9 +62,11 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--candidates", type=int, help="candidates sampled per segment (default 16)")
     g.add_argument("--guide-scale", type=float, help="guide gradient scale (default 0 with keyframes)")
     g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
+    g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 30; 0 = off)")
     g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (no IK keyframes)")
     g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
-    g.add_argument("--paper", action="store_true", help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no check")
+    g.add_argument("--paper", action="store_true",
+                   help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
 
 
