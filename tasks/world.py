@@ -81,9 +81,17 @@ def initial_state(seed: int) -> np.ndarray:
 class World:
     """One PyBullet client with the robot, floor and blocks."""
 
-    def __init__(self, gui: bool = False) -> None:
+    def __init__(self, gui: bool = False, egl: bool = False) -> None:
+        """`egl`: load PyBullet's EGL renderer plugin (offscreen OpenGL); it only draws bodies
+        created after it, so it must come first. `self.egl` says whether it loaded."""
         self.client = p.connect(p.GUI if gui else p.DIRECT)
         c = self.client
+        self.egl = False
+        if egl:
+            import pkgutil
+
+            plugin = pkgutil.get_loader("eglRenderer")
+            self.egl = plugin is not None and p.loadPlugin(plugin.get_filename(), "_eglRendererPlugin", physicsClientId=c) >= 0
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         p.setTimeStep(1.0 / PHYSICS_HZ, physicsClientId=c)

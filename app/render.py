@@ -1,0 +1,96 @@
+"""Offscreen rendering of a state, an orbit camera, and picking blocks by ray.
+
+The app's 3-D view shows these frames inside its own window (never PyBullet's GUI window).
+PyBullet's EGL plugin renders with OpenGL without a display; where it cannot load, the CPU
+TinyRenderer is the fallback. Picking casts a ray from the camera through a pixel.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pybullet as p
+
+from tasks.world import World
+
+NEAR, FAR = 0.05, 20.0
+
+
+@dataclass(frozen=True)
+class OrbitCamera:
+    """A camera circling `target`: yaw and pitch in degrees, distance in metres."""
+
+    target: tuple[float, float, float] = (0.15, 0.0, 0.15)
+    distance: float = 2.0
+    yaw: float = 40.0
+    pitch: float = -30.0
+    fov: float = 55.0
+
+    def orbit(self, d_yaw: float, d_pitch: float) -> "OrbitCamera":
+        return replace(self, yaw=(self.yaw + d_yaw) % 360, pitch=float(np.clip(self.pitch + d_pitch, -89, 89)))
+
+    def zoom(self, factor: float) -> "OrbitCamera":
+        return replace(self, distance=float(np.clip(self.distance * factor, 0.3, 10.0)))
+
+    def pan(self, dx: float, dy: float) -> "OrbitCamera":
+        """Move the target in the view plane; dx, dy in fractions of the view's height."""
+        right, up, _ = self._axes()
+        scale = 2 * self.distance * math.tan(math.radians(self.fov / 2))
+        t = np.asarray(self.target) - right * dx * scale + up * dy * scale
+        return replace(self, target=tuple(float(v) for v in t))
+
+    def eye(self) -> np.ndarray:
+        yaw, pitch = math.radians(self.yaw), math.radians(self.pitch)
+        offset = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), -math.sin(pitch)])
+        return np.asarray(self.target) + self.distance * offset
+
+    def _axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        forward = np.asarray(self.target) - self.eye()
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0, 0, 1])
+        right /= np.linalg.norm(right)
+        return right, np.cross(right, forward), forward
+
+    def matrices(self, width: int, height: int) -> tuple[list, list]:
+        view = p.computeViewMatrix(self.eye().tolist(), list(self.target), [0, 0, 1])
+        proj = p.computeProjectionMatrixFOV(self.fov, width / height, NEAR, FAR)
+        return view, proj
+
+    def ray(self, u: float, v: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """World-space ray through the view point (u, v) in [0, 1]^2 (v down): origin, far end."""
+        right, up, forward = self._axes()
+        h = math.tan(math.radians(self.fov / 2))
+        direction = forward + (2 * u - 1) * h * aspect * right + (1 - 2 * v) * h * up
+        direction /= np.linalg.norm(direction)
+        eye = self.eye()
+        return eye, eye + direction * FAR
+
+
+class SceneRenderer:
+    """Draws states of the world into RGB arrays with a private PyBullet client."""
+
+    def __init__(self, use_egl: bool = True) -> None:
+        self.world = World(egl=use_egl)
+        self.backend = "egl" if self.world.egl else "tiny"
+        self._names = {body: name for name, body in self.world.blocks.items()}
+
+    def close(self) -> None:
+        self.world.close()
+
+    def render(self, state: np.ndarray | None, camera: OrbitCamera, width: int = 640, height: int = 480) -> np.ndarray:
+        """(height, width, 3) uint8 image of `state` (or of the scene as it is when None)."""
+        if state is not None:
+            self.world.set_state(state)
+        view, proj = camera.matrices(width, height)
+        renderer = p.ER_BULLET_HARDWARE_OPENGL if self.backend == "egl" else p.ER_TINY_RENDERER
+        img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
+        return np.asarray(img, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
+
+    def pick(self, state: np.ndarray | None, camera: OrbitCamera, u: float, v: float, aspect: float) -> str | None:
+        """The block under view point (u, v), or None."""
+        if state is not None:
+            self.world.set_state(state)
+        start, end = camera.ray(u, v, aspect)
+        hit = p.rayTest(start.tolist(), end.tolist(), physicsClientId=self.world.client)[0]
+        return self._names.get(hit[0])
