@@ -190,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        print("\nThe desktop app is not built yet; use the commands above.")
-        return 0
+        from app.main_window import run
+
+        return run()
     for name in ("episodes", "workers", "steps"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name} must be at least 1")

@@ -1,12 +1,14 @@
 """The world and what counts as done: scene, goals, rewards, executor, demonstrator, dataset."""
 import os as _os
 import sys as _sys
+from contextlib import contextmanager as _contextmanager
 
 
-def _import_pybullet_quietly() -> None:
-    """PyBullet prints its build time on import; keep that out of the CLI's output."""
-    if "pybullet" in _sys.modules:
-        return
+@_contextmanager
+def quiet_stdio():
+    """Silence C-level stdout/stderr (PyBullet's banner, the EGL plugin's driver report)."""
+    import ctypes
+
     _sys.stdout.flush()
     _sys.stderr.flush()
     saved = {fd: _os.dup(fd) for fd in (1, 2)}
@@ -14,16 +16,15 @@ def _import_pybullet_quietly() -> None:
     try:
         for fd in saved:
             _os.dup2(devnull, fd)
-        import pybullet  # noqa: F401
-
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)  # the banner sits in C's stdio buffer until flushed
+        yield
     finally:
+        ctypes.CDLL(None).fflush(None)  # C's stdio buffer still holds what was printed
         for fd, copy in saved.items():
             _os.dup2(copy, fd)
             _os.close(copy)
         _os.close(devnull)
 
 
-_import_pybullet_quietly()
+if "pybullet" not in _sys.modules:
+    with quiet_stdio():
+        import pybullet  # noqa: F401

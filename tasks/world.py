@@ -90,8 +90,11 @@ class World:
         if egl:
             import pkgutil
 
+            from tasks import quiet_stdio
+
             plugin = pkgutil.get_loader("eglRenderer")
-            self.egl = plugin is not None and p.loadPlugin(plugin.get_filename(), "_eglRendererPlugin", physicsClientId=c) >= 0
+            with quiet_stdio():
+                self.egl = plugin is not None and p.loadPlugin(plugin.get_filename(), "_eglRendererPlugin", physicsClientId=c) >= 0
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=c)
         p.setGravity(0, 0, -9.81, physicsClientId=c)
         p.setTimeStep(1.0 / PHYSICS_HZ, physicsClientId=c)
@@ -242,7 +245,10 @@ class World:
 
     def close(self) -> None:
         if self.client is not None and p.isConnected(self.client):
-            p.disconnect(self.client)
+            from tasks import quiet_stdio
+
+            with quiet_stdio():  # the EGL plugin says goodbye on stdout
+                p.disconnect(self.client)
         self.client = None
 
     def __enter__(self) -> "World":

@@ -1,0 +1,164 @@
+"""The goal editor: tower order, "top on bottom" pairs, or tallest tower; by clicks or as text.
+
+Clicks on the colour chips (or blocks picked in the 3-D view, through `click_block`) build the
+goal; the text field shows it in the CLI's syntax and can be edited directly. An invalid goal is
+explained beside the editor and `goalChanged` carries None, so Plan stays disabled.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+)
+
+from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, parse_goal
+from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
+
+MODES = ("Tower order", "Arrangement", "Tallest tower")
+
+
+class GoalEditor(QWidget):
+    goalChanged = Signal(object)  # Goal or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.order: list[str] = []
+        self.pairs: list[tuple[str, str]] = []
+        self.pending_top: str | None = None
+        self.goal: Goal | None = None
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.chips = {}
+        chip_row = QHBoxLayout()
+        for name in BLOCK_NAMES:
+            r, g, b, _ = (int(255 * c) for c in BLOCK_COLOURS[name])
+            chip = QPushButton(name)
+            chip.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: {'black' if name == 'yellow' else 'white'};")
+            chip.clicked.connect(lambda _=False, n=name: self.click_block(n))
+            chip_row.addWidget(chip)
+            self.chips[name] = chip
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.undo)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.clear)
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("red,green,blue  |  green on red, yellow on blue  |  tallest")
+        self.text.textEdited.connect(self._text_edited)
+        self.hint = QLabel()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.undo_button)
+        buttons.addWidget(self.clear_button)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.mode)
+        col.addLayout(chip_row)
+        col.addWidget(self.hint)
+        col.addLayout(buttons)
+        col.addWidget(self.text)
+        col.addWidget(self.message)
+        self._refresh()
+
+    # ------------------------------------------------------------------ editing
+    def click_block(self, name: str) -> None:
+        mode = self.mode.currentText()
+        if mode == "Tower order":
+            if name in self.order:
+                self.message.setText(f"{name} is already in the tower")
+                return
+            self.order.append(name)
+        elif mode == "Arrangement":
+            if self.pending_top is None:
+                self.pending_top = name
+            else:
+                self.pairs.append((self.pending_top, name))
+                self.pending_top = None
+        self._refresh()
+
+    def undo(self) -> None:
+        if self.mode.currentText() == "Tower order" and self.order:
+            self.order.pop()
+        elif self.pending_top is not None:
+            self.pending_top = None
+        elif self.pairs:
+            self.pairs.pop()
+        self._refresh()
+
+    def clear(self) -> None:
+        self.order, self.pairs, self.pending_top = [], [], None
+        self._refresh()
+
+    def set_text(self, text: str) -> None:
+        self.text.setText(text)
+        self._text_edited(text)
+
+    def _mode_changed(self) -> None:
+        self.clear()
+
+    def _text_edited(self, text: str) -> None:
+        try:
+            goal = parse_goal(text)
+        except GoalError as e:
+            self._set_goal(None, str(e))
+            return
+        self.order, self.pairs, self.pending_top = [], [], None
+        self.mode.blockSignals(True)
+        if isinstance(goal, TowerOrder):
+            self.mode.setCurrentText("Tower order")
+            self.order = list(goal.order)
+        elif isinstance(goal, Arrangement):
+            self.mode.setCurrentText("Arrangement")
+            self.pairs = list(goal.pairs)
+        else:
+            self.mode.setCurrentText("Tallest tower")
+        self.mode.blockSignals(False)
+        self._set_goal(goal, "")
+        self._hint()
+
+    # ------------------------------------------------------------------ state
+    def _refresh(self) -> None:
+        mode = self.mode.currentText()
+        for chip in self.chips.values():
+            chip.setEnabled(mode != "Tallest tower")
+        try:
+            if mode == "Tower order":
+                goal = TowerOrder(tuple(self.order)) if self.order else None
+                why = "" if self.order else "click blocks bottom to top"
+                if self.order and len(self.order) < 2:
+                    goal, why = None, "a tower needs at least 2 blocks: click the next one up"
+            elif mode == "Arrangement":
+                goal = Arrangement(tuple(self.pairs)) if self.pairs else None
+                why = "" if self.pairs else "click a top block, then the block it goes on"
+            else:
+                goal, why = Unconditional(), ""
+        except GoalError as e:
+            goal, why = None, str(e)
+        self.text.setText(self._goal_text())
+        self._set_goal(goal, why)
+        self._hint()
+
+    def _goal_text(self) -> str:
+        mode = self.mode.currentText()
+        if mode == "Tower order":
+            return ",".join(self.order)
+        if mode == "Arrangement":
+            return ", ".join(f"{t} on {b}" for t, b in self.pairs)
+        return "tallest"
+
+    def _hint(self) -> None:
+        mode = self.mode.currentText()
+        if mode == "Tower order":
+            self.hint.setText("Tower, bottom to top: " + (" → ".join(self.order) or "—"))
+        elif mode == "Arrangement":
+            shown = [f"{t} on {b}" for t, b in self.pairs] + ([f"{self.pending_top} on …"] if self.pending_top else [])
+            self.hint.setText("Pairs: " + (", ".join(shown) or "—"))
+        else:
+            self.hint.setText("Build the tallest tower, any order")
+
+    def _set_goal(self, goal: Goal | None, why: str) -> None:
+        self.goal = goal
+        self.message.setText(why)
+        self.goalChanged.emit(goal)

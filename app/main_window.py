@@ -1,0 +1,246 @@
+"""The main window: scene, goal, planner settings, Plan / Cancel, the 3-D view and playback."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from app.goal_editor import GoalEditor
+from app.playback import PlaybackBar
+from app.view import SceneView
+from app.workers import PlanWorker
+from tasks.world import initial_state
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"
+
+
+class MainWindow(QMainWindow):
+    planFinished = Signal()  # a planning run ended (done, failed or cancelled)
+
+    def __init__(self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Kuka block stacking — Diffuser planner")
+        self.settings = settings or QSettings("kuka-diffuser", "app")
+        self.checkpoint = Path(checkpoint)
+        self._planners: dict[tuple, object] = {}
+        self.worker: PlanWorker | None = None
+        self.plan = None
+        self.frames: np.ndarray | None = None
+
+        self.view = SceneView()
+        self.playback = PlaybackBar()
+        self.playback.frameChanged.connect(self._show_frame)
+        self.goal_editor = GoalEditor()
+        self.goal_editor.goalChanged.connect(self._goal_changed)
+        self.view.blockClicked.connect(self.goal_editor.click_block)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(int(self.settings.value("scene_seed", 0)))
+        self.new_scene_button = QPushButton("New scene")
+        self.new_scene_button.clicked.connect(self.new_scene)
+        self.reset_button = QPushButton("Reset to start")
+        self.reset_button.clicked.connect(lambda: self.playback.set_frame(0))
+
+        self.planner_choice = QComboBox()
+        self.planner_choice.addItem("Diffuser", "diffuser")
+        self.planner_choice.addItem("Demonstrator (TAMP)", "demonstrator")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 1000)
+        self.steps.setValue(10)
+        self.candidates = QSpinBox()
+        self.candidates.setRange(1, 256)
+        self.candidates.setValue(16)
+        self.guide_scale = QDoubleSpinBox()
+        self.guide_scale.setRange(0, 10000)
+        self.plan_seed = QSpinBox()
+        self.plan_seed.setRange(0, 2**31 - 1)
+        self.device = QComboBox()
+        self.device.addItem("CPU", "cpu")
+        import torch
+
+        if torch.cuda.is_available():
+            self.device.addItem("CUDA", "cuda")
+        if not self.checkpoint.exists():
+            self.planner_choice.model().item(0).setEnabled(False)
+            self.planner_choice.setCurrentIndex(1)
+            self.planner_choice.setToolTip(f"no Diffuser checkpoint at {self.checkpoint}; the demonstrator still plans")
+
+        self.plan_button = QPushButton("Plan")
+        self.plan_button.clicked.connect(self.start_plan)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_plan)
+        self.progress = QProgressBar()
+        self.progress_label = QLabel()
+        self.result_label = QLabel()
+
+        scene_box = QGroupBox("Scene")
+        scene_form = QFormLayout(scene_box)
+        scene_form.addRow("Seed", self.seed)
+        row = QHBoxLayout()
+        row.addWidget(self.new_scene_button)
+        row.addWidget(self.reset_button)
+        scene_form.addRow(row)
+        goal_box = QGroupBox("Goal")
+        QVBoxLayout(goal_box).addWidget(self.goal_editor)
+        plan_box = QGroupBox("Planner")
+        form = QFormLayout(plan_box)
+        form.addRow("Planner", self.planner_choice)
+        form.addRow("Sampling steps", self.steps)
+        form.addRow("Candidates", self.candidates)
+        form.addRow("Guide scale", self.guide_scale)
+        form.addRow("Plan seed", self.plan_seed)
+        form.addRow("Device", self.device)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.plan_button)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        form.addRow(self.progress)
+        form.addRow(self.progress_label)
+        side = QVBoxLayout()
+        for w in (scene_box, goal_box, plan_box):
+            side.addWidget(w)
+        side.addWidget(self.result_label)
+        side.addStretch(1)
+        centre = QVBoxLayout()
+        centre.addWidget(self.view, 1)
+        centre.addWidget(self.playback)
+        body = QWidget()
+        layout = QHBoxLayout(body)
+        panel = QWidget()
+        panel.setLayout(side)
+        panel.setFixedWidth(360)
+        layout.addWidget(panel)
+        layout.addLayout(centre, 1)
+        self.setCentralWidget(body)
+
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.playback.toggle)
+        QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.playback.step(-1))
+        QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.playback.step(1))
+        QShortcut(QKeySequence("Ctrl+P"), self, self.start_plan)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 760)
+        self.new_scene()
+        self._goal_changed(self.goal_editor.goal)
+
+    # ------------------------------------------------------------------ scene and goal
+    def new_scene(self) -> None:
+        self.state = initial_state(self.seed.value())
+        self.plan, self.frames = None, None
+        self.playback.set_length(0)
+        self.result_label.setText("")
+        self.view.set_state(self.state)
+        self.statusBar().showMessage(f"Scene {self.seed.value()}: click blocks or chips to set a goal")
+
+    def _goal_changed(self, goal) -> None:
+        self.plan_button.setEnabled(goal is not None and self.worker is None)
+
+    def _show_frame(self, k: int) -> None:
+        if self.frames is not None and len(self.frames):
+            self.view.set_state(self.frames[min(k, len(self.frames) - 1)])
+
+    # ------------------------------------------------------------------ planning
+    def _planner(self):
+        """The chosen planner, made once per settings (it holds physics clients and weights)."""
+        name = self.planner_choice.currentData()
+        if name == "demonstrator":
+            key = ("demonstrator",)
+            if key not in self._planners:
+                from tasks.demonstrator import Demonstrator
+
+                self._planners[key] = Demonstrator()
+            return self._planners[key]
+        from planner.plan import DiffuserPlanner, PlannerSettings
+
+        settings = PlannerSettings(
+            steps=self.steps.value(), candidates=self.candidates.value(),
+            guide_scale=self.guide_scale.value(), device=self.device.currentData(),
+        )
+        key = ("diffuser", settings)
+        if key not in self._planners:
+            self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
+        return self._planners[key]
+
+    def start_plan(self) -> None:
+        goal = self.goal_editor.goal
+        if goal is None or self.worker is not None:
+            return
+        self.worker = PlanWorker(self._planner, self.state, goal, self.plan_seed.value())
+        self.worker.progress.connect(self._progress)
+        self.worker.done.connect(self._plan_done)
+        self.worker.failed.connect(self._plan_failed)
+        self.worker.cancelled.connect(self._plan_cancelled)
+        self.worker.finished.connect(self._worker_finished)
+        self.plan_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy until the first progress report
+        self.progress_label.setText(f"Planning '{goal}' with the {self.planner_choice.currentText()}…")
+        self.statusBar().showMessage("Planning…")
+        self.worker.start()
+
+    def cancel_plan(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.progress_label.setText("Cancelling…")
+
+    def _progress(self, seg: int, segs: int, k: int, steps: int) -> None:
+        self.progress.setRange(0, segs * steps)
+        self.progress.setValue((seg - 1) * steps + k)
+        self.progress_label.setText(f"Segment {seg} of up to {segs}, denoising step {k} of {steps}")
+
+    def _plan_done(self, plan, result) -> None:
+        self.plan = plan
+        self.frames = result.states
+        self.playback.set_length(len(self.frames))
+        self.playback.set_frame(0)
+        self._show_frame(0)
+        verdict = "strict success" if result.strict_success else "no strict success"
+        self.result_label.setText(
+            f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"
+            f"score {result.score:.0f} / 100, {verdict}, {len(self.frames)} states"
+        )
+        self.statusBar().showMessage("Plan ready: Space plays it, arrows step")
+        self.playback.set_playing(True)
+
+    def _plan_failed(self, message: str) -> None:
+        self.result_label.setText(f"<span style='color:#b00020'>Planning failed: {message}</span>")
+        self.statusBar().showMessage("Planning failed; the app is still usable")
+
+    def _plan_cancelled(self) -> None:
+        self.statusBar().showMessage("Planning cancelled")
+
+    def _worker_finished(self) -> None:
+        self.worker = None
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress_label.setText("")
+        self._goal_changed(self.goal_editor.goal)
+        self.planFinished.emit()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(5000)
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("scene_seed", self.seed.value())
+        super().closeEvent(event)
+
+
+def run(argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv or sys.argv)
+    window = MainWindow()
+    window.show()
+    return app.exec()

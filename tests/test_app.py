@@ -1,0 +1,96 @@
+"""The app, offscreen (pytest-qt): goals by clicks, invalid goals, planning end to end."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+from tasks.goals import Arrangement, TowerOrder, Unconditional  # noqa: E402
+from tasks.layout import LAYOUT  # noqa: E402
+from tests.test_render import project  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_tower_order_by_chips_and_3d_picks(window, qtbot):
+    editor = window.goal_editor
+    qtbot.mouseClick(editor.chips["red"], Qt.MouseButton.LeftButton)
+    assert editor.goal is None and not window.plan_button.isEnabled()  # one block is not a tower yet
+    # pick green in the 3-D view: click where its centre projects
+    view = window.view
+    u, v = project(view.camera, window.state[LAYOUT.block("green").position], view.width(), view.height())
+    pos = QPointF(u * view.width(), v * view.height()).toPoint()
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=pos)
+    assert editor.goal == TowerOrder(("red", "green"))
+    assert editor.text.text() == "red,green" and window.plan_button.isEnabled()
+    qtbot.mouseClick(editor.undo_button, Qt.MouseButton.LeftButton)
+    assert editor.order == ["red"]
+    qtbot.mouseClick(editor.clear_button, Qt.MouseButton.LeftButton)
+    assert editor.order == []
+
+
+def test_arrangement_by_clicks_and_text(window, qtbot):
+    editor = window.goal_editor
+    editor.mode.setCurrentText("Arrangement")
+    for name in ("green", "red", "yellow", "blue"):
+        qtbot.mouseClick(editor.chips[name], Qt.MouseButton.LeftButton)
+    assert editor.goal == Arrangement((("green", "red"), ("yellow", "blue")))
+    editor.set_text("tallest")
+    assert editor.goal == Unconditional() and editor.mode.currentText() == "Tallest tower"
+
+
+def test_invalid_goal_is_explained_and_plan_disabled(window, qtbot):
+    editor = window.goal_editor
+    editor.set_text("red on green, green on red")
+    assert editor.goal is None and not window.plan_button.isEnabled()
+    assert "cycle red on green on red" in editor.message.text()
+    editor.set_text("red,purple")
+    assert "unknown block 'purple'" in editor.message.text()
+
+
+@pytest.mark.parametrize("planner", ["demonstrator", "diffuser"])
+def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, planner):
+    window.planner_choice.setCurrentIndex(window.planner_choice.findData(planner))
+    window.candidates.setValue(4)
+    window.goal_editor.set_text("red,green")
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    with qtbot.waitSignal(window.planFinished, timeout=120_000):
+        qtbot.mouseClick(window.plan_button, Qt.MouseButton.LeftButton)
+        assert window.worker is not None and window.cancel_button.isEnabled()
+    timer.stop()
+    assert len(ticks) > 5  # the GUI kept processing events while the plan was made
+    assert window.plan is not None and window.plan.planner == planner
+    assert "score" in window.result_label.text()
+    n = len(window.frames)
+    assert window.playback.length == n and n >= 128
+    window.playback.set_playing(False)
+    window.playback.set_frame(n - 1)
+    np.testing.assert_allclose(window.view.state, window.frames[-1])
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert window.playback.frame == n - 2
+
+
+def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
+    window.steps.setValue(1000)  # slow on purpose: the paper's DDPM
+    window.goal_editor.set_text("red,green,blue")
+    qtbot.mouseClick(window.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.progress.maximum() > 0, timeout=30_000)
+    with qtbot.waitSignal(window.planFinished, timeout=30_000):
+        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    assert "cancelled" in window.statusBar().currentMessage().lower()
+    assert window.plan is None and window.plan_button.isEnabled()
