@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_plan)
         self.progress = QProgressBar()
+        self.progress.setTextVisible(False)  # the label below says what is going on
         self.progress_label = QLabel()
         self.result_label = QLabel()
 

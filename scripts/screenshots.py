@@ -1,0 +1,58 @@
+"""Screenshots of the real window for the README, taken from the app itself.
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py [--out docs]
+
+Opens the app, plans a tower with the Diffuser, shows the plan half-way, and saves the window.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.main_window import MainWindow  # noqa: E402
+
+
+def wait(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "docs"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv)
+    # Private settings: the screenshots never depend on (or change) the user's saved window state.
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    w.resize(1300, 800)
+    w.show()
+    wait(300)
+    w.goal_editor.set_text("red,green,blue,yellow")
+    wait(100)
+    w.grab().save(str(out / "goal-editor.png"))
+    loop = QEventLoop()
+    w.planFinished.connect(loop.quit)
+    w.start_plan()
+    loop.exec()
+    w.playback.set_playing(False)
+    w.playback.set_frame(int(len(w.frames) * 0.55))
+    wait(200)
+    w.grab().save(str(out / "main-window.png"))
+    print(f"saved {out / 'goal-editor.png'} and {out / 'main-window.png'}")
+    w.close()
+
+
+if __name__ == "__main__":
+    main()
