@@ -8,24 +8,37 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QApplication, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
     QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.goal_editor import GoalEditor
+from app.library import LibraryPanel
 from app.playback import PlaybackBar
 from app.view import SceneView
-from app.workers import PlanWorker
+from app.workers import ExecuteWorker, PlanWorker
 from tasks.world import initial_state
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"
 
 
+def default_plans_file() -> Path:
+    """Where the app keeps plans unless the settings name another file."""
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home() / ".kuka-diffuser")
+    Path(base).mkdir(parents=True, exist_ok=True)
+    return Path(base) / "plans.h5"
+
+
 class MainWindow(QMainWindow):
     planFinished = Signal()  # a planning run ended (done, failed or cancelled)
+    replayFinished = Signal()
 
-    def __init__(self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None) -> None:
+    def __init__(
+        self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Kuka block stacking — Diffuser planner")
         self.settings = settings or QSettings("kuka-diffuser", "app")
@@ -41,6 +54,10 @@ class MainWindow(QMainWindow):
         self.goal_editor = GoalEditor()
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
+        plans_file = plans_file or Path(self.settings.value("plans_file", str(default_plans_file())))
+        self.library = LibraryPanel(plans_file)
+        self.library.replayRequested.connect(self.replay)
+        self._replay_worker: ExecuteWorker | None = None
 
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -123,6 +140,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(panel)
         layout.addLayout(centre, 1)
         self.setCentralWidget(body)
+        dock = QDockWidget("Plan library", self)
+        dock.setObjectName("library")
+        dock.setWidget(self.library)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
 
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.playback.toggle)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.playback.step(-1))
@@ -131,8 +152,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self.restoreState(self.settings.value("window_state"))
         else:
-            self.resize(1200, 760)
+            self.resize(1200, 900)
         self.new_scene()
         self._goal_changed(self.goal_editor.goal)
 
@@ -202,7 +224,12 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(f"Segment {seg} of up to {segs}, denoising step {k} of {steps}")
 
     def _plan_done(self, plan, result) -> None:
+        self.library.add(plan)
+        self._show_result(plan, result)
+
+    def _show_result(self, plan, result) -> None:
         self.plan = plan
+        self.state = result.states[0].astype(np.float64)
         self.frames = result.states
         self.playback.set_length(len(self.frames))
         self.playback.set_frame(0)
@@ -214,6 +241,21 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().showMessage("Plan ready: Space plays it, arrows step")
         self.playback.set_playing(True)
+
+    def replay(self, plan) -> None:
+        """Replay a stored plan: execute it in physics (off the GUI thread) and play it."""
+        if self._replay_worker is not None:
+            return
+        self.statusBar().showMessage(f"Replaying {plan.name}…")
+        self._replay_worker = ExecuteWorker(plan)
+        self._replay_worker.done.connect(self._show_result)
+        self._replay_worker.failed.connect(self._plan_failed)
+        self._replay_worker.finished.connect(self._replay_finished)
+        self._replay_worker.start()
+
+    def _replay_finished(self) -> None:
+        self._replay_worker = None
+        self.replayFinished.emit()
 
     def _plan_failed(self, message: str) -> None:
         self.result_label.setText(f"<span style='color:#b00020'>Planning failed: {message}</span>")
@@ -236,6 +278,8 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self.worker.wait(5000)
         self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("plans_file", str(self.library.path))
         self.settings.setValue("scene_seed", self.seed.value())
         super().closeEvent(event)
 

@@ -51,3 +51,20 @@ class PlanWorker(QThread):
             self.cancelled.emit()
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")
+
+
+class ExecuteWorker(QThread):
+    """Executes stored plan states in physics (from their first state); emits done(plan, result)."""
+
+    done = Signal(object, object)
+    failed = Signal(str)
+
+    def __init__(self, plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def run(self) -> None:
+        try:
+            self.done.emit(self.plan, execute(self.plan.states, self.plan.goal))
+        except Exception as e:  # shown to the user; the app stays usable
+            self.failed.emit(f"{type(e).__name__}: {e}")

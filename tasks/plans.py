@@ -98,3 +98,24 @@ def load_plan(path: str | Path, pid: str) -> Plan:
         if "plans" not in f or pid not in f["plans"]:
             raise FileFormatError(f"{path}: no plan {pid!r}")
         return _read(f["plans"][pid], pid, True)
+
+
+def rename_plan(path: str | Path, pid: str, name: str) -> None:
+    """Change a plan's display name (one attribute; the states are not touched)."""
+    with open_h5(path, "a", "plans") as f:
+        if "plans" not in f or pid not in f["plans"]:
+            raise FileFormatError(f"{path}: no plan {pid!r}")
+        f["plans"][pid].attrs["name"] = name
+
+
+def delete_plan(path: str | Path, pid: str) -> None:
+    """Remove a plan from the file (HDF5 keeps the freed bytes until the file is repacked)."""
+    with open_h5(path, "a", "plans") as f:
+        if "plans" not in f or pid not in f["plans"]:
+            raise FileFormatError(f"{path}: no plan {pid!r}")
+        del f["plans"][pid]
+
+
+def export_plan(path: str | Path, pid: str, out: str | Path) -> str:
+    """Copy one plan into another plans file (created if needed); returns its id there."""
+    return append_plan(out, load_plan(path, pid))

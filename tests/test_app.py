@@ -16,7 +16,7 @@ from tests.test_render import project  # noqa: E402
 @pytest.fixture
 def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
+    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5")
     qtbot.addWidget(w)
     w.resize(1000, 700)
     w.show()
@@ -94,3 +94,42 @@ def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     assert "cancelled" in window.statusBar().currentMessage().lower()
     assert window.plan is None and window.plan_button.isEnabled()
+
+
+def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    plans = tmp_path / "plans.h5"
+    w = MainWindow(settings=settings, plans_file=plans)
+    qtbot.addWidget(w)
+    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    w.goal_editor.set_text("green on red, yellow on blue")
+    with qtbot.waitSignal(w.planFinished, timeout=60_000):
+        w.start_plan()
+    assert w.library.table.rowCount() == 1
+    w.close()
+
+    again = MainWindow(settings=settings, plans_file=plans)  # a restart
+    qtbot.addWidget(again)
+    lib = again.library
+    assert lib.table.rowCount() == 1 and lib.table.item(0, 1).text() == "green on red, yellow on blue"
+    assert lib.table.item(0, 4).text() == "100"
+    lib.select(0)
+    lib.rename("two pairs")
+    assert lib.table.item(0, 0).text() == "two pairs"
+    with qtbot.waitSignal(again.replayFinished, timeout=60_000):
+        lib.replay()
+    assert again.frames is not None and len(again.frames) == 256 and "strict success" in again.result_label.text()
+    lib.export(str(tmp_path / "one.h5"))
+    assert (tmp_path / "one.h5").exists()
+    lib.delete()
+    assert lib.table.rowCount() == 0
+
+
+def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
+    plans = tmp_path / "plans.h5"
+    plans.write_bytes(b"not hdf5")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, plans_file=plans)
+    qtbot.addWidget(w)
+    assert "Cannot read the plans file" in w.library.message.text()
+    assert plans.read_bytes() == b"not hdf5"

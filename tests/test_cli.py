@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import h5py
+import numpy as np
 import pytest
 
 from tasks.dataset import read_index
@@ -96,3 +97,20 @@ def test_unfit_checkpoint_is_one_line(tmp_path, content, message):
     r = run("plan", "--planner", "diffuser", "--checkpoint", str(ckpt), "--goal", "tallest", "--out", str(tmp_path / "p.h5"))
     lines = r.stderr.strip().splitlines()
     assert r.returncode != 0 and len(lines) == 1 and message in lines[0]
+
+
+def test_plans_file_rename_delete_export(tmp_path):
+    from tasks.plans import delete_plan, export_plan, rename_plan
+
+    out = tmp_path / "plans.h5"
+    for _ in range(2):
+        assert run("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(out)).returncode == 0
+    a, b = [p.id for p in list_plans(out)]
+    rename_plan(out, a, "my tower")
+    assert list_plans(out)[0].name == "my tower"
+    new = export_plan(out, b, tmp_path / "export.h5")
+    np.testing.assert_array_equal(load_plan(tmp_path / "export.h5", new).states, load_plan(out, b).states)
+    delete_plan(out, a)
+    assert [p.id for p in list_plans(out)] == [b]
+    assert run("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(out)).returncode == 0
+    assert len({p.id for p in list_plans(out)}) == 2  # ids are never reused after a delete
