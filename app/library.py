@@ -27,6 +27,7 @@ def _short_settings(plan: Plan) -> str:
 
 class LibraryPanel(QWidget):
     replayRequested = Signal(object)  # Plan with states
+    compareRequested = Signal(list)  # Plans with states
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,12 +36,15 @@ class LibraryPanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.doubleClicked.connect(lambda _: self.replay())
         self.message = QLabel()
         self.message.setStyleSheet("color: #b00020;")
         buttons = QHBoxLayout()
-        for text, slot in (("Replay", self.replay), ("Rename", self.rename), ("Delete", self.delete), ("Export", self.export)):
+        actions = (("Replay", self.replay), ("Compare", self.compare), ("Rename", self.rename),
+                   ("Delete", self.delete), ("Export", self.export))
+        for text, slot in actions:
             b = QPushButton(text)
             b.clicked.connect(slot)
             buttons.addWidget(b)
@@ -76,11 +80,27 @@ class LibraryPanel(QWidget):
         return pid
 
     def selected(self) -> Plan | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.plans[rows[0].row()] if rows else None
+        rows = self.selected_all()
+        return rows[0] if rows else None
 
-    def select(self, row: int) -> None:
-        self.table.selectRow(row)
+    def selected_all(self) -> list[Plan]:
+        return [self.plans[r.row()] for r in sorted(self.table.selectionModel().selectedRows(), key=lambda r: r.row())]
+
+    def select(self, *rows: int) -> None:
+        self.table.clearSelection()
+        model = self.table.selectionModel()
+        from PySide6.QtCore import QItemSelectionModel
+
+        for row in rows:
+            model.select(self.table.model().index(row, 0),
+                         QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+
+    def compare(self) -> None:
+        chosen = self.selected_all()
+        if len(chosen) < 2:
+            self.message.setText("Select two or more plans to compare (Ctrl+click)")
+            return
+        self.compareRequested.emit([load_plan(self.path, p.id) for p in chosen])
 
     def replay(self) -> None:
         plan = self.selected()

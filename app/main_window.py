@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
         plans_file = plans_file or Path(self.settings.value("plans_file", str(default_plans_file())))
         self.library = LibraryPanel(plans_file)
         self.library.replayRequested.connect(self.replay)
+        self.library.compareRequested.connect(self.compare)
+        self.compare_windows: list = []
         self._replay_worker: ExecuteWorker | None = None
 
         self.seed = QSpinBox()
@@ -252,6 +254,13 @@ class MainWindow(QMainWindow):
         self._replay_worker.failed.connect(self._plan_failed)
         self._replay_worker.finished.connect(self._replay_finished)
         self._replay_worker.start()
+
+    def compare(self, plans: list) -> None:
+        from app.compare import CompareWindow
+
+        window = CompareWindow(plans)
+        window.show()
+        self.compare_windows.append(window)
 
     def _replay_finished(self) -> None:
         self._replay_worker = None

@@ -29,7 +29,8 @@ from tasks.goals import Goal, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
 from tasks.plans import Plan
 from tasks.rewards import strict_success, strictly_on
-from tasks.world import World
+from tasks.demonstrator.streams import invert, multiply
+from tasks.world import Pose, World
 
 # progress(segment, segments, step, steps)
 Progress = Callable[[int, int, int, int], None]
@@ -117,7 +118,7 @@ class DiffuserPlanner:
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
             chosen, checked = self._commit(traj, order, move, current, goal)
-            segments.append(traj[chosen])
+            segments.append(self._held_by_kinematics(traj[chosen], move) if cond.mask.sum() > cond.mask[0].sum() else traj[chosen])
             if snaps is not None:
                 snapshots.append(np.stack([s[chosen].numpy() for s in snaps]))
                 snapshots[-1] = self.normaliser.unnormalise(snapshots[-1])
@@ -152,6 +153,21 @@ class DiffuserPlanner:
         out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
         out[:, cond.mask] = cond.values[cond.mask]  # pinned cells exactly, free of float round trips
         return out
+
+    def _held_by_kinematics(self, traj: np.ndarray, move: Move) -> np.ndarray:
+        """The held block's pose while carried, from forward kinematics and the grasp (the
+        executor carries it by a constraint; the model's own numbers there are not used)."""
+        out = traj.copy()
+        s = LAYOUT.block(move.block)
+        fk = self.solver.world  # the planning scene: moving its arm disturbs no physics
+        at_grasp = fk.tcp_pose(out[PHASES.grasp_index - 1, LAYOUT.joints])
+        block = Pose(out[0, s.position], out[0, s.orientation])
+        grasp = multiply(invert(at_grasp), block)
+        for t in range(PHASES.grasp_index, PHASES.release_index):
+            pose = multiply(fk.tcp_pose(out[t, LAYOUT.joints]), grasp)
+            out[t, s.position] = pose.position
+            out[t, s.orientation] = pose.orientation
+        return LAYOUT.canonical(out)
 
     def _rank(self, traj: np.ndarray, cond: SegmentConditions) -> tuple[np.ndarray, np.ndarray]:
         x = torch.as_tensor(traj, dtype=torch.float32)

@@ -50,7 +50,20 @@ def main() -> None:
     w.playback.set_frame(int(len(w.frames) * 0.55))
     wait(200)
     w.grab().save(str(out / "main-window.png"))
-    print(f"saved {out / 'goal-editor.png'} and {out / 'main-window.png'}")
+    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    loop = QEventLoop()
+    w.planFinished.connect(loop.quit)
+    w.start_plan()
+    loop.exec()
+    w.library.select(w.library.table.rowCount() - 2, w.library.table.rowCount() - 1)
+    w.library.compare()
+    compare = w.compare_windows[-1]
+    compare.resize(1300, 1000)
+    wait(300)
+    compare.playback.set_frame(200)
+    wait(200)
+    compare.grab().save(str(out / "compare.png"))
+    print(f"saved goal-editor.png, main-window.png and compare.png in {out}")
     w.close()
 
 

@@ -133,3 +133,32 @@ def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
     qtbot.addWidget(w)
     assert "Cannot read the plans file" in w.library.message.text()
     assert plans.read_bytes() == b"not hdf5"
+
+
+def test_compare_two_plans(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5")
+    qtbot.addWidget(w)
+    w.candidates.setValue(4)
+    w.goal_editor.set_text("red,green")
+    for planner in ("demonstrator", "diffuser"):
+        w.planner_choice.setCurrentIndex(w.planner_choice.findData(planner))
+        with qtbot.waitSignal(w.planFinished, timeout=120_000):
+            w.start_plan()
+    lib = w.library
+    lib.select(0)
+    lib.compare()
+    assert "two or more" in lib.message.text() and not w.compare_windows
+    lib.select(0, 1)
+    lib.compare()
+    cmp = w.compare_windows[-1]
+    qtbot.addWidget(cmp)
+    assert len(cmp.views) == 2 and cmp.table.rowCount() == 2
+    assert {cmp.table.item(r, 0).text() for r in range(2)} == {"demonstrator red,green", "diffuser red,green"}
+    assert float(cmp.table.item(0, 5).text()) > 0  # path length
+    joints_plot = cmp.plot_items[0]
+    assert len(joints_plot.listDataItems()) == 14  # 7 joints x 2 plans
+    cmp.playback.set_frame(60)
+    for view, plan in zip(cmp.views, cmp.plans):
+        np.testing.assert_allclose(view.state, plan.states[60])
+    assert cmp.cursors[0].value() == pytest.approx(60 * 1 / 12)

@@ -176,6 +176,15 @@ def test_shipped_checkpoint_plans_a_tower_segment_on_the_cpu():
     green = plan.states[:, LAYOUT.block("green").attached]
     assert np.all(green[PHASES.grasp_index:PHASES.release_index] == 1) and green[: PHASES.grasp_index].max() == 0
     assert plan.settings["train_step"] > 0
+    # while held, green rides with the tool: its height follows the tool's, rigidly
+    from tasks.metrics import tool_heights
+    from tasks.world import World
+
+    with World() as w:
+        tool = tool_heights(plan.states, w)
+    held = slice(PHASES.grasp_index, PHASES.release_index)
+    gap = plan.states[held, LAYOUT.block("green").position][:, 2] - tool[held]
+    assert np.ptp(gap) < 0.01
 
 
 def test_smoothing_keeps_pinned_cells_and_removes_jumps():

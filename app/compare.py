@@ -1,0 +1,93 @@
+"""Compare plans: side-by-side views on one time slider, plots of joints, tool and block
+heights over time (pyqtgraph), and a table of scores and measures. Shows the plans' states as
+stored (what each planner produced)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from app.playback import PlaybackBar
+from app.render import SceneRenderer
+from app.view import SceneView
+from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
+from tasks.metrics import block_heights, path_length, smoothness, tool_heights
+from tasks.plans import Plan
+from tasks.world import CONTROL_PERIOD
+
+PLAN_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233)]
+TABLE_COLUMNS = ("Plan", "Score", "Strict", "States", "Plan s", "Path (rad)", "Smoothness")
+
+
+class CompareWindow(QWidget):
+    def __init__(self, plans: list[Plan], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare plans")
+        self.plans = plans
+        self.renderer = SceneRenderer()  # one renderer draws every view, in turn
+        self.views = []
+        views_row = QHBoxLayout()
+        for k, plan in enumerate(plans):
+            col = QVBoxLayout()
+            label = QLabel(f"<b style='color: rgb{PLAN_PENS[k % len(PLAN_PENS)]}'>{plan.name}</b>")
+            view = SceneView(self.renderer)
+            view.set_state(plan.states[0])
+            col.addWidget(label)
+            col.addWidget(view, 1)
+            views_row.addLayout(col)
+            self.views.append(view)
+        self.playback = PlaybackBar()
+        self.playback.set_length(max(len(p.states) for p in plans))
+        self.playback.frameChanged.connect(self.show_frame)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        titles = ("Joint angles (rad)", "Tool height (m)", "Block heights (m)")
+        self.plot_items = [self.plots.addPlot(row=i, col=0, title=t) for i, t in enumerate(titles)]
+        self.cursors = []
+        for item in self.plot_items:
+            item.setLabel("bottom", "time", units="s")
+            line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
+            item.addItem(line)
+            self.cursors.append(line)
+        self._plot()
+
+        self.table = QTableWidget(len(plans), len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        for row, plan in enumerate(plans):
+            cells = (plan.name, f"{plan.score:.0f}", "yes" if plan.strict_success else "no", str(len(plan.states)),
+                     f"{plan.plan_seconds:.2f}", f"{path_length(plan.states):.2f}", f"{smoothness(plan.states):.1f}")
+            for c, text in enumerate(cells):
+                self.table.setItem(row, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(views_row, 3)
+        layout.addWidget(self.playback)
+        layout.addWidget(self.plots, 3)
+        layout.addWidget(self.table, 1)
+        self.resize(1200, 1000)
+
+    def _plot(self) -> None:
+        joints, tool, blocks = self.plot_items
+        for k, plan in enumerate(self.plans):
+            colour = PLAN_PENS[k % len(PLAN_PENS)]
+            t = np.arange(len(plan.states)) * CONTROL_PERIOD
+            for j in range(7):
+                joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1))
+            tool.plot(t, tool_heights(plan.states, self.renderer.world), pen=pg.mkPen(colour, width=2), name=plan.name)
+            style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
+            heights = block_heights(plan.states)
+            for b, name in enumerate(BLOCK_NAMES):
+                rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
+                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style))
+
+    def show_frame(self, k: int) -> None:
+        for view, plan in zip(self.views, self.plans):
+            view.set_state(plan.states[min(k, len(plan.states) - 1)])
+        for line in self.cursors:
+            line.setValue(k * CONTROL_PERIOD)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.renderer.close()
+        super().closeEvent(event)

@@ -1,0 +1,36 @@
+"""Trajectory measures for comparing plans: path length, smoothness, heights over time."""
+from __future__ import annotations
+
+import numpy as np
+
+from tasks.layout import LAYOUT
+from tasks.world import CONTROL_PERIOD, World
+
+
+def path_length(states: np.ndarray) -> float:
+    """Total joint-space distance travelled (radians)."""
+    q = LAYOUT.check(states)[:, LAYOUT.joints]
+    return float(np.linalg.norm(np.diff(q, axis=0), axis=1).sum())
+
+
+def smoothness(states: np.ndarray) -> float:
+    """Mean squared joint acceleration (rad²/s⁴); lower is smoother."""
+    q = LAYOUT.check(states)[:, LAYOUT.joints]
+    if len(q) < 3:
+        return 0.0
+    acc = np.diff(q, n=2, axis=0) / CONTROL_PERIOD**2
+    return float((acc**2).sum(axis=1).mean())
+
+
+def block_heights(states: np.ndarray) -> np.ndarray:
+    """(T, n_blocks) block centre heights."""
+    return LAYOUT.positions(LAYOUT.check(states))[..., 2]
+
+
+def tool_heights(states: np.ndarray, world: World) -> np.ndarray:
+    """(T,) tool point height, by forward kinematics on `world` (its arm is moved)."""
+    return np.array([world.tcp_pose(q).position[2] for q in LAYOUT.check(states)[:, LAYOUT.joints]])
+
+
+def duration(states: np.ndarray) -> float:
+    return (len(states) - 1) * CONTROL_PERIOD
