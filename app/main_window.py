@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from app.collect_panel import CollectPanel
 from app.goal_editor import GoalEditor
 from app.library import LibraryPanel
 from app.playback import PlaybackBar
@@ -23,13 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"
 
 
-def default_plans_file() -> Path:
-    """Where the app keeps plans unless the settings name another file."""
+def app_data_dir() -> Path:
+    """Where the app keeps its plans and demonstrations unless the settings name other files."""
     from PySide6.QtCore import QStandardPaths
 
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home() / ".kuka-diffuser")
     Path(base).mkdir(parents=True, exist_ok=True)
-    return Path(base) / "plans.h5"
+    return Path(base)
+
+
+def default_plans_file() -> Path:
+    return app_data_dir() / "plans.h5"
 
 
 class MainWindow(QMainWindow):
@@ -38,6 +43,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
+        dataset_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Kuka block stacking — Diffuser planner")
@@ -58,6 +64,9 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(plans_file)
         self.library.replayRequested.connect(self.replay)
         self.library.compareRequested.connect(self.compare)
+        dataset_file = dataset_file or Path(self.settings.value("dataset_file", str(app_data_dir() / "demos.h5")))
+        self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal)
+        self.collector.openDemo.connect(self.show_states)
         self.compare_windows: list = []
         self._replay_worker: ExecuteWorker | None = None
 
@@ -102,6 +111,9 @@ class MainWindow(QMainWindow):
         self.progress.setTextVisible(False)  # the label below says what is going on
         self.progress_label = QLabel()
         self.result_label = QLabel()
+        self.keep_button = QPushButton("Keep as demonstration")
+        self.keep_button.setEnabled(False)
+        self.keep_button.clicked.connect(lambda: self.collector.keep(self.plan, self.plan_scene_seed))
 
         scene_box = QGroupBox("Scene")
         scene_form = QFormLayout(scene_box)
@@ -130,6 +142,7 @@ class MainWindow(QMainWindow):
         for w in (scene_box, goal_box, plan_box):
             side.addWidget(w)
         side.addWidget(self.result_label)
+        side.addWidget(self.keep_button)
         side.addStretch(1)
         centre = QVBoxLayout()
         centre.addWidget(self.view, 1)
@@ -146,6 +159,12 @@ class MainWindow(QMainWindow):
         dock.setObjectName("library")
         dock.setWidget(self.library)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        demos = QDockWidget("Demonstrations", self)
+        demos.setObjectName("demonstrations")
+        demos.setWidget(self.collector)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, demos)
+        self.tabifyDockWidget(dock, demos)
+        dock.raise_()
 
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.playback.toggle)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.playback.step(-1))
@@ -229,8 +248,18 @@ class MainWindow(QMainWindow):
         self.library.add(plan)
         self._show_result(plan, result)
 
+    def show_states(self, states: np.ndarray) -> None:
+        """Play states as they are (a demonstration)."""
+        self.plan, self.frames = None, np.asarray(states)
+        self.keep_button.setEnabled(False)
+        self.playback.set_length(len(self.frames))
+        self._show_frame(0)
+        self.result_label.setText(f"Demonstration, {len(self.frames)} states")
+
     def _show_result(self, plan, result) -> None:
         self.plan = plan
+        self.plan_scene_seed = self.seed.value()
+        self.keep_button.setEnabled(bool(result.strict_success))
         self.state = result.states[0].astype(np.float64)
         self.frames = result.states
         self.playback.set_length(len(self.frames))
@@ -289,6 +318,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("plans_file", str(self.library.path))
+        self.settings.setValue("dataset_file", str(self.collector.path))
+        if self.collector.worker is not None:
+            self.collector.worker.cancel()
+            self.collector.worker.wait(30000)
         self.settings.setValue("scene_seed", self.seed.value())
         super().closeEvent(event)
 

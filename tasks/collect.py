@@ -46,6 +46,7 @@ def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None
 
     seed = episode_seed(collection_seed, episode)
     state = initial_state(seed)
+    given = goal is not None
     goal = goal or sample_goal(task, np.random.default_rng(seed))
     error = ""
     for attempt in range(ATTEMPTS):
@@ -56,7 +57,7 @@ def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None
             continue
         replay = execute(result.states, goal)
         if replay.strict_success:
-            demo = Demo(result.states, goal, task, seed, episode, collection_seed, True, result.plan_seconds)
+            demo = Demo(result.states, goal, task, seed, episode, collection_seed, True, result.plan_seconds, goal_given=given)
             return EpisodeResult(episode, demo)
         error = f"replay in physics scored {replay.score:.0f} without strict success"
     return EpisodeResult(episode, None, error)
@@ -66,11 +67,15 @@ def _work(args: tuple) -> EpisodeResult:
     return demonstrate(*args)
 
 
-def pending_episodes(path: Path, task: str, seed: int, episodes: int) -> list[int]:
-    """Episodes of this collection not yet in the file."""
+def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal | None = None) -> list[int]:
+    """Episodes of this collection (same task, seed, and given goal or none) not yet in the file."""
     if not Path(path).exists():
         return list(range(episodes))
-    done = {d.episode for d in read_index(path) if d.task == task and d.collection_seed == seed}
+    done = {
+        d.episode for d in read_index(path)
+        if d.task == task and d.collection_seed == seed and d.source == "demonstrator"
+        and d.goal_given == (goal is not None) and (goal is None or d.goal == goal)
+    }
     return [k for k in range(episodes) if k not in done]
 
 
@@ -97,12 +102,15 @@ def collect(
     """Collect up to `episodes` demos into `path`. Returns (demos written, failure messages).
 
     `progress(done, total, failures)` is called after each episode; `should_stop()` is polled
-    between episodes and ends the collection early (what is written stays).
+    between episodes and ends the collection early (what is written stays). With `goal`, every
+    episode solves that goal from its own seeded scene (the task must be the goal's).
     """
+    if goal is not None and goal.task != task:
+        raise GoalError(f"goal '{goal}' is a {goal.task} goal, not {task}")
     if task not in TASKS:
         raise GoalError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
     path = Path(path)
-    todo = pending_episodes(path, task, seed, episodes)
+    todo = pending_episodes(path, task, seed, episodes, goal)
     written, failures = 0, []
     done = episodes - len(todo)
     jobs = [(task, seed, k, goal) for k in todo]
@@ -122,6 +130,18 @@ def collect(
     finally:
         results.close()
     return written, failures
+
+
+def keep_plan(path: str | Path, plan, scene_seed: int) -> str:
+    """Append a plan that succeeded in physics to the dataset as a demonstration."""
+    if not plan.strict_success:
+        raise GoalError("only a plan with strict success can be kept as a demonstration")
+    kept = sum(1 for d in read_index(path) if d.source != "demonstrator") if Path(path).exists() else 0
+    demo = Demo(
+        plan.states, plan.goal, plan.goal.task, scene_seed, kept, -1, True, plan.plan_seconds,
+        source=f"{plan.planner} {plan.id or 'plan'}", goal_given=True,
+    )
+    return append_demo(path, demo, _generator())
 
 
 def _generator() -> str:

@@ -3,7 +3,8 @@
 ```
 data                     attrs: total (states in all demos), env_args (JSON: world, layout, timing)
 data/demo_<i>            attrs: num_samples, goal (JSON), task, seed (scene), episode,
-                                 collection_seed, success (replayed in physics), plan_seconds
+                                 collection_seed, success (replayed in physics), plan_seconds,
+                                 source ("demonstrator" or the kept plan), goal_given
     states   (T, 39) float32   our layout (tasks.layout), the demonstrator's planned states
     actions  (T, 11) float32   change of joint targets (7) and attached flags (4) to the next state
     rewards  (T,)    float32   the task's reward at each state
@@ -57,6 +58,8 @@ class Demo:
     collection_seed: int
     success: bool
     plan_seconds: float = 0.0
+    source: str = "demonstrator"  # or e.g. "diffuser plan_00003" for a plan kept as a demo
+    goal_given: bool = False  # the collection's goal was given, not drawn from the seed
 
     @property
     def actions(self) -> np.ndarray:
@@ -95,7 +98,7 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
         g.attrs.update({
             "num_samples": len(states), "goal": demo.goal.to_json(), "task": demo.task, "seed": demo.seed,
             "episode": demo.episode, "collection_seed": demo.collection_seed, "success": bool(demo.success),
-            "plan_seconds": float(demo.plan_seconds),
+            "plan_seconds": float(demo.plan_seconds), "source": demo.source, "goal_given": bool(demo.goal_given),
         })
         data.attrs["total"] = int(data.attrs["total"]) + len(states)
         append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
@@ -112,6 +115,8 @@ class DemoInfo:
     collection_seed: int
     num_samples: int
     success: bool
+    source: str = "demonstrator"
+    goal_given: bool = False
 
 
 def read_index(path: str | Path) -> list[DemoInfo]:
@@ -126,6 +131,7 @@ def read_index(path: str | Path) -> list[DemoInfo]:
             out.append(DemoInfo(
                 name, str(a["task"]), goal_from_json(a["goal"]), int(a["seed"]), int(a["episode"]),
                 int(a["collection_seed"]), int(a["num_samples"]), bool(a["success"]),
+                str(a.get("source", "demonstrator")), bool(a.get("goal_given", False)),
             ))
         return out
 

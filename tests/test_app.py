@@ -16,7 +16,7 @@ from tests.test_render import project  # noqa: E402
 @pytest.fixture
 def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5")
+    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.resize(1000, 700)
     w.show()
@@ -99,7 +99,7 @@ def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
 def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     plans = tmp_path / "plans.h5"
-    w = MainWindow(settings=settings, plans_file=plans)
+    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
     w.goal_editor.set_text("green on red, yellow on blue")
@@ -108,7 +108,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     assert w.library.table.rowCount() == 1
     w.close()
 
-    again = MainWindow(settings=settings, plans_file=plans)  # a restart
+    again = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")  # a restart
     qtbot.addWidget(again)
     lib = again.library
     assert lib.table.rowCount() == 1 and lib.table.item(0, 1).text() == "green on red, yellow on blue"
@@ -129,7 +129,7 @@ def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
     plans = tmp_path / "plans.h5"
     plans.write_bytes(b"not hdf5")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=plans)
+    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     assert "Cannot read the plans file" in w.library.message.text()
     assert plans.read_bytes() == b"not hdf5"
@@ -137,7 +137,7 @@ def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
 
 def test_compare_two_plans(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5")
+    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.candidates.setValue(4)
     w.goal_editor.set_text("red,green")
@@ -162,3 +162,44 @@ def test_compare_two_plans(qtbot, tmp_path):
     for view, plan in zip(cmp.views, cmp.plans):
         np.testing.assert_allclose(view.state, plan.states[60])
     assert cmp.cursors[0].value() == pytest.approx(60 * 1 / 12)
+
+
+def test_collect_two_demos_open_one_and_keep_a_plan(window, qtbot, tmp_path):
+    panel = window.collector
+    panel.task.setCurrentText("rearrangement")
+    panel.episodes.setValue(2)
+    with qtbot.waitSignal(panel.collectionFinished, timeout=120_000):
+        qtbot.mouseClick(panel.collect_button, Qt.MouseButton.LeftButton)
+    assert panel.table.rowCount() == 2 and "2 demos" in panel.summary.text()
+    panel.open_demo(1)
+    assert window.frames is not None and window.playback.length == len(window.frames)
+    # the editor's goal, then a Diffuser plan kept as a demonstration
+    window.goal_editor.set_text("red,green")
+    panel.use_editor_goal.setChecked(True)
+    panel.episodes.setValue(1)
+    with qtbot.waitSignal(panel.collectionFinished, timeout=120_000):
+        panel.start()
+    assert panel.table.rowCount() == 3 and panel.table.item(2, 2).text() == "red,green"
+    window.candidates.setValue(4)
+    with qtbot.waitSignal(window.planFinished, timeout=120_000):
+        window.start_plan()
+    if window.keep_button.isEnabled():  # only a plan with strict success may be kept
+        qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+        assert panel.table.rowCount() == 4 and panel.table.item(3, 4).text().startswith("diffuser")
+
+
+def test_a_failing_worker_shows_a_message_and_the_app_stays_usable(qtbot, tmp_path):
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(checkpoint=broken, settings=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
+    qtbot.addWidget(w)
+    w.goal_editor.set_text("red,green")
+    with qtbot.waitSignal(w.planFinished, timeout=60_000):
+        w.start_plan()
+    assert "Planning failed" in w.result_label.text() and "not a readable checkpoint" in w.result_label.text()
+    assert w.plan_button.isEnabled()
+    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    with qtbot.waitSignal(w.planFinished, timeout=60_000):
+        w.start_plan()
+    assert w.plan is not None and "score 100" in w.result_label.text()

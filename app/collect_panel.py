@@ -1,0 +1,172 @@
+"""Collect demonstrations: the demonstrator on N random goals of a task (or on the editor's goal),
+appended to the dataset the Diffuser trains on, with progress and Cancel; the dataset's content;
+opening a demo; keeping a successful plan as a demonstration."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from tasks.collect import collect, keep_plan
+from tasks.dataset import load_states, read_index
+from tasks.goals import TASKS, Goal, GoalError
+from tasks.h5io import FileFormatError
+
+
+class CollectWorker(QThread):
+    """Runs tasks.collect.collect; emits progress(done, total, failures), then done(written, failures)
+    or failed(message). Cancel stops after the episode in progress; what is written stays."""
+
+    progress = Signal(int, int, int)
+    done = Signal(int, list)
+    failed = Signal(str)
+
+    def __init__(self, path: Path, task: str, episodes: int, seed: int, workers: int, goal: Goal | None) -> None:
+        super().__init__()
+        self.args = (path, task, episodes, seed, workers, goal)
+        self._stop = False
+
+    def cancel(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        path, task, episodes, seed, workers, goal = self.args
+        try:
+            written, failures = collect(
+                path, task, episodes, seed, workers, goal,
+                progress=lambda *a: self.progress.emit(*a), should_stop=lambda: self._stop,
+            )
+            self.done.emit(written, failures)
+        except (FileFormatError, GoalError, OSError) as e:
+            self.failed.emit(str(e))
+
+
+class CollectPanel(QWidget):
+    openDemo = Signal(object)  # (T, 39) states
+    collectionFinished = Signal()
+
+    def __init__(self, path: Path, goal_source, parent: QWidget | None = None) -> None:
+        """`goal_source()` returns the goal in the editor (or None)."""
+        super().__init__(parent)
+        self.path = Path(path)
+        self.goal_source = goal_source
+        self.worker: CollectWorker | None = None
+        self.task = QComboBox()
+        self.task.addItems(TASKS)
+        self.episodes = QSpinBox()
+        self.episodes.setRange(1, 100_000)
+        self.episodes.setValue(10)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.workers = QSpinBox()
+        self.workers.setRange(1, 64)
+        self.workers.setValue(1)
+        self.use_editor_goal = QCheckBox("Use the goal in the editor")
+        self.collect_button = QPushButton("Collect")
+        self.collect_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.summary = QLabel()
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(("Demo", "Task", "Goal", "States", "Source"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.doubleClicked.connect(lambda index: self.open_demo(index.row()))
+        form = QFormLayout()
+        form.addRow("Task", self.task)
+        form.addRow("Episodes", self.episodes)
+        form.addRow("Seed", self.seed)
+        form.addRow("Worker processes", self.workers)
+        form.addRow(self.use_editor_goal)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.collect_button)
+        buttons.addWidget(self.cancel_button)
+        col = QVBoxLayout(self)
+        col.addWidget(QLabel(f"Dataset: {self.path}"))
+        col.addWidget(self.summary)
+        col.addLayout(form)
+        col.addLayout(buttons)
+        col.addWidget(self.progress)
+        col.addWidget(self.status)
+        col.addWidget(self.table, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.names: list[str] = []
+        if not self.path.exists():
+            self.summary.setText("No demonstrations yet")
+            self.table.setRowCount(0)
+            return
+        try:
+            index = read_index(self.path)
+        except FileFormatError as e:
+            self.summary.setText(f"<span style='color:#b00020'>Cannot read the dataset (left untouched): {e}</span>")
+            self.table.setRowCount(0)
+            return
+        tasks = Counter(d.task for d in index)
+        self.summary.setText(f"{len(index)} demos, {sum(d.num_samples for d in index)} states: "
+                             + ", ".join(f"{k} {v}" for k, v in sorted(tasks.items())))
+        self.table.setRowCount(len(index))
+        for row, d in enumerate(index):
+            for c, text in enumerate((d.name, d.task, str(d.goal), str(d.num_samples), d.source)):
+                self.table.setItem(row, c, QTableWidgetItem(text))
+        self.names = [d.name for d in index]
+
+    def start(self) -> None:
+        goal = self.goal_source() if self.use_editor_goal.isChecked() else None
+        if self.use_editor_goal.isChecked() and goal is None:
+            self.status.setText("The editor holds no valid goal")
+            return
+        task = goal.task if goal is not None else self.task.currentText()
+        self.worker = CollectWorker(self.path, task, self.episodes.value(), self.seed.value(), self.workers.value(), goal)
+        self.worker.progress.connect(self._progress)
+        self.worker.done.connect(self._done)
+        self.worker.failed.connect(lambda m: self.status.setText(f"<span style='color:#b00020'>{m}</span>"))
+        self.worker.finished.connect(self._finished)
+        self.collect_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, self.episodes.value())
+        self.status.setText(f"Collecting {task} demonstrations…")
+        self.worker.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status.setText("Stopping after the episode in progress…")
+
+    def _progress(self, done: int, total: int, failures: int) -> None:
+        self.progress.setValue(done)
+        self.status.setText(f"Episode {done} of {total}" + (f", {failures} unsolved" if failures else ""))
+
+    def _done(self, written: int, failures: list) -> None:
+        self.status.setText(f"Wrote {written} demos" + (f"; unsolved: {'; '.join(failures)}" if failures else ""))
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.collect_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.refresh()
+        self.collectionFinished.emit()
+
+    def open_demo(self, row: int) -> None:
+        name = self.names[row]
+        self.openDemo.emit(load_states(self.path, [name])[name])
+
+    def keep(self, plan, scene_seed: int) -> None:
+        """Keep a successful plan as a demonstration."""
+        try:
+            name = keep_plan(self.path, plan, scene_seed)
+        except (GoalError, FileFormatError) as e:
+            self.status.setText(f"<span style='color:#b00020'>Not kept: {e}</span>")
+            return
+        self.status.setText(f"Kept the plan as {name}")
+        self.refresh()
