@@ -3,7 +3,6 @@ exported. The file is only ever appended to or edited in place (tasks.plans); an
 is reported and left alone."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -22,7 +21,7 @@ def _short_settings(plan: Plan) -> str:
     s = plan.settings
     if plan.planner == "diffuser":
         return f"{s.get('steps')} steps, {s.get('candidates')} cand., step {s.get('train_step')}"
-    return json.dumps({k: v for k, v in s.items() if k != "version"})[:40]
+    return f"TAMP {s.get('version', '')}".strip()
 
 
 class LibraryPanel(QWidget):

@@ -22,13 +22,14 @@ from tasks.world import initial_state
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"
+APP_NAME = "kuka-diffuser"
 
 
 def app_data_dir() -> Path:
     """Where the app keeps its plans and demonstrations unless the settings name other files."""
     from PySide6.QtCore import QStandardPaths
 
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home() / ".kuka-diffuser")
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home() / f".{APP_NAME}")
     Path(base).mkdir(parents=True, exist_ok=True)
     return Path(base)
 
@@ -47,7 +48,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.setWindowTitle("Kuka block stacking — Diffuser planner")
-        self.settings = settings or QSettings("kuka-diffuser", "app")
+        self.settings = settings or QSettings(APP_NAME, "app")
         self.checkpoint = Path(checkpoint)
         self._planners: dict[tuple, object] = {}
         self.worker: PlanWorker | None = None
@@ -328,6 +329,7 @@ class MainWindow(QMainWindow):
 
 def run(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv)
+    app.setApplicationName(APP_NAME)
     window = MainWindow()
     window.show()
     return app.exec()

@@ -33,9 +33,10 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv)
-    # Private settings: the screenshots never depend on (or change) the user's saved window state.
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
+    # Private settings and files: the screenshots never depend on (or change) the user's own.
+    tmp = Path(tempfile.mkdtemp())
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5")
     w.resize(1300, 800)
     w.show()
     wait(300)
