@@ -8,8 +8,8 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QMainWindow, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+    QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.collect_panel import CollectPanel
@@ -58,6 +58,13 @@ class MainWindow(QMainWindow):
         self.view = SceneView()
         self.playback = PlaybackBar()
         self.playback.frameChanged.connect(self._show_frame)
+        self.trail_box = QCheckBox("Tool trail")
+        self.trail_box.setChecked(True)
+        self.trail_box.toggled.connect(lambda _: self._update_trail())
+        self.denoise = QSlider(Qt.Orientation.Horizontal)
+        self.denoise.setEnabled(False)
+        self.denoise.valueChanged.connect(self._show_denoising)
+        self.denoise_label = QLabel("Denoising: —")
         self.goal_editor = GoalEditor()
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
@@ -148,6 +155,11 @@ class MainWindow(QMainWindow):
         centre = QVBoxLayout()
         centre.addWidget(self.view, 1)
         centre.addWidget(self.playback)
+        watch = QHBoxLayout()
+        watch.addWidget(self.trail_box)
+        watch.addWidget(self.denoise_label)
+        watch.addWidget(self.denoise, 1)
+        centre.addLayout(watch)
         body = QWidget()
         layout = QHBoxLayout(body)
         panel = QWidget()
@@ -195,6 +207,34 @@ class MainWindow(QMainWindow):
     def _show_frame(self, k: int) -> None:
         if self.frames is not None and len(self.frames):
             self.view.set_state(self.frames[min(k, len(self.frames) - 1)])
+            if self.denoise.isEnabled() and self.denoise.value() < self.denoise.maximum():
+                self._show_denoising(self.denoise.value())
+
+    def _tool_path(self, states: np.ndarray) -> np.ndarray:
+        from tasks.metrics import tool_positions
+
+        return tool_positions(states, self.view.renderer.world)
+
+    def _update_trail(self) -> None:
+        show = self.trail_box.isChecked() and self.frames is not None and len(self.frames) > 1
+        self.view.set_trail(self._tool_path(self.frames) if show else None)
+
+    def _show_denoising(self, k: int) -> None:
+        """Step k of the denoising of the segment under the playback cursor: its tool path as the
+        trail and the arm at the cursor's time (the last step is the plan itself)."""
+        snaps = getattr(self.plan, "denoising", None)
+        if snaps is None:
+            return
+        seg_len = snaps.shape[2]
+        frame = self.playback.frame
+        seg = min(frame // seg_len, len(snaps) - 1)
+        states = snaps[seg, k]
+        self.denoise_label.setText(f"Denoising: step {k + 1} of {snaps.shape[1]}, segment {seg + 1}")
+        if k == snaps.shape[1] - 1:
+            self._update_trail()
+            return
+        self.view.set_state(states[min(frame - seg * seg_len, seg_len - 1)])
+        self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
 
     # ------------------------------------------------------------------ planning
     def _planner(self):
@@ -255,6 +295,8 @@ class MainWindow(QMainWindow):
         self.keep_button.setEnabled(False)
         self.playback.set_length(len(self.frames))
         self._show_frame(0)
+        self._update_trail()
+        self.denoise.setEnabled(False)
         self.result_label.setText(f"Demonstration, {len(self.frames)} states")
 
     def _show_result(self, plan, result) -> None:
@@ -266,6 +308,14 @@ class MainWindow(QMainWindow):
         self.playback.set_length(len(self.frames))
         self.playback.set_frame(0)
         self._show_frame(0)
+        self._update_trail()
+        snaps = getattr(plan, "denoising", None)
+        self.denoise.blockSignals(True)
+        self.denoise.setEnabled(snaps is not None)
+        self.denoise.setRange(0, 0 if snaps is None else snaps.shape[1] - 1)
+        self.denoise.setValue(self.denoise.maximum())
+        self.denoise.blockSignals(False)
+        self.denoise_label.setText("Denoising: watch the plan form" if snaps is not None else "Denoising: —")
         verdict = "strict success" if result.strict_success else "no strict success"
         self.result_label.setText(
             f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.render import OrbitCamera, SceneRenderer
@@ -25,6 +25,7 @@ class SceneView(QWidget):
         self.camera = OrbitCamera()
         self.state: np.ndarray | None = None
         self._frame: QImage | None = None
+        self.trail: np.ndarray | None = None  # (N, 3) tool positions drawn over the frame
         self._press: QPointF | None = None
         self._last: QPointF | None = None
         self._dragged = False
@@ -55,9 +56,29 @@ class SceneView(QWidget):
             self._frame = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         return self._frame
 
+    def set_trail(self, points: np.ndarray | None) -> None:
+        self.trail = None if points is None else np.asarray(points, dtype=float)
+        self.update()
+
+    def trail_pixels(self) -> np.ndarray:
+        """(N, 2) widget coordinates of the trail's points (those in front of the camera)."""
+        if self.trail is None or not len(self.trail):
+            return np.zeros((0, 2))
+        view, proj = self.camera.matrices(self.width(), max(self.height(), 1))
+        m = np.array(proj).reshape(4, 4).T @ np.array(view).reshape(4, 4).T
+        clip = np.c_[self.trail, np.ones(len(self.trail))] @ m.T
+        clip = clip[clip[:, 3] > 1e-6]
+        ndc = clip[:, :2] / clip[:, 3:4]
+        return np.c_[(ndc[:, 0] + 1) / 2 * self.width(), (1 - ndc[:, 1]) / 2 * self.height()]
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.drawImage(self.rect(), self.frame())
+        pixels = self.trail_pixels()
+        if len(pixels) > 1:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(255, 140, 0, 220), 2))
+            painter.drawPolyline(QPolygonF([QPointF(x, y) for x, y in pixels]))
         painter.end()
 
     # ------------------------------------------------------------------ mouse

@@ -51,6 +51,11 @@ def main() -> None:
     w.playback.set_frame(int(len(w.frames) * 0.55))
     wait(200)
     w.grab().save(str(out / "main-window.png"))
+    w.playback.set_frame(128 + 80)  # second segment, carrying
+    w.denoise.setValue(3)  # the plan as it was four denoising steps in
+    wait(200)
+    w.grab().save(str(out / "denoising.png"))
+    w.denoise.setValue(w.denoise.maximum())
     w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
     loop = QEventLoop()
     w.planFinished.connect(loop.quit)
@@ -64,7 +69,7 @@ def main() -> None:
     compare.playback.set_frame(200)
     wait(200)
     compare.grab().save(str(out / "compare.png"))
-    print(f"saved goal-editor.png, main-window.png and compare.png in {out}")
+    print(f"saved goal-editor.png, main-window.png, denoising.png and compare.png in {out}")
     w.close()
 
 

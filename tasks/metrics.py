@@ -27,9 +27,14 @@ def block_heights(states: np.ndarray) -> np.ndarray:
     return LAYOUT.positions(LAYOUT.check(states))[..., 2]
 
 
+def tool_positions(states: np.ndarray, world: World) -> np.ndarray:
+    """(T, 3) tool point positions, by forward kinematics on `world` (its arm is moved)."""
+    return np.array([world.tcp_pose(q).position for q in LAYOUT.check(states)[:, LAYOUT.joints]])
+
+
 def tool_heights(states: np.ndarray, world: World) -> np.ndarray:
-    """(T,) tool point height, by forward kinematics on `world` (its arm is moved)."""
-    return np.array([world.tcp_pose(q).position[2] for q in LAYOUT.check(states)[:, LAYOUT.joints]])
+    """(T,) tool point height."""
+    return tool_positions(states, world)[:, 2]
 
 
 def duration(states: np.ndarray) -> float:

@@ -83,6 +83,15 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
     np.testing.assert_allclose(window.view.state, window.frames[-1])
     qtbot.keyClick(window, Qt.Key.Key_Left)
     assert window.playback.frame == n - 2
+    assert window.view.trail is not None and len(window.view.trail_pixels()) > 100  # the tool's path is drawn
+    if planner == "diffuser":  # watch the plan form: earlier denoising steps differ from the plan
+        assert window.denoise.isEnabled() and window.denoise.maximum() == 9
+        window.playback.set_frame(60)
+        final = window.view.state.copy()
+        window.denoise.setValue(0)
+        assert "step 1 of 10" in window.denoise_label.text()
+        assert not np.allclose(window.view.state, final)
+        window.denoise.setValue(9)
 
 
 def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
