@@ -1,4 +1,5 @@
-"""The goal editor: tower order, "top on bottom" pairs, or tallest tower; by clicks or as text.
+"""The goal editor: tower order, "top on bottom" pairs, or tallest tower; by clicks, by dragging
+blocks in a top-down view (arrangements), or as text.
 
 Clicks on the colour chips (or blocks picked in the 3-D view, through `click_block`) build the
 goal; the text field shows it in the CLI's syntax and can be edited directly. An invalid goal is
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
+from app.topdown import TopDownEditor
 from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, parse_goal
 from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 
@@ -45,6 +47,9 @@ class GoalEditor(QWidget):
         self.text = QLineEdit()
         self.text.setPlaceholderText("red,green,blue  |  green on red, yellow on blue  |  tallest")
         self.text.textEdited.connect(self._text_edited)
+        self.topdown = TopDownEditor()
+        self.topdown.setMinimumHeight(260)
+        self.topdown.pairsChanged.connect(self._topdown_pairs)
         self.hint = QLabel()
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -57,6 +62,7 @@ class GoalEditor(QWidget):
         col.addWidget(self.mode)
         col.addLayout(chip_row)
         col.addWidget(self.hint)
+        col.addWidget(self.topdown)
         col.addLayout(buttons)
         col.addWidget(self.text)
         col.addWidget(self.message)
@@ -76,6 +82,17 @@ class GoalEditor(QWidget):
             else:
                 self.pairs.append((self.pending_top, name))
                 self.pending_top = None
+        self._refresh()
+
+    def set_scene(self, state) -> None:
+        """Blocks of the top-down editor where they are in the scene."""
+        self.topdown.set_scene(state)
+        self.topdown.set_pairs(self.pairs)
+
+    def _topdown_pairs(self, pairs: list) -> None:
+        if self.mode.currentText() != "Arrangement":
+            return
+        self.pairs, self.pending_top = list(pairs), None
         self._refresh()
 
     def undo(self) -> None:
@@ -115,12 +132,20 @@ class GoalEditor(QWidget):
         else:
             self.mode.setCurrentText("Tallest tower")
         self.mode.blockSignals(False)
+        self._sync_topdown()
         self._set_goal(goal, "")
         self._hint()
 
     # ------------------------------------------------------------------ state
+    def _sync_topdown(self) -> None:
+        arrangement = self.mode.currentText() == "Arrangement"
+        self.topdown.setVisible(arrangement)
+        if arrangement and sorted(self.topdown.pairs()) != sorted(self.pairs):
+            self.topdown.set_pairs(self.pairs)
+
     def _refresh(self) -> None:
         mode = self.mode.currentText()
+        self._sync_topdown()
         for chip in self.chips.values():
             chip.setEnabled(mode != "Tallest tower")
         try:

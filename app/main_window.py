@@ -199,6 +199,8 @@ class MainWindow(QMainWindow):
         self.playback.set_length(0)
         self.result_label.setText("")
         self.view.set_state(self.state)
+        self.view.set_trail(None)
+        self.goal_editor.set_scene(self.state)
         self.statusBar().showMessage(f"Scene {self.seed.value()}: click blocks or chips to set a goal")
 
     def _goal_changed(self, goal) -> None:

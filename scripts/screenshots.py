@@ -40,7 +40,16 @@ def main() -> None:
     w.resize(1300, 800)
     w.show()
     wait(300)
-    w.goal_editor.set_text("red,green,blue,yellow")
+    editor = w.goal_editor
+    editor.mode.setCurrentText("Arrangement")
+    editor.topdown.drop("green", editor.topdown.centre("red"))
+    editor.topdown.drop("yellow", editor.topdown.centre("blue"))
+    wait(200)
+    w.grab().save(str(out / "goal-arrangement.png"))
+    editor.set_text("tallest")
+    wait(100)
+    w.grab().save(str(out / "goal-tallest.png"))
+    editor.set_text("red,green,blue,yellow")
     wait(100)
     w.grab().save(str(out / "goal-editor.png"))
     loop = QEventLoop()
@@ -69,7 +78,7 @@ def main() -> None:
     compare.playback.set_frame(200)
     wait(200)
     compare.grab().save(str(out / "compare.png"))
-    print(f"saved goal-editor.png, main-window.png, denoising.png and compare.png in {out}")
+    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, compare.png in {out}")
     w.close()
 
 

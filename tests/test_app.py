@@ -212,3 +212,29 @@ def test_a_failing_worker_shows_a_message_and_the_app_stays_usable(qtbot, tmp_pa
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
         w.start_plan()
     assert w.plan is not None and "score 100" in w.result_label.text()
+
+
+def test_topdown_editor_drag_to_stack(window, qtbot):
+    editor = window.goal_editor
+    editor.mode.setCurrentText("Arrangement")
+    top = editor.topdown
+    assert top.isVisible()
+    state = window.state
+    red = state[LAYOUT.block("red").position][:2]
+    blue = state[LAYOUT.block("blue").position][:2]
+    top.drop("green", red + 0.03)  # dropped onto red
+    assert editor.goal == Arrangement((("green", "red"),))
+    top.drop("yellow", red)  # onto the red pile: lands on its top, green
+    assert editor.goal == Arrangement((("green", "red"), ("yellow", "green")))
+    top.drop("green", blue)  # green moves onto blue and takes yellow along
+    assert sorted(editor.goal.pairs) == [("green", "blue"), ("yellow", "green")]
+    assert np.linalg.norm(top.centre("yellow") - blue) < 0.1
+    top.drop("green", np.array([0.0, -0.6]))  # set down on free floor: only yellow stays stacked
+    assert editor.goal == Arrangement((("yellow", "green"),))
+    # a real drag: pyqtgraph moves the ROI and reports the drop
+    roi = top.rois["blue"]
+    roi.setPos(roi.pos() + (top.centre("green") - top.centre("blue")), finish=True)
+    assert sorted(editor.goal.pairs) == [("blue", "yellow"), ("yellow", "green")]
+    # pairs typed as text show up in the top-down view
+    editor.set_text("red on blue")
+    assert np.linalg.norm(top.centre("red") - top.centre("blue")) < 0.1
