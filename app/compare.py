@@ -1,11 +1,12 @@
-"""Compare plans: side-by-side views on one time slider, plots of joints, tool and block
+"""Compare plans: side-by-side views on one time slider (or one view with the other plans as
+translucent ghosts), plots of joints, tool and block
 heights over time (pyqtgraph), and a table of scores and measures. Shows the plans' states as
 stored (what each planner produced)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.playback import PlaybackBar
 from app.render import SceneRenderer
@@ -36,6 +37,14 @@ class CompareWindow(QWidget):
             col.addWidget(view, 1)
             views_row.addLayout(col)
             self.views.append(view)
+        # Overlay: the first plan solid, the others as translucent ghosts in one view.
+        self.overlay_renderer = SceneRenderer()
+        self.overlay_renderer.add_ghosts(len(plans) - 1)
+        self.overlay = SceneView(self.overlay_renderer)
+        self.overlay.hide()
+        self.overlay_box = QCheckBox("Overlay as ghosts in one view")
+        self.overlay_box.toggled.connect(self.set_overlay)
+        views_row.addWidget(self.overlay, 1)
         self.playback = PlaybackBar()
         self.playback.set_length(max(len(p.states) for p in plans))
         self.playback.frameChanged.connect(self.show_frame)
@@ -63,6 +72,7 @@ class CompareWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(views_row, 3)
+        layout.addWidget(self.overlay_box)
         layout.addWidget(self.playback)
         layout.addWidget(self.plots, 3)
         layout.addWidget(self.table, 1)
@@ -82,12 +92,24 @@ class CompareWindow(QWidget):
                 rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
                 blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style))
 
+    def set_overlay(self, on: bool) -> None:
+        for view in self.views:
+            view.setVisible(not on)
+        self.overlay.setVisible(on)
+        self.show_frame(self.playback.frame)
+
     def show_frame(self, k: int) -> None:
-        for view, plan in zip(self.views, self.plans):
-            view.set_state(plan.states[min(k, len(plan.states) - 1)])
+        at = [plan.states[min(k, len(plan.states) - 1)] for plan in self.plans]
+        if self.overlay.isVisible():
+            self.overlay.set_ghosts(at[1:])
+            self.overlay.set_state(at[0])
+            return
+        for view, state in zip(self.views, at):
+            view.set_state(state)
         for line in self.cursors:
             line.setValue(k * CONTROL_PERIOD)
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.renderer.close()
+        self.overlay_renderer.close()
         super().closeEvent(event)

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
             self.planner_choice.setCurrentIndex(1)
             self.planner_choice.setToolTip(f"no Diffuser checkpoint at {self.checkpoint}; the demonstrator still plans")
 
+        self._restore_planner_settings()
         self.plan_button = QPushButton("Plan")
         self.plan_button.clicked.connect(self.start_plan)
         self.cancel_button = QPushButton("Cancel")
@@ -191,6 +192,23 @@ class MainWindow(QMainWindow):
             self.resize(1200, 900)
         self.new_scene()
         self._goal_changed(self.goal_editor.goal)
+
+    _PERSISTED = ("steps", "candidates", "guide_scale", "plan_seed")
+
+    def _restore_planner_settings(self) -> None:
+        for name in self._PERSISTED:
+            value = self.settings.value(f"planner/{name}")
+            if value is not None:
+                widget = getattr(self, name)
+                widget.setValue(type(widget.value())(value))
+        chosen = self.planner_choice.findData(self.settings.value("planner/name"))
+        if chosen >= 0 and self.planner_choice.model().item(chosen).isEnabled():
+            self.planner_choice.setCurrentIndex(chosen)
+
+    def _save_planner_settings(self) -> None:
+        for name in self._PERSISTED:
+            self.settings.setValue(f"planner/{name}", getattr(self, name).value())
+        self.settings.setValue("planner/name", self.planner_choice.currentData())
 
     # ------------------------------------------------------------------ scene and goal
     def new_scene(self) -> None:
@@ -368,6 +386,7 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(5000)
+        self._save_planner_settings()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("plans_file", str(self.library.path))

@@ -78,10 +78,46 @@ class SceneRenderer:
     def close(self) -> None:
         self.world.close()
 
-    def render(self, state: np.ndarray | None, camera: OrbitCamera, width: int = 640, height: int = 480) -> np.ndarray:
-        """(height, width, 3) uint8 image of `state` (or of the scene as it is when None)."""
+    def add_ghosts(self, n: int, alpha: float = 0.35) -> None:
+        """Make `n` translucent copies of the robot and blocks, drawn by `render(..., ghosts=...)`;
+        they never collide with anything (rendering only)."""
+        from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS
+        from tasks.world import ROBOT_URDF
+
+        c = self.world.client
+        self.ghosts = []
+        for _ in range(n):
+            robot = p.loadURDF(ROBOT_URDF, [0, 0, 0], useFixedBase=True, physicsClientId=c)
+            for link in range(-1, p.getNumJoints(robot, physicsClientId=c)):
+                p.setCollisionFilterGroupMask(robot, link, 0, 0, physicsClientId=c)
+                p.changeVisualShape(robot, link, rgbaColor=[0.6, 0.6, 0.7, alpha], physicsClientId=c)
+            blocks = {}
+            for name, rgba in BLOCK_COLOURS.items():
+                vis = p.createVisualShape(p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, rgbaColor=[*rgba[:3], alpha], physicsClientId=c)
+                blocks[name] = p.createMultiBody(0, -1, vis, basePosition=[0, 0, -1], physicsClientId=c)
+            self.ghosts.append((robot, blocks))
+
+    def _pose_ghost(self, k: int, state: np.ndarray) -> None:
+        from tasks.layout import LAYOUT
+
+        robot, blocks = self.ghosts[k]
+        c = self.world.client
+        for j, q in enumerate(state[LAYOUT.joints]):
+            p.resetJointState(robot, j, float(q), physicsClientId=c)
+        for name, body in blocks.items():
+            s = LAYOUT.block(name)
+            p.resetBasePositionAndOrientation(body, state[s.position].tolist(), state[s.orientation].tolist(), physicsClientId=c)
+
+    def render(
+        self, state: np.ndarray | None, camera: OrbitCamera, width: int = 640, height: int = 480,
+        ghosts: list[np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """(height, width, 3) uint8 image of `state` (or of the scene as it is when None), with the
+        translucent copies (see add_ghosts) in the `ghosts` states."""
         if state is not None:
             self.world.set_state(state)
+        for k, g in enumerate(ghosts or []):
+            self._pose_ghost(k, np.asarray(g, dtype=np.float64))
         view, proj = camera.matrices(width, height)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self.backend == "egl" else p.ER_TINY_RENDERER
         img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]

@@ -26,6 +26,7 @@ class SceneView(QWidget):
         self.state: np.ndarray | None = None
         self._frame: QImage | None = None
         self.trail: np.ndarray | None = None  # (N, 3) tool positions drawn over the frame
+        self.ghosts: list[np.ndarray] = []  # states drawn as translucent copies (renderer.add_ghosts)
         self._press: QPointF | None = None
         self._last: QPointF | None = None
         self._dragged = False
@@ -35,6 +36,11 @@ class SceneView(QWidget):
 
     def set_state(self, state: np.ndarray) -> None:
         self.state = np.asarray(state, dtype=np.float64)
+        self._frame = None
+        self.update()
+
+    def set_ghosts(self, states: list[np.ndarray]) -> None:
+        self.ghosts = [np.asarray(s, dtype=np.float64) for s in states]
         self._frame = None
         self.update()
 
@@ -52,7 +58,7 @@ class SceneView(QWidget):
         """The current frame (rendered on demand, cached until the state or camera changes)."""
         if self._frame is None:
             w, h = self.render_size()
-            rgb = np.ascontiguousarray(self.renderer.render(self.state, self.camera, w, h))
+            rgb = np.ascontiguousarray(self.renderer.render(self.state, self.camera, w, h, self.ghosts))
             self._frame = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         return self._frame
 

@@ -78,7 +78,10 @@ def main() -> None:
     compare.playback.set_frame(200)
     wait(200)
     compare.grab().save(str(out / "compare.png"))
-    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, compare.png in {out}")
+    compare.overlay_box.setChecked(True)
+    wait(200)
+    compare.grab().save(str(out / "compare-overlay.png"))
+    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, compare.png, compare-overlay.png in {out}")
     w.close()
 
 

@@ -119,6 +119,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
 
     again = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")  # a restart
     qtbot.addWidget(again)
+    assert again.planner_choice.currentData() == "demonstrator"  # settings persist too
     lib = again.library
     assert lib.table.rowCount() == 1 and lib.table.item(0, 1).text() == "green on red, yellow on blue"
     assert lib.table.item(0, 4).text() == "100"
@@ -171,6 +172,15 @@ def test_compare_two_plans(qtbot, tmp_path):
     for view, plan in zip(cmp.views, cmp.plans):
         np.testing.assert_allclose(view.state, plan.states[60])
     assert cmp.cursors[0].value() == pytest.approx(60 * 1 / 12)
+    # overlay: one view, the second plan as a translucent ghost at the same time
+    cmp.overlay_box.setChecked(True)
+    assert cmp.overlay.isVisible() and not cmp.views[0].isVisible()
+    np.testing.assert_allclose(cmp.overlay.state, cmp.plans[0].states[60])
+    np.testing.assert_allclose(cmp.overlay.ghosts[0], cmp.plans[1].states[60])
+    cmp.overlay.set_ghosts([])
+    alone = cmp.overlay.frame().copy()
+    cmp.overlay.set_ghosts([cmp.plans[1].states[60]])
+    assert alone != cmp.overlay.frame()  # the ghost is drawn
 
 
 def test_collect_two_demos_open_one_and_keep_a_plan(window, qtbot, tmp_path):
