@@ -248,3 +248,30 @@ def test_topdown_editor_drag_to_stack(window, qtbot):
     # pairs typed as text show up in the top-down view
     editor.set_text("red on blue")
     assert np.linalg.norm(top.centre("red") - top.centre("blue")) < 0.1
+
+
+def test_missing_checkpoint_disables_the_diffuser_and_the_demonstrator_still_plans(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(checkpoint=tmp_path / "none.pt", settings=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
+    qtbot.addWidget(w)
+    assert w.planner_choice.currentData() == "demonstrator"
+    assert not w.planner_choice.model().item(w.planner_choice.findData("diffuser")).isEnabled()
+    assert "no Diffuser checkpoint" in w.planner_choice.toolTip()
+    w.goal_editor.set_text("tallest")
+    with qtbot.waitSignal(w.planFinished, timeout=60_000):
+        w.start_plan()
+    assert "score 100" in w.result_label.text()
+
+
+def test_unreadable_dataset_is_reported_and_left_alone(qtbot, tmp_path):
+    demos = tmp_path / "demos.h5"
+    demos.write_bytes(b"garbage")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, plans_file=tmp_path / "p.h5", dataset_file=demos)
+    qtbot.addWidget(w)
+    assert "Cannot read the dataset" in w.collector.summary.text()
+    w.collector.episodes.setValue(1)
+    with qtbot.waitSignal(w.collector.collectionFinished, timeout=60_000):
+        w.collector.start()
+    assert "demos.h5" in w.collector.status.text() and "left untouched" in w.collector.status.text()
+    assert demos.read_bytes() == b"garbage"
