@@ -73,6 +73,7 @@ class SceneRenderer:
     def __init__(self, use_egl: bool = True) -> None:
         self.world = World(egl=use_egl)
         self.backend = "egl" if self.world.egl else "tiny"
+        self._rendered_once = False
         self._names = {body: name for name, body in self.world.blocks.items()}
 
     def close(self) -> None:
@@ -120,7 +121,14 @@ class SceneRenderer:
             self._pose_ghost(k, np.asarray(g, dtype=np.float64))
         view, proj = camera.matrices(width, height)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self.backend == "egl" else p.ER_TINY_RENDERER
-        img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
+        if not self._rendered_once:  # the EGL plugin reports its driver on the first frame
+            from tasks import quiet_stdio
+
+            with quiet_stdio():
+                img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
+            self._rendered_once = True
+        else:
+            img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
         return np.asarray(img, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
 
     def pick(self, state: np.ndarray | None, camera: OrbitCamera, u: float, v: float, aspect: float) -> str | None:
