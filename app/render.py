@@ -7,11 +7,13 @@ TinyRenderer is the fallback. Picking casts a ray from the camera through a pixe
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pybullet as p
 
+from tasks import quiet_stdio
 from tasks.world import World
 
 NEAR, FAR = 0.05, 20.0
@@ -121,14 +123,10 @@ class SceneRenderer:
             self._pose_ghost(k, np.asarray(g, dtype=np.float64))
         view, proj = camera.matrices(width, height)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self.backend == "egl" else p.ER_TINY_RENDERER
-        if not self._rendered_once:  # the EGL plugin reports its driver on the first frame
-            from tasks import quiet_stdio
-
-            with quiet_stdio():
-                img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
-            self._rendered_once = True
-        else:
+        # The EGL plugin reports its driver on the first frame; keep that off the terminal.
+        with nullcontext() if self._rendered_once else quiet_stdio():
             img = p.getCameraImage(width, height, view, proj, renderer=renderer, physicsClientId=self.world.client)[2]
+        self._rendered_once = True
         return np.asarray(img, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
 
     def pick(self, state: np.ndarray | None, camera: OrbitCamera, u: float, v: float, aspect: float) -> str | None:
