@@ -275,6 +275,9 @@ class MainWindow(QMainWindow):
         )
         key = ("diffuser", settings)
         if key not in self._planners:
+            # One Diffuser planner at a time: each holds the weights and two physics clients.
+            for old in [k for k in self._planners if k[0] == "diffuser"]:
+                self._planners.pop(old).close()
             self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
         return self._planners[key]
 
