@@ -99,7 +99,7 @@ def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert np.mean(losses[-50:]) < np.mean(losses[:10]) / 5
     with torch.no_grad():  # from moderate noise, one denoising step recovers the demos' motion
         t = torch.full((2,), 5)
