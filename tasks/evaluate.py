@@ -49,9 +49,9 @@ def run_episode(planner: Planner, task: str, seed: int, k: int) -> Episode:
     goal = sample_goal(task, np.random.default_rng(s))
     try:
         plan = planner.plan(state, goal, s)
+        result = execute(plan.states, goal, start=state)  # refuses NaN or misshapen states
     except Exception as e:  # a planner failure is an episode scored 0, not a crash
         return Episode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
-    result = execute(plan.states, goal, start=state)
     return Episode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, details=plan.details)
 
 

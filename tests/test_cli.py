@@ -114,3 +114,18 @@ def test_plans_file_rename_delete_export(tmp_path):
     assert [p.id for p in list_plans(out)] == [b]
     assert run("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(out)).returncode == 0
     assert len({p.id for p in list_plans(out)}) == 2  # ids are never reused after a delete
+
+
+def test_a_planner_that_fails_scores_zero_without_stopping_the_evaluation(tmp_path):
+    from tasks.evaluate import evaluate
+    from tasks.plans import Plan
+
+    class NaNPlanner:
+        name = "nan"
+        settings: dict = {}
+
+        def plan(self, state, goal, seed):
+            return Plan(np.full((5, 39), np.nan), goal, self.name)
+
+    res = evaluate(NaNPlanner(), "conditional", 2, 0, tmp_path)
+    assert res["episodes"] == 2 and res["score_mean"] == 0 and res["planning_failures"] == 2
