@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import math
 import os
+import signal
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,6 +76,25 @@ class SegmentBatches:
             xs.append(x)
             ms.append(m)
         return np.stack(xs), np.stack(ms)
+
+
+class _StopOnSignal:
+    """SIGTERM (and SIGINT, which background jobs may ignore) ends training after the current
+    step, with a checkpoint; the same command resumes."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def pick_device(name: str) -> torch.device:
@@ -146,8 +167,9 @@ def train(
 
         bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train", file=sys.stderr)
     loss_avg = math.nan
+    stop = _StopOnSignal()
     try:
-        while step < cfg.steps:
+        while step < cfg.steps and not stop.requested:
             x0, mask = batches.sample()
             x0 = torch.from_numpy(x0).to(device)
             mask = torch.from_numpy(mask).to(device)
@@ -172,13 +194,11 @@ def train(
                 progress(step, cfg.steps, loss_avg)
             if step % cfg.save_every == 0:
                 save()
-    except KeyboardInterrupt:
-        save()  # keep what was learned; the same command resumes
-        raise
     finally:
+        stop.restore()
         if bar is not None:
             bar.close()
-    if step % cfg.save_every:
+    if step % cfg.save_every or stop.requested:
         save()
     if distributed:
         dist.barrier()
