@@ -39,7 +39,7 @@ class CollectWorker(QThread):
         try:
             written, failures = collect(
                 path, task, episodes, seed, workers, goal,
-                progress=lambda *a: self.progress.emit(*a), should_stop=lambda: self._stop,
+                progress=lambda *a: self.progress.emit(*a), should_stop=lambda: self._stop, processes=True,
             )
             self.done.emit(written, failures)
         except (FileFormatError, GoalError, OSError) as e:

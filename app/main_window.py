@@ -258,15 +258,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ planning
     def _planner(self):
-        """The chosen planner, made once per settings (it holds physics clients and weights)."""
-        name = self.planner_choice.currentData()
-        if name == "demonstrator":
-            key = ("demonstrator",)
-            if key not in self._planners:
-                from tasks.demonstrator import Demonstrator
-
-                self._planners[key] = Demonstrator()
-            return self._planners[key]
+        """The Diffuser planner for the current settings (the demonstrator runs in tasks.jobs)."""
         from planner.plan import DiffuserPlanner, PlannerSettings
 
         settings = PlannerSettings(
@@ -285,7 +277,7 @@ class MainWindow(QMainWindow):
         goal = self.goal_editor.goal
         if goal is None or self.worker is not None:
             return
-        self.worker = PlanWorker(self._planner, self.state, goal, self.plan_seed.value())
+        self.worker = PlanWorker(self.planner_choice.currentData(), self._planner, self.state, goal, self.plan_seed.value())
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._plan_done)
         self.worker.failed.connect(self._plan_failed)
@@ -402,8 +394,12 @@ class MainWindow(QMainWindow):
 
 
 def run(argv: list[str] | None = None) -> int:
+    from tasks import jobs
+
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setApplicationName(APP_NAME)
     window = MainWindow()
     window.show()
-    return app.exec()
+    code = app.exec()
+    jobs.shutdown()
+    return code

@@ -1,14 +1,33 @@
 """Long work off the GUI thread. PyTorch sampling releases Python's lock, so a QThread keeps the
-window responsive while the Diffuser denoises; progress and results come back as signals."""
+window responsive while the Diffuser denoises; physics and OMPL hold it, so the demonstrator and
+every execution run in a worker process (tasks.jobs), which the thread only waits for."""
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from tasks.execute import execute
+from tasks import jobs
 from tasks.goals import Goal
+
+POLL = 0.02  # seconds between looks at a job in the worker process
+
+
+class Cancelled(Exception):
+    pass
+
+
+def wait_for(future: Future, should_stop: Callable[[], bool]):
+    """The job's result, waiting without holding Python's lock; Cancelled if stopped first."""
+    while not future.done():
+        if should_stop():
+            future.cancel()
+            raise Cancelled()
+        time.sleep(POLL)
+    return future.result()
 
 
 class PlanWorker(QThread):
@@ -21,8 +40,9 @@ class PlanWorker(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, make_planner: Callable[[], object], state: np.ndarray, goal: Goal, seed: int) -> None:
+    def __init__(self, planner: str, make_planner: Callable[[], object], state: np.ndarray, goal: Goal, seed: int) -> None:
         super().__init__()
+        self.planner = planner
         self.make_planner = make_planner
         self.state, self.goal, self.seed = state, goal, seed
         self._stop = False
@@ -31,23 +51,21 @@ class PlanWorker(QThread):
         self._stop = True
 
     def run(self) -> None:
-        from planner.diffusion import Cancelled
+        from planner.diffusion import Cancelled as SamplingCancelled
 
+        stop = lambda: self._stop  # noqa: E731
         try:
-            planner = self.make_planner()
-            if getattr(planner, "name", "") == "diffuser":
-                plan = planner.plan(
-                    self.state, self.goal, self.seed, progress=lambda *a: self.progress.emit(*a),
-                    should_stop=lambda: self._stop, keep_denoising=True,
-                )
+            if self.planner == "demonstrator":
+                plan, result = wait_for(jobs.submit(jobs.demonstrate, self.state, self.goal, self.seed), stop)
             else:
-                plan = planner.plan(self.state, self.goal, self.seed)
-            if self._stop:
-                self.cancelled.emit()
-                return
-            result = execute(plan.states, self.goal, start=self.state)
-            self.done.emit(plan.with_result(result.score, result.strict_success), result)
-        except Cancelled:
+                plan = self.make_planner().plan(
+                    self.state, self.goal, self.seed, progress=lambda *a: self.progress.emit(*a),
+                    should_stop=stop, keep_denoising=True,
+                )
+                result = wait_for(jobs.submit(jobs.run_execute, plan.states, self.goal, self.state), stop)
+                plan = plan.with_result(result.score, result.strict_success)
+            self.done.emit(plan, result)
+        except (Cancelled, SamplingCancelled):
             self.cancelled.emit()
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")
@@ -65,6 +83,7 @@ class ExecuteWorker(QThread):
 
     def run(self) -> None:
         try:
-            self.done.emit(self.plan, execute(self.plan.states, self.plan.goal))
+            result = wait_for(jobs.submit(jobs.run_execute, self.plan.states, self.plan.goal), lambda: False)
+            self.done.emit(self.plan, result)
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")

@@ -79,13 +79,14 @@ def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal
     return [k for k in range(episodes) if k not in done]
 
 
-def run_episodes(jobs: list[tuple], workers: int) -> Iterator[EpisodeResult]:
-    """Results in job order, from `workers` processes (in-process when workers <= 1)."""
-    if workers <= 1:
+def run_episodes(jobs: list[tuple], workers: int, processes: bool = False) -> Iterator[EpisodeResult]:
+    """Results in job order, from `workers` processes (in this process when workers <= 1, unless
+    `processes`: a GUI must keep PyBullet, which holds Python's lock, out of its own process)."""
+    if workers <= 1 and not processes:
         yield from map(_work, jobs)
         return
     # spawn: a fresh interpreter per worker, never a forked PyBullet or PyTorch state.
-    with mp.get_context("spawn").Pool(workers) as pool:
+    with mp.get_context("spawn").Pool(max(1, workers)) as pool:
         yield from pool.imap(_work, jobs, chunksize=1)
 
 
@@ -98,6 +99,7 @@ def collect(
     goal: Goal | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    processes: bool = False,
 ) -> tuple[int, list[str]]:
     """Collect up to `episodes` demos into `path`. Returns (demos written, failure messages).
 
@@ -114,7 +116,7 @@ def collect(
     written, failures = 0, []
     done = episodes - len(todo)
     jobs = [(task, seed, k, goal) for k in todo]
-    results = run_episodes(jobs, workers)
+    results = run_episodes(jobs, workers, processes)
     try:
         for r in results:
             if r.demo is not None:

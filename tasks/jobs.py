@@ -1,0 +1,51 @@
+"""Physics-heavy jobs run in a separate process by the app: PyBullet and OMPL hold Python's lock
+for their whole calls, so in a thread of the app they would starve its event loop."""
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import numpy as np
+
+from tasks.execute import ExecutionResult, execute
+from tasks.goals import Goal
+from tasks.plans import Plan
+
+_pool: ProcessPoolExecutor | None = None
+_demonstrator = None
+
+
+def pool() -> ProcessPoolExecutor:
+    """One worker process, started on first use and kept (its start costs about a second)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+    return _pool
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def demonstrate(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, ExecutionResult]:
+    """(In the worker) plan with the demonstrator, then execute the plan in physics."""
+    global _demonstrator
+    if _demonstrator is None:
+        from tasks.demonstrator import Demonstrator
+
+        _demonstrator = Demonstrator()
+    plan = _demonstrator.plan(state, goal, seed)
+    result = execute(plan.states, goal, start=state)
+    return plan.with_result(result.score, result.strict_success), result
+
+
+def run_execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> ExecutionResult:
+    """(In the worker) execute states in physics."""
+    return execute(states, goal, start=start)
+
+
+def submit(fn, *args) -> Future:
+    return pool().submit(fn, *args)
