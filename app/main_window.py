@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -301,8 +302,8 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(f"Segment {seg} of up to {segs}, denoising step {k} of {steps}")
 
     def _plan_done(self, plan, result) -> None:
-        self.library.add(plan)
-        self._show_result(plan, result)
+        pid = self.library.add(plan)
+        self._show_result(replace(plan, id=pid or ""), result)
 
     def show_states(self, states: np.ndarray) -> None:
         """Play states as they are (a demonstration)."""

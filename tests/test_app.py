@@ -199,12 +199,12 @@ def test_collect_two_demos_open_one_and_keep_a_plan(window, qtbot, tmp_path):
     with qtbot.waitSignal(panel.collectionFinished, timeout=120_000):
         panel.start()
     assert panel.table.rowCount() == 3 and panel.table.item(2, 2).text() == "red,green"
-    window.candidates.setValue(4)
+    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
     with qtbot.waitSignal(window.planFinished, timeout=120_000):
         window.start_plan()
-    if window.keep_button.isEnabled():  # only a plan with strict success may be kept
-        qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
-        assert panel.table.rowCount() == 4 and panel.table.item(3, 4).text().startswith("diffuser")
+    assert window.keep_button.isEnabled()  # the plan succeeded strictly, so it may be kept
+    qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+    assert panel.table.rowCount() == 4 and panel.table.item(3, 4).text().startswith("demonstrator plan_")
 
 
 def test_a_failing_worker_shows_a_message_and_the_app_stays_usable(qtbot, tmp_path):
