@@ -59,6 +59,15 @@ class OrbitCamera:
         proj = p.computeProjectionMatrixFOV(self.fov, width / height, NEAR, FAR)
         return view, proj
 
+    def project(self, points: np.ndarray, aspect: float) -> np.ndarray:
+        """(N, 2) view points (u, v) in [0, 1]^2, v down, of world points in front of the camera."""
+        view, proj = self.matrices(aspect, 1.0)
+        m = np.array(proj).reshape(4, 4).T @ np.array(view).reshape(4, 4).T
+        clip = np.c_[np.atleast_2d(points), np.ones(len(np.atleast_2d(points)))] @ m.T
+        clip = clip[clip[:, 3] > 1e-6]
+        ndc = clip[:, :2] / clip[:, 3:4]
+        return np.c_[(ndc[:, 0] + 1) / 2, (1 - ndc[:, 1]) / 2]
+
     def ray(self, u: float, v: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
         """World-space ray through the view point (u, v) in [0, 1]^2 (v down): origin, far end."""
         right, up, forward = self._axes()

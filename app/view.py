@@ -70,12 +70,8 @@ class SceneView(QWidget):
         """(N, 2) widget coordinates of the trail's points (those in front of the camera)."""
         if self.trail is None or not len(self.trail):
             return np.zeros((0, 2))
-        view, proj = self.camera.matrices(self.width(), max(self.height(), 1))
-        m = np.array(proj).reshape(4, 4).T @ np.array(view).reshape(4, 4).T
-        clip = np.c_[self.trail, np.ones(len(self.trail))] @ m.T
-        clip = clip[clip[:, 3] > 1e-6]
-        ndc = clip[:, :2] / clip[:, 3:4]
-        return np.c_[(ndc[:, 0] + 1) / 2 * self.width(), (1 - ndc[:, 1]) / 2 * self.height()]
+        uv = self.camera.project(self.trail, self.width() / max(self.height(), 1))
+        return uv * [self.width(), self.height()]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)

@@ -17,7 +17,7 @@ import numpy as np
 from planner.guides import Guide, PlacedOn
 from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
 from tasks.demonstrator.streams import (
-    PLACE_GAP, CollisionChecker, Scene, grasps, invert, kinematics, multiply, placements,
+    CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
@@ -101,16 +101,12 @@ class KeyframeSolver:
         scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
         rng = np.random.default_rng(0)
         for grasp in itertools.islice(grasps(scene, move.block), max_tries):
-            self.checker.load(scene)
-            tool = multiply(scene.poses[move.block], invert(grasp.block_in_tool))
-            pick = kinematics(self.checker, tool, frozenset({move.block}), PHASES.descend + 1)
+            pick = pick_kinematics(self.checker, scene, move.block, grasp)
             if pick is None:
                 continue
             holding = Scene(scene.poses, (move.block, grasp))
             for placed in placements(holding, move.block, move.onto, rng):
-                release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
-                self.checker.load(holding)
-                place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
+                place = place_kinematics(self.checker, holding, grasp, placed)
                 if place is not None:
                     return pick.at, place.at, placed
         return None

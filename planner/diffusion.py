@@ -9,7 +9,6 @@ the step's variance and a user-set scale. The guide sees unnormalised states.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Callable
 

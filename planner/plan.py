@@ -106,7 +106,7 @@ class DiffuserPlanner:
         current = state
         segments, details, snapshots = [], [], []
         for i in range(max_segments):
-            if _done(current, goal):
+            if strict_success(current, goal):
                 break
             ts = time.perf_counter()
             move, proposal = self._choose_move(current, goal, gen, i, max_segments, progress, should_stop)
@@ -120,8 +120,7 @@ class DiffuserPlanner:
             chosen, checked = self._commit(traj, order, move, current, goal)
             segments.append(self._held_by_kinematics(traj[chosen], move) if cond.mask.sum() > cond.mask[0].sum() else traj[chosen])
             if snaps is not None:
-                snapshots.append(np.stack([s[chosen].numpy() for s in snaps]))
-                snapshots[-1] = self.normaliser.unnormalise(snapshots[-1])
+                snapshots.append(self.normaliser.unnormalise(np.stack([s[chosen].numpy() for s in snaps])))
             current = self.world.get_state()
             details.append({
                 "move": str(move), "proposal": proposal, "keyframes": bool(cond.mask.sum() > cond.mask[0].sum()),
@@ -274,10 +273,6 @@ def _goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
     if isinstance(goal, Unconditional):
         return tower_top(state)[1]
     return sum(strictly_on(state, t, b) for t, b in goal.pairs)
-
-
-def _done(state: np.ndarray, goal: Goal) -> bool:
-    return strict_success(state, goal)
 
 
 def _same_shape(arrays: list[np.ndarray]) -> bool:

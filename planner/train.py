@@ -115,14 +115,14 @@ def train(
     """Train (or resume training of) the Diffuser; returns the checkpoint path."""
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
     device = pick_device(cfg.device)
-    rank, world = 0, 1
+    rank = 0
     if distributed:
         local = int(os.environ.get("LOCAL_RANK", "0"))
         if device.type == "cuda":
             device = torch.device("cuda", local)
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank, world = dist.get_rank(), dist.get_world_size()
+        rank = dist.get_rank()
     torch.manual_seed(cfg.seed + rank)
 
     out = Path(cfg.out)

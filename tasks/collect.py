@@ -27,21 +27,9 @@ class EpisodeResult:
     error: str = ""
 
 
-_demonstrator = None
-
-
-def _get_demonstrator():
-    global _demonstrator
-    if _demonstrator is None:
-        from tasks.demonstrator import Demonstrator
-
-        _demonstrator = Demonstrator()
-    return _demonstrator
-
-
 def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None = None) -> EpisodeResult:
     """Solve one episode and check the result by replaying it in physics."""
-    from tasks.demonstrator import PlanningError
+    from tasks.demonstrator import PlanningError, shared
     from tasks.execute import execute
 
     seed = episode_seed(collection_seed, episode)
@@ -51,7 +39,7 @@ def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None
     error = ""
     for attempt in range(ATTEMPTS):
         try:
-            result = _get_demonstrator().solve(state, goal, seed + attempt)
+            result = shared().solve(state, goal, seed + attempt)
         except PlanningError as e:
             error = str(e)
             continue

@@ -12,7 +12,6 @@ from tasks.goals import Goal
 from tasks.plans import Plan
 
 _pool: ProcessPoolExecutor | None = None
-_demonstrator = None
 
 
 def pool() -> ProcessPoolExecutor:
@@ -32,12 +31,9 @@ def shutdown() -> None:
 
 def demonstrate(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, ExecutionResult]:
     """(In the worker) plan with the demonstrator, then execute the plan in physics."""
-    global _demonstrator
-    if _demonstrator is None:
-        from tasks.demonstrator import Demonstrator
+    from tasks.demonstrator import shared
 
-        _demonstrator = Demonstrator()
-    plan = _demonstrator.plan(state, goal, seed)
+    plan = shared().plan(state, goal, seed)
     result = execute(plan.states, goal, start=state)
     return plan.with_result(result.score, result.strict_success), result
 

@@ -11,7 +11,6 @@ import pytest
 from tasks.collect import demonstrate, pending_episodes
 from tasks.dataset import Normaliser, TrajectoryWindows, append_demo, load_states, read_index
 from tasks.h5io import FileFormatError
-from tasks.layout import LAYOUT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

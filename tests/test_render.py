@@ -7,11 +7,8 @@ from tasks.world import initial_state
 
 
 def project(camera: OrbitCamera, point, width=640, height=480):
-    view, proj = camera.matrices(width, height)
-    v, pr = np.array(view).reshape(4, 4).T, np.array(proj).reshape(4, 4).T
-    c = pr @ v @ np.append(point, 1.0)
-    ndc = c[:3] / c[3]
-    return (ndc[0] + 1) / 2, (1 - ndc[1]) / 2
+    u, v = camera.project(np.asarray(point), width / height)[0]
+    return u, v
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["egl", "tiny"])

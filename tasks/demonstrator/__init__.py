@@ -2,3 +2,14 @@
 from tasks.demonstrator.solver import GENERATOR_VERSION, DemoResult, Demonstrator, PlanningError
 
 __all__ = ["Demonstrator", "DemoResult", "PlanningError", "GENERATOR_VERSION"]
+
+
+_shared: Demonstrator | None = None
+
+
+def shared() -> Demonstrator:
+    """This process's demonstrator, made on first use (it holds a planning physics client)."""
+    global _shared
+    if _shared is None:
+        _shared = Demonstrator()
+    return _shared

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tasks.demonstrator.streams import (
-    PLACE_GAP, CollisionChecker, Grasp, Kin, MotionPlanner, Scene, grasps, invert, kinematics,
-    multiply, placements, retime,
+    CollisionChecker, Grasp, Kin, MotionPlanner, Scene, grasps, multiply, pick_kinematics, place_kinematics,
+    placements, retime,
 )
 from tasks.demonstrator.symbolic import FLOOR, Step, SymbolicPlanner, initial_facts
-from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
+from tasks.goals import Goal, TowerOrder, Unconditional
 from tasks.plans import Plan
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
 from tasks.world import Pose, World
@@ -133,11 +133,8 @@ class Demonstrator:
         if not manips:
             return []
         block, dest = manips[0]
-        self.checker.load(scene)
         for grasp in itertools.islice(grasps(scene, block), self.max_candidates):
-            tool = multiply(scene.poses[block], invert(grasp.block_in_tool))
-            self.checker.load(scene)
-            pick = kinematics(self.checker, tool, ignore=frozenset({block}), steps=PHASES.descend + 1)
+            pick = pick_kinematics(self.checker, scene, block, grasp)
             if pick is None:
                 self._fail("pick kinematics")
                 continue
@@ -147,9 +144,7 @@ class Demonstrator:
                 continue
             holding = Scene(scene.poses, (block, grasp))
             for placed in itertools.islice(placements(holding, block, dest, rng), self.max_candidates):
-                release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
-                self.checker.load(holding)
-                place = kinematics(self.checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
+                place = place_kinematics(self.checker, holding, grasp, placed)
                 if place is None:
                     self._fail("place kinematics")
                     continue

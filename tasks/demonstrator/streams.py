@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 import pybullet as p
 
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, PHASES
 from tasks.world import (
     HOME_JOINTS, NUM_JOINTS, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS, Pose, World,
     quaternion_yaw, yaw_quaternion,
@@ -193,6 +193,20 @@ def kinematics(checker: CollisionChecker, tool_at: Pose, ignore: frozenset[str],
     if not checker.path_valid(path, ignore, margin=0.0):
         return None
     return Kin(pre=pre, at=path[-1], approach=path)
+
+
+def pick_kinematics(checker: CollisionChecker, scene: Scene, block: str, grasp: Grasp) -> Kin | None:
+    """Kinematics of taking `block` where it lies with `grasp` (the block itself may be touched)."""
+    checker.load(scene)
+    tool = multiply(scene.poses[block], invert(grasp.block_in_tool))
+    return kinematics(checker, tool, frozenset({block}), PHASES.descend + 1)
+
+
+def place_kinematics(checker: CollisionChecker, holding: Scene, grasp: Grasp, placed: Pose) -> Kin | None:
+    """Kinematics of releasing the held block PLACE_GAP above its resting pose `placed`."""
+    checker.load(holding)
+    release = Pose(placed.position + np.array([0, 0, PLACE_GAP]), placed.orientation)
+    return kinematics(checker, multiply(release, invert(grasp.block_in_tool)), frozenset(), PHASES.place_descend + 1)
 
 
 def _min_jerk(n: int) -> np.ndarray:
