@@ -133,11 +133,14 @@ def cmd_train(args) -> int:
     from planner.model import ModelConfig
     from planner.train import TrainConfig, train
 
+    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction") if getattr(args, k) is not None}
     cfg = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
+        init_from=args.init_from, **mix,
     )
-    model = ModelConfig(horizon=args.horizon, dim=args.dim, dim_mults=tuple(args.dim_mults))
+    model = ModelConfig(horizon=args.horizon, dim=args.dim, dim_mults=tuple(args.dim_mults),
+                        start_conditioning=not args.no_start_conditioning)
     out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]))
     print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
     return 0
@@ -181,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--horizon", type=int, default=128)
     t.add_argument("--dim", type=int, default=32)
     t.add_argument("--dim-mults", type=int, nargs="+", default=[1, 2, 4, 8])
+    t.add_argument("--no-start-conditioning", action="store_true",
+                   help="the original U-Net: the first state reaches the model only through inpainting")
+    t.add_argument("--init-from", help="start a new run from this checkpoint's EMA weights (it may lack start conditioning)")
+    t.add_argument("--aligned-fraction", type=float,
+                   help="share of windows that are one whole pick-and-place, the rest start anywhere (default 0.75)")
+    t.add_argument("--keyframe-fraction", type=float,
+                   help="share of aligned windows pinned with the keyframe mask, the rest with the start state only (default 0.7)")
     t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     t.set_defaults(func=cmd_train)
     return parser

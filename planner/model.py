@@ -3,6 +3,10 @@
 1-D convolutions over time, residual blocks with GroupNorm and Mish, a sinusoidal embedding of
 the diffusion step added inside every residual block, skip connections between the halves
 (all of them, and the input to the last block: see TemporalUnet).
+
+With ``start_conditioning`` the first state (pinned by inpainting in training and planning)
+is also embedded and added to the step embedding, so every timestep sees the scene at once
+instead of through a chain of convolutions from timestep 0.
 """
 from __future__ import annotations
 
@@ -20,13 +24,15 @@ class ModelConfig:
     dim: int = 32
     dim_mults: tuple[int, ...] = (1, 2, 4, 8)
     kernel_size: int = 5
+    start_conditioning: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(**{**d, "dim_mults": tuple(d["dim_mults"])})
+        # Checkpoints from before start conditioning existed have no such key and no such weights.
+        return cls(**{"start_conditioning": False, **d, "dim_mults": tuple(d["dim_mults"])})
 
 
 class SinusoidalPosEmb(nn.Module):
@@ -88,6 +94,12 @@ class TemporalUnet(nn.Module):
         pairs = list(zip(dims[:-1], dims[1:]))
         emb = c.dim
         self.step_mlp = nn.Sequential(SinusoidalPosEmb(c.dim), nn.Linear(c.dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
+        self.start_mlp = None
+        if c.start_conditioning:
+            self.start_mlp = nn.Sequential(nn.Linear(c.state_dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
+            # Zero output at first: a model warm-started from one without it begins unchanged.
+            nn.init.zeros_(self.start_mlp[-1].weight)
+            nn.init.zeros_(self.start_mlp[-1].bias)
         self.downs = nn.ModuleList()
         for i, (d_in, d_out) in enumerate(pairs):
             last = i == len(pairs) - 1
@@ -123,6 +135,8 @@ class TemporalUnet(nn.Module):
         x = x.transpose(1, 2)  # (batch, channels = state_dim, time)
         inp = x
         emb = self.step_mlp(t)
+        if self.start_mlp is not None:
+            emb = emb + self.start_mlp(x[:, :, 0])
         skips = []
         for res1, res2, down in self.downs:
             x = res2(res1(x, emb), emb)

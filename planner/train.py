@@ -44,15 +44,17 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     slim: str | None = None  # also keep an EMA-only copy here, refreshed at every save
+    init_from: str | None = None  # a new run starts from this checkpoint's EMA weights (see warm_start)
 
 
 class SegmentBatches:
     """Random training batches (x0, mask) from a demonstrations file."""
 
-    def __init__(self, windows: TrajectoryWindows, cfg: TrainConfig, rank: int = 0) -> None:
+    def __init__(self, windows: TrajectoryWindows, cfg: TrainConfig, rank: int = 0, start_step: int = 0) -> None:
         self.w = windows
         self.cfg = cfg
-        self.rng = np.random.default_rng([cfg.seed, rank])
+        # A resumed run draws new batches rather than repeating the first ones.
+        self.rng = np.random.default_rng([cfg.seed, rank, start_step])
         h = windows.horizon
         self.aligned = [
             (d, t) for d, s in enumerate(windows.demos) for t in range(0, len(s) - h + 1, PHASES.length)
@@ -97,6 +99,19 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
 
+def warm_start(model: torch.nn.Module, ckpt: dict, name: str) -> None:
+    """Load another checkpoint's EMA weights into `model`, which may add modules that the
+    checkpoint lacks (they keep their initialisation); any other difference is refused."""
+    own = model.state_dict()
+    for k, v in ckpt["ema"].items():
+        if k in own and own[k].shape != v.shape:
+            raise CheckpointError(f"{name}: weight {k} has shape {tuple(v.shape)}, this model's is {tuple(own[k].shape)}")
+    missing, unexpected = model.load_state_dict(ckpt["ema"], strict=False)
+    new = sorted({k.split(".")[0] for k in missing})
+    if unexpected or any(k != "start_mlp" for k in new):
+        raise CheckpointError(f"{name}: cannot warm-start from it (missing {new}, unexpected {sorted(unexpected)[:3]})")
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -127,7 +142,9 @@ def train(
 
     out = Path(cfg.out)
     resume = read(out) if out.exists() else None
-    normaliser = Normaliser.from_dict(resume["normaliser"]) if resume else None
+    init = read(cfg.init_from) if (cfg.init_from and not resume) else None
+    source = resume or init
+    normaliser = Normaliser.from_dict(source["normaliser"]) if source else None
     windows = TrajectoryWindows(cfg.data, model_config.horizon, split="train", normaliser=normaliser)
     if resume:
         model_config = ModelConfig.from_dict(resume["model_config"])
@@ -143,8 +160,12 @@ def train(
         if resume.get("optimizer"):
             opt.load_state_dict(resume["optimizer"])
         step = int(resume["step"])
+    elif init:
+        warm_start(diffusion.model, init, cfg.init_from)
+        ema.load_state_dict(diffusion.model.state_dict())
+        step = int(init["step"])
     trainer = torch.nn.parallel.DistributedDataParallel(diffusion) if distributed else diffusion
-    batches = SegmentBatches(windows, cfg, rank)
+    batches = SegmentBatches(windows, cfg, rank, step)
     amp = device.type == "cuda"
 
     def save() -> None:

@@ -145,6 +145,33 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
         load(tmp_path / "missing.pt")
 
 
+def test_warm_start_adds_start_conditioning_to_an_older_model(tmp_path):
+    old = _train_tiny(tmp_path, steps=2, extra=("--no-start-conditioning",))
+    assert load(old).diffusion.model.start_mlp is None
+    legacy = read(old)
+    legacy["model_config"].pop("start_conditioning")  # as written before the option existed
+    save_atomic(legacy, tmp_path / "legacy.pt")
+    assert load(tmp_path / "legacy.pt").diffusion.model.config.start_conditioning is False
+
+    new = tmp_path / "new.pt"
+    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train", "--data", SAMPLE, "--out", str(new), "--steps", "2",
+           "--dim", "8", "--dim-mults", "1", "2", "--init-from", str(tmp_path / "legacy.pt")]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert read(new)["step"] == 2  # counts on from the source's steps: nothing more to do
+    warm = load(new).diffusion.model
+    assert warm.start_mlp is not None
+    x, t = torch.randn(2, 128, 39), torch.tensor([3, 700])
+    with torch.no_grad():  # the added embedding starts at zero: the same function as before
+        assert torch.allclose(warm(x, t), load(old).diffusion.model(x, t), atol=1e-6)
+
+    wide = tmp_path / "wide.pt"
+    cmd[cmd.index("--dim") + 1] = "16"
+    cmd[cmd.index("--out") + 1] = str(wide)
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode != 0 and "cannot be warm-started" not in r.stderr and "has shape" in r.stderr
+
+
 def test_torchrun_trains_with_two_cpu_processes(tmp_path):
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
     out = tmp_path / "ddp.pt"
