@@ -5,7 +5,8 @@ batch of candidates is denoised at once; candidates are ranked (guide value, smo
 beyond the paper, tried in physics from the state actually reached until one achieves the move.
 The chosen segment is played on, and the next segment starts from where physics left off. For
 an unconditional goal the Diffuser first proposes the move itself (start state pinned only) and
-the most common sensible proposal is then planned with keyframes.
+the most common sensible proposal is then planned with keyframes; without keyframes (the
+paper's setting) the start-only sample is itself the segment, with no guide.
 """
 from __future__ import annotations
 
@@ -109,9 +110,12 @@ class DiffuserPlanner:
             if strict_success(current, goal):
                 break
             ts = time.perf_counter()
-            move, proposal = self._choose_move(current, goal, gen, i, max_segments, progress, should_stop)
-            if move is None:
-                break
+            if isinstance(goal, Unconditional) and not cfg.keyframes:
+                move, proposal = None, "sampled"  # the paper's unconditional plan: start state only, no guide
+            else:
+                move, proposal = self._choose_move(current, goal, gen, i, max_segments, progress, should_stop)
+                if move is None:
+                    break
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
             snaps: list | None = [] if keep_denoising else None
             traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
@@ -121,12 +125,13 @@ class DiffuserPlanner:
             segments.append(self._held_by_kinematics(traj[chosen], move) if cond.mask.sum() > cond.mask[0].sum() else traj[chosen])
             if snaps is not None:
                 snapshots.append(self.normaliser.unnormalise(np.stack([s[chosen].numpy() for s in snaps])))
-            current = self.world.get_state()
+            before, current = current, self.world.get_state()
             details.append({
-                "move": str(move), "proposal": proposal, "keyframes": bool(cond.mask.sum() > cond.mask[0].sum()),
+                "move": str(move or _read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
+                "keyframes": bool(cond.mask.sum() > cond.mask[0].sum()),
                 "seconds": time.perf_counter() - ts, "chosen": int(chosen), "checked": checked,
                 "rank_scores": [float(rank_scores[k]) for k in order[:8]],
-                "achieved": bool(strictly_on(current, move.block, move.onto)),
+                "achieved": _achieved(before, current, move),
             })
         states = np.concatenate(segments) if segments else state[None]
         plan_seconds = time.perf_counter() - t0
@@ -177,7 +182,7 @@ class DiffuserPlanner:
         score = score.numpy()
         return np.argsort(-score, kind="stable"), score
 
-    def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move, start: np.ndarray, goal: Goal) -> tuple[int, int]:
+    def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal) -> tuple[int, int]:
         """Play the chosen candidate on the planner's world; with the physics check, the first
         candidate (in rank order) that achieves the move without undoing the goal."""
         if not self.config.physics_check:
@@ -192,7 +197,7 @@ class DiffuserPlanner:
                 p.restoreState(saved, physicsClientId=client)
                 tried += 1
                 end = play(self.world, traj[k])[-1]
-                ok = strictly_on(end, move.block, move.onto)
+                ok = _achieved(start, end, move)
                 value = float(ok) + 0.5 * _goal_pairs_standing(end, goal)
                 if ok and _goal_pairs_standing(end, goal) >= held_before:
                     return int(k), tried
@@ -267,6 +272,13 @@ def _fallback_move(state: np.ndarray) -> Move | None:
     covered = {b for b in BLOCK_NAMES for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)}
     free = [b for b in BLOCK_NAMES if b != top and b not in covered and state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
     return Move(free[0], top) if free else None
+
+
+def _achieved(before: np.ndarray, after: np.ndarray, move: Move | None) -> bool:
+    """The move stands; without a move (the paper's unconditional plan), the tower grew."""
+    if move is None:
+        return tower_top(after)[1] > tower_top(before)[1]
+    return bool(strictly_on(after, move.block, move.onto))
 
 
 def _goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
