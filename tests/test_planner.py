@@ -214,6 +214,24 @@ def test_shipped_checkpoint_plans_a_tower_segment_on_the_cpu():
     assert np.ptp(gap) < 0.01
 
 
+def test_paper_setting_unconditional_samples_from_the_start_state_alone():
+    from dataclasses import replace
+
+    from planner.plan import DiffuserPlanner, PlannerSettings
+    from tasks.goals import Unconditional
+    from tasks.world import initial_state
+
+    settings = replace(PlannerSettings.paper(), steps=4)  # the paper's shape, few steps for the test
+    planner = DiffuserPlanner(SHIPPED, settings)
+    state = initial_state(4)
+    plan = planner.plan(state, Unconditional(), seed=1)
+    planner.close()
+    segs = plan.details["segments"]
+    assert len(segs) == 3 and plan.states.shape == (3 * PHASES.length, LAYOUT.dim)
+    assert all(s["proposal"] == "sampled" and not s["keyframes"] and s["checked"] == 0 for s in segs)
+    np.testing.assert_allclose(plan.states[0], state, atol=1e-5)
+
+
 def test_smoothing_keeps_pinned_cells_and_removes_jumps():
     from planner.plan import smooth_joints
 
