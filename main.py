@@ -139,8 +139,9 @@ def cmd_train(args) -> int:
         save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
         init_from=args.init_from, **mix,
     )
+    original = args.original_unet
     model = ModelConfig(horizon=args.horizon, dim=args.dim, dim_mults=tuple(args.dim_mults),
-                        start_conditioning=not args.no_start_conditioning)
+                        start_conditioning=not original, input_gain=not original)
     out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]))
     print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
     return 0
@@ -184,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--horizon", type=int, default=128)
     t.add_argument("--dim", type=int, default=32)
     t.add_argument("--dim-mults", type=int, nargs="+", default=[1, 2, 4, 8])
-    t.add_argument("--no-start-conditioning", action="store_true",
-                   help="the original U-Net: the first state reaches the model only through inpainting")
+    t.add_argument("--original-unet", action="store_true",
+                   help="the original U-Net: no start embedding and no input gain (planner/model.py)")
     t.add_argument("--init-from", help="start a new run from this checkpoint's EMA weights (it may lack start conditioning)")
     t.add_argument("--aligned-fraction", type=float,
                    help="share of windows that are one whole pick-and-place, the rest start anywhere (default 0.75)")

@@ -6,7 +6,8 @@ the diffusion step added inside every residual block, skip connections between t
 
 With ``start_conditioning`` the first state (pinned by inpainting in training and planning)
 is also embedded and added to the step embedding, so every timestep sees the scene at once
-instead of through a chain of convolutions from timestep 0.
+instead of through a chain of convolutions from timestep 0. With ``input_gain`` the input
+reaches the output through a step-dependent gain per dimension (see TemporalUnet).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class ModelConfig:
     dim_mults: tuple[int, ...] = (1, 2, 4, 8)
     kernel_size: int = 5
     start_conditioning: bool = True
+    input_gain: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -32,7 +34,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
         # Checkpoints from before start conditioning existed have no such key and no such weights.
-        return cls(**{"start_conditioning": False, **d, "dim_mults": tuple(d["dim_mults"])})
+        return cls(**{"start_conditioning": False, "input_gain": False, **d, "dim_mults": tuple(d["dim_mults"])})
 
 
 class SinusoidalPosEmb(nn.Module):
@@ -128,6 +130,14 @@ class TemporalUnet(nn.Module):
         self.final = nn.Sequential(
             Conv1dBlock(c.dim + c.state_dim, c.dim, c.kernel_size), nn.Conv1d(c.dim, c.state_dim, 1)
         )
+        # epsilon at high noise is nearly x_t itself, but the last block passes only `dim` channels,
+        # fewer than the 39 state dims at width 32: a per-dim, step-dependent gain on the input
+        # carries it past. Zero at first, like the start embedding, so a warm start is unchanged.
+        self.input_gain = None
+        if c.input_gain:
+            self.input_gain = nn.Sequential(nn.Mish(), nn.Linear(emb, c.state_dim))
+            nn.init.zeros_(self.input_gain[-1].weight)
+            nn.init.zeros_(self.input_gain[-1].bias)
         if c.horizon % 2 ** (len(c.dim_mults) - 1):
             raise ValueError(f"horizon {c.horizon} must be divisible by {2 ** (len(c.dim_mults) - 1)}")
 
@@ -146,7 +156,10 @@ class TemporalUnet(nn.Module):
         for res1, res2, up in self.ups:
             x = torch.cat([x, skips.pop()], dim=1)
             x = up(res2(res1(x, emb), emb))
-        return self.final(torch.cat([x, inp], dim=1)).transpose(1, 2)
+        out = self.final(torch.cat([x, inp], dim=1))
+        if self.input_gain is not None:
+            out = out + self.input_gain(emb)[:, :, None] * inp
+        return out.transpose(1, 2)
 
 
 def count_parameters(model: nn.Module) -> int:

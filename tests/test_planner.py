@@ -145,9 +145,9 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
         load(tmp_path / "missing.pt")
 
 
-def test_warm_start_adds_start_conditioning_to_an_older_model(tmp_path):
-    old = _train_tiny(tmp_path, steps=2, extra=("--no-start-conditioning",))
-    assert load(old).diffusion.model.start_mlp is None
+def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp_path):
+    old = _train_tiny(tmp_path, steps=2, extra=("--original-unet",))
+    assert load(old).diffusion.model.start_mlp is None and load(old).diffusion.model.input_gain is None
     legacy = read(old)
     legacy["model_config"].pop("start_conditioning")  # as written before the option existed
     save_atomic(legacy, tmp_path / "legacy.pt")
@@ -160,9 +160,9 @@ def test_warm_start_adds_start_conditioning_to_an_older_model(tmp_path):
     assert r.returncode == 0, r.stderr
     assert read(new)["step"] == 2  # counts on from the source's steps: nothing more to do
     warm = load(new).diffusion.model
-    assert warm.start_mlp is not None
+    assert warm.start_mlp is not None and warm.input_gain is not None
     x, t = torch.randn(2, 128, 39), torch.tensor([3, 700])
-    with torch.no_grad():  # the added embedding starts at zero: the same function as before
+    with torch.no_grad():  # the added modules start at zero: the same function as before
         assert torch.allclose(warm(x, t), load(old).diffusion.model(x, t), atol=1e-6)
 
     wide = tmp_path / "wide.pt"
