@@ -98,10 +98,8 @@ class TemporalUnet(nn.Module):
         self.step_mlp = nn.Sequential(SinusoidalPosEmb(c.dim), nn.Linear(c.dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
         self.start_mlp = None
         if c.start_conditioning:
-            self.start_mlp = nn.Sequential(nn.Linear(c.state_dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
             # Zero output at first: a model warm-started from one without it begins unchanged.
-            nn.init.zeros_(self.start_mlp[-1].weight)
-            nn.init.zeros_(self.start_mlp[-1].bias)
+            self.start_mlp = _zero_last(nn.Sequential(nn.Linear(c.state_dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb)))
         self.downs = nn.ModuleList()
         for i, (d_in, d_out) in enumerate(pairs):
             last = i == len(pairs) - 1
@@ -132,12 +130,13 @@ class TemporalUnet(nn.Module):
         )
         # epsilon at high noise is nearly x_t itself, but the last block passes only `dim` channels,
         # fewer than the 39 state dims at width 32: a per-dim, step-dependent gain on the input
-        # carries it past. Zero at first, like the start embedding, so a warm start is unchanged.
-        self.input_gain = None
+        # carries it past. A second gain on the first state: for a dimension that keeps its
+        # start value (a block left alone), epsilon is a(t) x_t + b(t) x_0, linear in both.
+        # Both start at zero, like the start embedding, so a warm start is unchanged.
+        self.input_gain = self.start_gain = None
         if c.input_gain:
-            self.input_gain = nn.Sequential(nn.Mish(), nn.Linear(emb, c.state_dim))
-            nn.init.zeros_(self.input_gain[-1].weight)
-            nn.init.zeros_(self.input_gain[-1].bias)
+            self.input_gain = _zero_last(nn.Sequential(nn.Mish(), nn.Linear(emb, c.state_dim)))
+            self.start_gain = _zero_last(nn.Sequential(nn.Mish(), nn.Linear(emb, c.state_dim)))
         if c.horizon % 2 ** (len(c.dim_mults) - 1):
             raise ValueError(f"horizon {c.horizon} must be divisible by {2 ** (len(c.dim_mults) - 1)}")
 
@@ -158,8 +157,14 @@ class TemporalUnet(nn.Module):
             x = up(res2(res1(x, emb), emb))
         out = self.final(torch.cat([x, inp], dim=1))
         if self.input_gain is not None:
-            out = out + self.input_gain(emb)[:, :, None] * inp
+            out = out + self.input_gain(emb)[:, :, None] * inp + self.start_gain(emb)[:, :, None] * inp[:, :, :1]
         return out.transpose(1, 2)
+
+
+def _zero_last(mlp: nn.Sequential) -> nn.Sequential:
+    nn.init.zeros_(mlp[-1].weight)
+    nn.init.zeros_(mlp[-1].bias)
+    return mlp
 
 
 def count_parameters(model: nn.Module) -> int:

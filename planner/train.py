@@ -108,7 +108,7 @@ def warm_start(model: torch.nn.Module, ckpt: dict, name: str) -> None:
             raise CheckpointError(f"{name}: weight {k} has shape {tuple(v.shape)}, this model's is {tuple(own[k].shape)}")
     missing, unexpected = model.load_state_dict(ckpt["ema"], strict=False)
     new = sorted({k.split(".")[0] for k in missing})
-    if unexpected or any(k not in ("start_mlp", "input_gain") for k in new):
+    if unexpected or any(k not in ("start_mlp", "input_gain", "start_gain") for k in new):
         raise CheckpointError(f"{name}: cannot warm-start from it (missing {new}, unexpected {sorted(unexpected)[:3]})")
 
 

@@ -160,7 +160,7 @@ def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp
     assert r.returncode == 0, r.stderr
     assert read(new)["step"] == 2  # counts on from the source's steps: nothing more to do
     warm = load(new).diffusion.model
-    assert warm.start_mlp is not None and warm.input_gain is not None
+    assert warm.start_mlp is not None and warm.input_gain is not None and warm.start_gain is not None
     x, t = torch.randn(2, 128, 39), torch.tensor([3, 700])
     with torch.no_grad():  # the added modules start at zero: the same function as before
         assert torch.allclose(warm(x, t), load(old).diffusion.model(x, t), atol=1e-6)
