@@ -84,8 +84,9 @@ class GaussianDiffusion(nn.Module):
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return _extract(self.sqrt_abar, t, x0) * x0 + _extract(self.sqrt_1m_abar, t, x0) * noise
 
-    def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The paper's epsilon MSE; pinned cells (mask) are clean in x_t and excluded from the loss."""
+    def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The paper's epsilon MSE; pinned cells (mask) are clean in x_t and excluded from the loss.
+        `weights` (D,), if given, weighs the state dimensions' errors."""
         t = torch.randint(0, self.n_timesteps, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)
         xt = self.q_sample(x0, t, noise)
@@ -93,12 +94,14 @@ class GaussianDiffusion(nn.Module):
             return ((self.model(xt, t) - noise) ** 2).mean()
         xt = torch.where(mask, x0, xt)
         err = (self.model(xt, t) - noise) ** 2
+        if weights is not None:
+            err = err * weights
         free = (~mask).to(err.dtype)
         return (err * free).sum() / free.sum().clamp(min=1)
 
-    def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
         """The training loss (so DistributedDataParallel can wrap the whole diffusion)."""
-        return self.loss(x0, mask)
+        return self.loss(x0, mask, weights)
 
     # ------------------------------------------------------------------ sampling
     def _x0_from_eps(self, xt, t, eps):

@@ -44,6 +44,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     slim: str | None = None  # also keep an EMA-only copy here, refreshed at every save
+    flag_weight: float = 1.0  # weight of the attach flags' errors: which block moves is the plan's one discrete choice
     init_from: str | None = None  # a new run starts from this checkpoint's EMA weights (see warm_start)
 
 
@@ -167,6 +168,8 @@ def train(
     trainer = torch.nn.parallel.DistributedDataParallel(diffusion) if distributed else diffusion
     batches = SegmentBatches(windows, cfg, rank, step)
     amp = device.type == "cuda"
+    weights = torch.ones(LAYOUT.dim, device=device)
+    weights[LAYOUT.attached_dims] = cfg.flag_weight
 
     def save() -> None:
         if rank != 0:
@@ -195,7 +198,7 @@ def train(
             x0 = torch.from_numpy(x0).to(device)
             mask = torch.from_numpy(mask).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = trainer(x0, mask)
+                loss = trainer(x0, mask, weights)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -61,6 +61,18 @@ def test_guide_gradient_moves_the_block_toward_its_target():
     assert torch.all(grad[:, : PHASES.release_index] == 0)  # only the end of the segment is judged
 
 
+def test_loss_weights_scale_each_dimension():
+    d = tiny_diffusion()
+    x0 = torch.rand(2, 128, 39) * 2 - 1
+    mask = torch.tensor(start_mask(128)).expand(2, -1, -1)
+    torch.manual_seed(3)
+    plain = d.loss(x0, mask)
+    torch.manual_seed(3)
+    assert torch.allclose(d.loss(x0, mask, torch.full((39,), 2.0)), 2 * plain)
+    torch.manual_seed(3)
+    assert float(d.loss(x0, mask, torch.zeros(39))) == 0.0
+
+
 def test_masks_pin_what_the_segment_fixes():
     start = start_mask(128)
     assert start[0].all() and not start[1:].any()
@@ -122,8 +134,8 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
     out = _train_tiny(tmp_path, steps=2)
     ckpt = read(out)
     assert ckpt["step"] == 2 and ckpt["command"].startswith("python main.py train") and ckpt["commit"]
-    out = _train_tiny(tmp_path, steps=4)  # resumes
-    assert read(out)["step"] == 4
+    out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10"))  # resumes
+    assert read(out)["step"] == 4 and read(out)["train_config"]["flag_weight"] == 10
     loaded = load(out)
     assert loaded.diffusion.model.config.dim == 8 and loaded.meta["train_config"]["data"] == SAMPLE
 
