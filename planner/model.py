@@ -6,8 +6,8 @@ the diffusion step added inside every residual block, skip connections between t
 
 With ``start_conditioning`` the first state (pinned by inpainting in training and planning)
 is also embedded and added to the step embedding, so every timestep sees the scene at once
-instead of through a chain of convolutions from timestep 0. With ``input_gain`` the input
-reaches the output through a step-dependent gain per dimension (see TemporalUnet).
+instead of through a chain of convolutions from timestep 0. With ``input_gain`` the input and
+the first state reach the output through step-dependent gains per dimension (see TemporalUnet).
 """
 from __future__ import annotations
 

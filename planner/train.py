@@ -149,7 +149,8 @@ def train(
     windows = TrajectoryWindows(cfg.data, model_config.horizon, split="train", normaliser=normaliser)
     if resume:
         model_config = ModelConfig.from_dict(resume["model_config"])
-        diffusion_config = DiffusionConfig(**resume["diffusion_config"])
+    if source:
+        diffusion_config = DiffusionConfig(**source["diffusion_config"])
     diffusion = build(model_config, diffusion_config).to(device)
     ema = copy.deepcopy(diffusion.model).requires_grad_(False)
     opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
