@@ -19,9 +19,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from planner.conditioning import SegmentConditions  # noqa: E402
-from planner.masks import start_mask  # noqa: E402
-from planner.plan import DiffuserPlanner, PlannerSettings, _read_move  # noqa: E402
+from planner.plan import DiffuserPlanner, PlannerSettings  # noqa: E402
 from tasks.demonstrator import Demonstrator  # noqa: E402
 from tasks.goals import Unconditional  # noqa: E402
 from tasks.layout import PHASES  # noqa: E402
@@ -45,11 +43,9 @@ def main() -> None:
         states = demonstrator.plan(initial_state(s), Unconditional(), s).states
         for height in range(3):  # towers of 1 (none), 2 and 3 blocks
             start = states[height * PHASES.length]
-            cond = SegmentConditions(None, start_mask(planner.horizon), np.repeat(start[None], planner.horizon, 0), None)
-            gen = torch.Generator().manual_seed(s)
-            traj = planner._sample(cond, args.samples, gen, args.sampling_steps, 0, 1, None, None, None)
-            usable[height] += sum(_read_move(t, start) is not None for t in traj)
-            total[height] += len(traj)
+            moves = planner.proposals(start, args.samples, torch.Generator().manual_seed(s))
+            usable[height] += sum(m is not None for m in moves)
+            total[height] += len(moves)
     print(f"checkpoint: {args.checkpoint} (step {planner.meta.get('step')}), sampling steps: {args.sampling_steps}")
     for height in range(3):
         print(f"tallest tower {height + 1} block(s): {usable[height]}/{total[height]} start-only samples propose "

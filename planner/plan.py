@@ -24,7 +24,6 @@ from planner.checkpoint import load
 from planner.conditioning import KeyframeSolver, Move, SegmentConditions, next_move, segment_conditions, tower_top
 from planner.diffusion import Constraints
 from planner.guides import Smoothness
-from planner.masks import start_mask
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
@@ -122,13 +121,14 @@ class DiffuserPlanner:
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
             chosen, checked = self._commit(traj, order, move, current, goal)
-            segments.append(self._held_by_kinematics(traj[chosen], move) if cond.mask.sum() > cond.mask[0].sum() else traj[chosen])
+            keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
+            segments.append(self._held_by_kinematics(traj[chosen], move) if keyed else traj[chosen])
             if snaps is not None:
                 snapshots.append(self.normaliser.unnormalise(np.stack([s[chosen].numpy() for s in snaps])))
             before, current = current, self.world.get_state()
             details.append({
                 "move": str(move or _read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
-                "keyframes": bool(cond.mask.sum() > cond.mask[0].sum()),
+                "keyframes": keyed,
                 "seconds": time.perf_counter() - ts, "chosen": int(chosen), "checked": checked,
                 "rank_scores": [float(rank_scores[k]) for k in order[:8]],
                 "achieved": _achieved(before, current, move),
@@ -215,13 +215,18 @@ class DiffuserPlanner:
             return move, "goal"
         # Unconditional: let the Diffuser say what it would do from here.
         n = max(4, self.config.candidates // 2)
-        values = np.repeat(state[None], self.horizon, axis=0)
-        cond = SegmentConditions(None, start_mask(self.horizon), values, None)
-        traj = self._sample(cond, n, gen, self.config.steps, seg, segs, progress, should_stop, None)
-        votes = Counter(m for m in (_read_move(t, state) for t in traj) if m is not None)
+        votes = Counter(m for m in self.proposals(state, n, gen, seg, segs, progress, should_stop) if m is not None)
         if votes:
             return votes.most_common(1)[0][0], "diffuser"
         return _fallback_move(state), "fallback"
+
+    def proposals(self, state: np.ndarray, n: int, gen: torch.Generator, seg: int = 0, segs: int = 1,
+                  progress: Progress | None = None, should_stop=None) -> list[Move | None]:
+        """The moves that `n` start-only samples make from `state` (None where a sample's move is
+        not a sensible one): the Diffuser's own choice when no goal names the move."""
+        cond = segment_conditions(state, None, self.horizon, False, None)
+        traj = self._sample(cond, n, gen, self.config.steps, seg, segs, progress, should_stop, None)
+        return [_read_move(t, state) for t in traj]
 
 
 def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray:
