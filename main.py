@@ -133,7 +133,7 @@ def cmd_train(args) -> int:
     from planner.model import ModelConfig
     from planner.train import TrainConfig, train
 
-    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction", "flag_weight") if getattr(args, k) is not None}
+    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction", "flag_weight", "flag_x0_floor") if getattr(args, k) is not None}
     cfg = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keyframe-fraction", type=float,
                    help="share of aligned windows pinned with the keyframe mask, the rest with the start state only (default 0.7)")
     t.add_argument("--flag-weight", type=float, help="loss weight of the attach flags (default 1)")
+    t.add_argument("--flag-x0-floor", type=float,
+                   help="weigh the flags' errors at least this much in x0 terms, so high-noise steps, where a "
+                        "sample picks its block, learn from the start state (default 0 = off)")
     t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     t.set_defaults(func=cmd_train)
     return parser

@@ -18,6 +18,9 @@ from torch import nn
 
 from planner.model import TemporalUnet
 
+# Largest weight the x0 floor may give one cell's epsilon error (SNR -> 0 as t -> T).
+X0_FLOOR_CAP = 100.0
+
 # A guide: unnormalised trajectories (B, H, D) -> value per sample (B,), higher is better.
 GuideFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -84,9 +87,16 @@ class GaussianDiffusion(nn.Module):
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         return _extract(self.sqrt_abar, t, x0) * x0 + _extract(self.sqrt_1m_abar, t, x0) * noise
 
-    def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None,
+             x0_floor: torch.Tensor | None = None) -> torch.Tensor:
         """The paper's epsilon MSE; pinned cells (mask) are clean in x_t and excluded from the loss.
-        `weights` (D,), if given, weighs the state dimensions' errors."""
+        `weights` (D,), if given, weighs the state dimensions' errors.
+
+        `x0_floor` (D,), if given, keeps each dimension's error weighed at least that much in
+        x0 terms: an epsilon error e at step t is an x0 error e / sqrt(SNR(t)), so the weight
+        becomes max(weight, floor / SNR(t)), at most X0_FLOOR_CAP. Without it, errors in x0 at
+        high noise (where a sample commits to its discrete choices) hardly count.
+        """
         t = torch.randint(0, self.n_timesteps, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)
         xt = self.q_sample(x0, t, noise)
@@ -94,14 +104,20 @@ class GaussianDiffusion(nn.Module):
             return ((self.model(xt, t) - noise) ** 2).mean()
         xt = torch.where(mask, x0, xt)
         err = (self.model(xt, t) - noise) ** 2
+        if x0_floor is not None:
+            abar = _extract(self.abar, t, x0)
+            floor = (x0_floor * (1 - abar) / abar.clamp(min=1e-12)).clamp(max=X0_FLOOR_CAP)
+            base = weights if weights is not None else torch.ones_like(x0_floor)
+            weights = torch.maximum(base, floor)
         if weights is not None:
             err = err * weights
         free = (~mask).to(err.dtype)
         return (err * free).sum() / free.sum().clamp(min=1)
 
-    def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None,
+                x0_floor: torch.Tensor | None = None) -> torch.Tensor:
         """The training loss (so DistributedDataParallel can wrap the whole diffusion)."""
-        return self.loss(x0, mask, weights)
+        return self.loss(x0, mask, weights, x0_floor)
 
     # ------------------------------------------------------------------ sampling
     def _x0_from_eps(self, xt, t, eps):

@@ -45,6 +45,7 @@ class TrainConfig:
     device: str = "auto"
     slim: str | None = None  # also keep an EMA-only copy here, refreshed at every save
     flag_weight: float = 1.0  # weight of the attach flags' errors: which block moves is the plan's one discrete choice
+    flag_x0_floor: float = 0.0  # flags' errors weighed at least this much in x0 terms (GaussianDiffusion.loss)
     init_from: str | None = None  # a new run starts from this checkpoint's EMA weights (see warm_start)
 
 
@@ -171,6 +172,10 @@ def train(
     amp = device.type == "cuda"
     weights = torch.ones(LAYOUT.dim, device=device)
     weights[LAYOUT.attached_dims] = cfg.flag_weight
+    x0_floor = None
+    if cfg.flag_x0_floor:
+        x0_floor = torch.zeros(LAYOUT.dim, device=device)
+        x0_floor[LAYOUT.attached_dims] = cfg.flag_x0_floor
 
     def save() -> None:
         if rank != 0:
@@ -199,7 +204,7 @@ def train(
             x0 = torch.from_numpy(x0).to(device)
             mask = torch.from_numpy(mask).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = trainer(x0, mask, weights)
+                loss = trainer(x0, mask, weights, x0_floor)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

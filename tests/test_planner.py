@@ -73,6 +73,24 @@ def test_loss_weights_scale_each_dimension():
     assert d.loss(x0, mask, torch.zeros(39)).item() == 0.0
 
 
+def test_x0_floor_weighs_high_noise_errors_by_inverse_snr():
+    from planner.diffusion import X0_FLOOR_CAP
+
+    d = tiny_diffusion()
+    x0 = torch.rand(1, 128, 39) * 2 - 1
+    mask = torch.tensor(start_mask(128))[None]
+    for seed in range(6):
+        torch.manual_seed(seed)
+        t = int(torch.randint(0, d.n_timesteps, (1,)))
+        torch.manual_seed(seed)
+        plain = d.loss(x0, mask)
+        torch.manual_seed(seed)
+        floored = d.loss(x0, mask, x0_floor=torch.full((39,), 0.5))
+        abar = float(d.abar[t])
+        expected = min(max(1.0, 0.5 * (1 - abar) / abar), X0_FLOOR_CAP)
+        assert floored.item() == pytest.approx(expected * plain.item(), rel=1e-4), t
+
+
 def test_masks_pin_what_the_segment_fixes():
     start = start_mask(128)
     assert start[0].all() and not start[1:].any()
@@ -134,8 +152,9 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
     out = _train_tiny(tmp_path, steps=2)
     ckpt = read(out)
     assert ckpt["step"] == 2 and ckpt["command"].startswith("python main.py train") and ckpt["commit"]
-    out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10"))  # resumes
-    assert read(out)["step"] == 4 and read(out)["train_config"]["flag_weight"] == 10
+    out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10", "--flag-x0-floor", "1"))  # resumes
+    cfg = read(out)["train_config"]
+    assert read(out)["step"] == 4 and cfg["flag_weight"] == 10 and cfg["flag_x0_floor"] == 1
     loaded = load(out)
     assert loaded.diffusion.model.config.dim == 8 and loaded.meta["train_config"]["data"] == SAMPLE
 
