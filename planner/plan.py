@@ -255,16 +255,16 @@ def _read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
     if held.max() < 0.5:
         return None
     block = BLOCK_NAMES[int(np.argmax(held))]
-    end = traj[-1]
-    top_xy = end[LAYOUT.block(block).position][:2]
-    under = [b for b in BLOCK_NAMES if b != block
-             and np.linalg.norm(state[LAYOUT.block(b).position][:2] - top_xy) < BLOCK_WIDTH / 2]
+    end_xy = traj[-1][LAYOUT.block(block).position][:2]
+    clear = [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
+    # Only a clear block can be stacked on: a tower's lower blocks share its top's xy.
+    under = [b for b in clear if b != block
+             and np.linalg.norm(state[LAYOUT.block(b).position][:2] - end_xy) < BLOCK_WIDTH / 2]
     if len(under) != 1:
         return None
-    move = Move(block, max(under, key=lambda b: state[LAYOUT.block(b).position][2]))
+    move = Move(block, under[0])
     top, height = tower_top(state)
-    clear = [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
-    if move.block not in clear or move.onto not in clear or move.block == move.onto:
+    if move.block not in clear:
         return None
     if height >= 2 and move.onto != top:
         return None
