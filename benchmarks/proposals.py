@@ -5,7 +5,8 @@
 For an unconditional goal the planner reads the move (which block, onto which) from start-only
 samples and falls back to a rule when none is readable. This prints, for scenes with no tower,
 a two-block tower and a three-block tower (from the demonstrator's own plans), the share of
-start-only samples that read as a sensible move: the figure that training has to raise.
+start-only samples that read as a sensible move (the figure that training has to raise), and
+how many hold a block that can grow the tower, against the count a uniform pick would give.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from planner.plan import DiffuserPlanner, PlannerSettings  # noqa: E402
+from planner.conditioning import tower_picks  # noqa: E402
+from planner.plan import DiffuserPlanner, PlannerSettings, held_block, read_move  # noqa: E402
 from tasks.demonstrator import Demonstrator  # noqa: E402
 from tasks.goals import Unconditional  # noqa: E402
-from tasks.layout import PHASES  # noqa: E402
+from tasks.layout import BLOCK_NAMES, PHASES  # noqa: E402
 from tasks.world import episode_seed, initial_state  # noqa: E402
 
 
@@ -36,20 +38,27 @@ def main() -> None:
     args = ap.parse_args()
     planner = DiffuserPlanner(args.checkpoint, PlannerSettings(steps=args.sampling_steps))
     demonstrator = Demonstrator()
-    usable = np.zeros(3, dtype=int)
+    usable, holding, legal = (np.zeros(3, dtype=int) for _ in range(3))
+    chance = np.zeros(3)
     total = np.zeros(3, dtype=int)
     for k in range(args.scenes):
         s = episode_seed(args.seed, k)
         states = demonstrator.plan(initial_state(s), Unconditional(), s).states
         for height in range(3):  # towers of 1 (none), 2 and 3 blocks
             start = states[height * PHASES.length]
-            moves = planner.proposals(start, args.samples, torch.Generator().manual_seed(s))
-            usable[height] += sum(m is not None for m in moves)
-            total[height] += len(moves)
+            samples = planner.start_only(start, args.samples, torch.Generator().manual_seed(s))
+            picks = tower_picks(start)
+            usable[height] += sum(read_move(t, start) is not None for t in samples)
+            held = [held_block(t) for t in samples]
+            holding[height] += sum(b is not None for b in held)
+            legal[height] += sum(b in picks for b in held)
+            chance[height] += len(samples) * len(picks) / len(BLOCK_NAMES)
+            total[height] += len(samples)
     print(f"checkpoint: {args.checkpoint} (step {planner.meta.get('step')}), sampling steps: {args.sampling_steps}")
     for height in range(3):
         print(f"tallest tower {height + 1} block(s): {usable[height]}/{total[height]} start-only samples propose "
-              f"a sensible move ({100 * usable[height] / total[height]:.1f} %)")
+              f"a sensible move ({100 * usable[height] / total[height]:.1f} %); {holding[height]} hold a block, "
+              f"{legal[height]} one that can grow the tower (chance: {chance[height]:.0f})")
     print(f"all: {usable.sum()}/{total.sum()} ({100 * usable.sum() / total.sum():.1f} %)")
     planner.close()
 

@@ -20,7 +20,7 @@ from tasks.demonstrator.streams import (
     CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
-from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
 from tasks.rewards import strictly_on
 from tasks.world import Pose, World
 
@@ -83,6 +83,13 @@ def tower_top(state: np.ndarray) -> tuple[str, int]:
     for b in BLOCK_NAMES:
         climb(b, 1)
     return best, height
+
+
+def tower_picks(state: np.ndarray) -> list[str]:
+    """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
+    covered and its top is off the floor; with no tower yet, any block)."""
+    covered = {b for b in BLOCK_NAMES for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)}
+    return [b for b in BLOCK_NAMES if b not in covered and state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
 
 
 class KeyframeSolver:

@@ -21,12 +21,12 @@ import pybullet as p
 import torch
 
 from planner.checkpoint import load
-from planner.conditioning import KeyframeSolver, Move, SegmentConditions, next_move, segment_conditions, tower_top
+from planner.conditioning import KeyframeSolver, Move, SegmentConditions, next_move, segment_conditions, tower_picks, tower_top
 from planner.diffusion import Constraints
 from planner.guides import Smoothness
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
+from tasks.layout import BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
 from tasks.plans import Plan
 from tasks.rewards import strict_success, strictly_on
 from tasks.demonstrator.streams import invert, multiply
@@ -127,7 +127,7 @@ class DiffuserPlanner:
                 snapshots.append(self.normaliser.unnormalise(np.stack([s[chosen].numpy() for s in snaps])))
             before, current = current, self.world.get_state()
             details.append({
-                "move": str(move or _read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
+                "move": str(move or read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
                 "keyframes": keyed,
                 "seconds": time.perf_counter() - ts, "chosen": int(chosen), "checked": checked,
                 "rank_scores": [float(rank_scores[k]) for k in order[:8]],
@@ -224,9 +224,13 @@ class DiffuserPlanner:
                   progress: Progress | None = None, should_stop=None) -> list[Move | None]:
         """The moves that `n` start-only samples make from `state` (None where a sample's move is
         not a sensible one): the Diffuser's own choice when no goal names the move."""
+        return [read_move(t, state) for t in self.start_only(state, n, gen, seg, segs, progress, should_stop)]
+
+    def start_only(self, state: np.ndarray, n: int, gen: torch.Generator, seg: int = 0, segs: int = 1,
+                   progress: Progress | None = None, should_stop=None) -> np.ndarray:
+        """(n, H, 39) samples with only the first state pinned (the paper's conditioning)."""
         cond = segment_conditions(state, None, self.horizon, False, None)
-        traj = self._sample(cond, n, gen, self.config.steps, seg, segs, progress, should_stop, None)
-        return [_read_move(t, state) for t in traj]
+        return self._sample(cond, n, gen, self.config.steps, seg, segs, progress, should_stop, None)
 
 
 def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray:
@@ -248,13 +252,12 @@ def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray
     return out
 
 
-def _read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
+def read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
     """The move a start-only sample makes, if it is a sensible one: a clear block held through
     the carry and put on top of the tallest tower (or on a free block when there is none)."""
-    held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, LAYOUT.attached_dims].mean(0)
-    if held.max() < 0.5:
+    block = held_block(traj)
+    if block is None:
         return None
-    block = BLOCK_NAMES[int(np.argmax(held))]
     end_xy = traj[-1][LAYOUT.block(block).position][:2]
     clear = [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
     # Only a clear block can be stacked on: a tower's lower blocks share its top's xy.
@@ -271,11 +274,16 @@ def _read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
     return move
 
 
+def held_block(traj: np.ndarray) -> str | None:
+    """The block a segment holds through the carry (mean attached flag over it at least 0.5)."""
+    held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, LAYOUT.attached_dims].mean(0)
+    return BLOCK_NAMES[int(np.argmax(held))] if held.max() >= 0.5 else None
+
+
 def _fallback_move(state: np.ndarray) -> Move | None:
     """A clear floor block onto the tallest tower's top (used when no proposal makes sense)."""
     top, _ = tower_top(state)
-    covered = {b for b in BLOCK_NAMES for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)}
-    free = [b for b in BLOCK_NAMES if b != top and b not in covered and state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
+    free = [b for b in tower_picks(state) if b != top]
     return Move(free[0], top) if free else None
 
 

@@ -297,12 +297,12 @@ def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
 
 
 def test_a_demonstrated_segment_reads_as_its_own_move_at_every_tower_height():
-    from planner.plan import _read_move
+    from planner.plan import read_move
     from tasks.rewards import strictly_on
 
     states = next(iter(load_states(SAMPLE, ["demo_0"]).values())).astype(np.float64)
     for k in range(3):  # towers of 1, 2 and 3 blocks
         seg = states[k * PHASES.length:(k + 1) * PHASES.length]
-        move = _read_move(seg, seg[0])
+        move = read_move(seg, seg[0])
         assert move is not None and move.block == moved_block(seg), k
         assert strictly_on(seg[-1], move.block, move.onto), k
