@@ -133,7 +133,8 @@ def cmd_train(args) -> int:
     from planner.model import ModelConfig
     from planner.train import TrainConfig, train
 
-    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction", "flag_weight", "flag_x0_floor") if getattr(args, k) is not None}
+    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction", "flag_weight", "flag_x0_floor",
+                                   "position_x0_floor") if getattr(args, k) is not None}
     cfg = TrainConfig(
         data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--flag-x0-floor", type=float,
                    help="weigh the flags' errors at least this much in x0 terms, so high-noise steps, where a "
                         "sample picks its block, learn from the start state (default 0 = off)")
+    t.add_argument("--position-x0-floor", type=float,
+                   help="the same floor for the blocks' positions, where a sample decides where the held block "
+                        "goes (default 0 = off)")
     t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     t.set_defaults(func=cmd_train)
     return parser

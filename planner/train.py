@@ -46,6 +46,7 @@ class TrainConfig:
     slim: str | None = None  # also keep an EMA-only copy here, refreshed at every save
     flag_weight: float = 1.0  # weight of the attach flags' errors: which block moves is the plan's one discrete choice
     flag_x0_floor: float = 0.0  # flags' errors weighed at least this much in x0 terms (GaussianDiffusion.loss)
+    position_x0_floor: float = 0.0  # the same for the blocks' positions (where the moved block ends up)
     init_from: str | None = None  # a new run starts from this checkpoint's EMA weights (see warm_start)
 
 
@@ -173,9 +174,10 @@ def train(
     weights = torch.ones(LAYOUT.dim, device=device)
     weights[LAYOUT.attached_dims] = cfg.flag_weight
     x0_floor = None
-    if cfg.flag_x0_floor:
+    if cfg.flag_x0_floor or cfg.position_x0_floor:
         x0_floor = torch.zeros(LAYOUT.dim, device=device)
         x0_floor[LAYOUT.attached_dims] = cfg.flag_x0_floor
+        x0_floor[LAYOUT.position_dims] = cfg.position_x0_floor
 
     def save() -> None:
         if rank != 0:

@@ -152,9 +152,11 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
     out = _train_tiny(tmp_path, steps=2)
     ckpt = read(out)
     assert ckpt["step"] == 2 and ckpt["command"].startswith("python main.py train") and ckpt["commit"]
-    out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10", "--flag-x0-floor", "1"))  # resumes
+    out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10", "--flag-x0-floor", "1",
+                                                 "--position-x0-floor", "0.5"))  # resumes
     cfg = read(out)["train_config"]
     assert read(out)["step"] == 4 and cfg["flag_weight"] == 10 and cfg["flag_x0_floor"] == 1
+    assert cfg["position_x0_floor"] == 0.5
     loaded = load(out)
     assert loaded.diffusion.model.config.dim == 8 and loaded.meta["train_config"]["data"] == SAMPLE
 
