@@ -85,11 +85,15 @@ def tower_top(state: np.ndarray) -> tuple[str, int]:
     return best, height
 
 
+def clear_blocks(state: np.ndarray) -> list[str]:
+    """Blocks with nothing stacked on them."""
+    return [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
+
+
 def tower_picks(state: np.ndarray) -> list[str]:
     """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
     covered and its top is off the floor; with no tower yet, any block)."""
-    covered = {b for b in BLOCK_NAMES for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)}
-    return [b for b in BLOCK_NAMES if b not in covered and state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
+    return [b for b in clear_blocks(state) if state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
 
 
 class KeyframeSolver:

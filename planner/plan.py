@@ -21,7 +21,9 @@ import pybullet as p
 import torch
 
 from planner.checkpoint import load
-from planner.conditioning import KeyframeSolver, Move, SegmentConditions, next_move, segment_conditions, tower_picks, tower_top
+from planner.conditioning import (
+    KeyframeSolver, Move, SegmentConditions, clear_blocks, next_move, segment_conditions, tower_picks, tower_top,
+)
 from planner.diffusion import Constraints
 from planner.guides import Smoothness
 from tasks.execute import play
@@ -256,22 +258,19 @@ def read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
     """The move a start-only sample makes, if it is a sensible one: a clear block held through
     the carry and put on top of the tallest tower (or on a free block when there is none)."""
     block = held_block(traj)
-    if block is None:
+    clear = clear_blocks(state)
+    if block not in clear:  # None (nothing held) included
         return None
     end_xy = traj[-1][LAYOUT.block(block).position][:2]
-    clear = [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
     # Only a clear block can be stacked on: a tower's lower blocks share its top's xy.
     under = [b for b in clear if b != block
              and np.linalg.norm(state[LAYOUT.block(b).position][:2] - end_xy) < BLOCK_WIDTH / 2]
     if len(under) != 1:
         return None
-    move = Move(block, under[0])
     top, height = tower_top(state)
-    if move.block not in clear:
+    if height >= 2 and under[0] != top:
         return None
-    if height >= 2 and move.onto != top:
-        return None
-    return move
+    return Move(block, under[0])
 
 
 def held_block(traj: np.ndarray) -> str | None:
