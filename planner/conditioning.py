@@ -90,6 +90,25 @@ def clear_blocks(state: np.ndarray) -> list[str]:
     return [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
 
 
+def moves_between_clear(state: np.ndarray) -> list[Move]:
+    """Every pick-and-place the scene allows: a clear block onto another clear block."""
+    clear = clear_blocks(state)
+    return [Move(b, onto) for b in clear for onto in clear if b != onto]
+
+
+def stack_height(state: np.ndarray, block: str) -> int:
+    """Blocks from the floor up to `block`, itself included."""
+    for under in BLOCK_NAMES:
+        if under != block and strictly_on(state, block, under):
+            return 1 + stack_height(state, under)
+    return 1
+
+
+def grows_tower(state: np.ndarray, move: Move) -> bool:
+    """The move makes a tower taller than the tallest one now (the unconditional task's aim)."""
+    return stack_height(state, move.onto) + 1 > tower_top(state)[1]
+
+
 def tower_picks(state: np.ndarray) -> list[str]:
     """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
     covered and its top is off the floor; with no tower yet, any block)."""

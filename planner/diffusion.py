@@ -119,6 +119,28 @@ class GaussianDiffusion(nn.Module):
         """The training loss (so DistributedDataParallel can wrap the whole diffusion)."""
         return self.loss(x0, mask, weights, x0_floor)
 
+    @torch.no_grad()
+    def denoising_error(self, x0: torch.Tensor, mask: torch.Tensor, levels: int = 8,
+                        generator: torch.Generator | None = None, dims: slice | None = None) -> torch.Tensor:
+        """(B,) the training loss of each trajectory at `levels` evenly spaced noise levels:
+        the mean epsilon error over the cells `mask` leaves free (within `dims`, if given), the
+        pinned cells clean in x_t. Lower means the model finds the trajectory more probable given
+        the pinned cells (the loss bounds the negative log-likelihood). Every trajectory sees the
+        same noise draws, so differences between them are not the noise's."""
+        b, h, d = x0.shape
+        t = torch.tensor([int((k + 0.5) * self.n_timesteps / levels) for k in range(levels)], device=x0.device)
+        noise = torch.randn((levels, h, d), generator=generator, device=x0.device)
+        xb = x0[:, None].expand(b, levels, h, d).reshape(b * levels, h, d)
+        tb, nb = t.repeat(b), noise.repeat(b, 1, 1)
+        mask = mask.bool().expand(b, h, d)[:, None].expand(b, levels, h, d).reshape(b * levels, h, d)
+        xt = torch.where(mask, xb, self.q_sample(xb, tb, nb))
+        free = (~mask).to(x0.dtype)
+        err = (self.model(xt, tb) - nb) ** 2
+        if dims is not None:
+            err, free = err[..., dims], free[..., dims]
+        err = (err * free).sum((1, 2)) / free.sum((1, 2)).clamp(min=1)
+        return err.reshape(b, levels).mean(1)
+
     # ------------------------------------------------------------------ sampling
     def _x0_from_eps(self, xt, t, eps):
         x0 = (xt - _extract(self.sqrt_1m_abar, t, xt) * eps) / _extract(self.sqrt_abar, t, xt)

@@ -3,15 +3,17 @@
 Per segment: the goal's next move becomes constraints and a guide (planner.conditioning); a
 batch of candidates is denoised at once; candidates are ranked (guide value, smoothness) and,
 beyond the paper, tried in physics from the state actually reached until one achieves the move.
-The chosen segment is played on, and the next segment starts from where physics left off. For
-an unconditional goal the Diffuser first proposes the move itself (start state pinned only) and
-the most common sensible proposal is then planned with keyframes; without keyframes (the
-paper's setting) the start-only sample is itself the segment, with no guide.
+The chosen segment is played on, and the next segment starts from where physics left off.
+
+For an unconditional goal the Diffuser chooses the move: each move the scene allows is sampled
+with its keyframes and scored by the model's own denoising error under the paper's start-only
+conditioning (lower = more probable after what the demonstrations did); the best-scored move that
+makes the tower taller is planned. Without keyframes (the paper's setting) the start-only sample
+is itself the segment, with no guide.
 """
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -22,9 +24,11 @@ import torch
 
 from planner.checkpoint import load
 from planner.conditioning import (
-    KeyframeSolver, Move, SegmentConditions, clear_blocks, next_move, segment_conditions, tower_picks, tower_top,
+    KeyframeSolver, Move, SegmentConditions, clear_blocks, grows_tower, moves_between_clear, next_move,
+    segment_conditions, tower_top,
 )
 from planner.diffusion import Constraints
+from planner.masks import start_mask
 from planner.guides import Smoothness
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
@@ -112,9 +116,9 @@ class DiffuserPlanner:
                 break
             ts = time.perf_counter()
             if isinstance(goal, Unconditional) and not cfg.keyframes:
-                move, proposal = None, "sampled"  # the paper's unconditional plan: start state only, no guide
+                move, proposal, ranking = None, "sampled", None  # the paper's: start state only, no guide
             else:
-                move, proposal = self._choose_move(current, goal, gen, i, max_segments, progress, should_stop)
+                move, proposal, ranking = self._choose_move(current, goal, gen, should_stop)
                 if move is None:
                     break
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
@@ -134,6 +138,7 @@ class DiffuserPlanner:
                 "seconds": time.perf_counter() - ts, "chosen": int(chosen), "checked": checked,
                 "rank_scores": [float(rank_scores[k]) for k in order[:8]],
                 "achieved": _achieved(before, current, move),
+                **({"move_scores": ranking} if ranking is not None else {}),
             })
         states = np.concatenate(segments) if segments else state[None]
         plan_seconds = time.perf_counter() - t0
@@ -157,8 +162,7 @@ class DiffuserPlanner:
             should_stop=should_stop, snapshots=snaps,
         )
         out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
-        out[:, cond.mask] = cond.values[cond.mask]  # pinned cells exactly, free of float round trips
-        return out
+        return np.where(cond.mask, cond.values, out)  # pinned cells exactly, free of float round trips
 
     def _held_by_kinematics(self, traj: np.ndarray, move: Move) -> np.ndarray:
         """The held block's pose while carried, from forward kinematics and the grasp (the
@@ -211,22 +215,45 @@ class DiffuserPlanner:
         finally:
             p.removeState(saved, physicsClientId=client)
 
-    def _choose_move(self, state, goal, gen, seg, segs, progress, should_stop) -> tuple[Move | None, str]:
-        move = next_move(state, goal)
+    def _choose_move(self, state, goal, gen, should_stop) -> tuple[Move | None, str, dict | None]:
+        """The next move, who chose it, and (unconditional) the model's score of every move."""
         if not isinstance(goal, Unconditional):
-            return move, "goal"
-        # Unconditional: let the Diffuser say what it would do from here.
-        n = max(4, self.config.candidates // 2)
-        votes = Counter(m for m in self.proposals(state, n, gen, seg, segs, progress, should_stop) if m is not None)
-        if votes:
-            return votes.most_common(1)[0][0], "diffuser"
-        return _fallback_move(state), "fallback"
+            return next_move(state, goal), "goal", None
+        moves = moves_between_clear(state)
+        scores = self.move_scores(state, moves, gen, should_stop=should_stop)
+        ranked = [moves[k] for k in np.argsort(scores, kind="stable") if np.isfinite(scores[k])]
+        useful = [m for m in ranked if grows_tower(state, m)]
+        table = {str(m): float(v) for m, v in zip(moves, scores)}
+        if not useful:
+            return None, "none", table
+        # "diffuser": the model's first choice grows the tower; "diffuser+rule": it did not, and
+        # the best-scored move that does was taken instead.
+        return useful[0], "diffuser" if useful[0] == ranked[0] else "diffuser+rule", table
 
-    def proposals(self, state: np.ndarray, n: int, gen: torch.Generator, seg: int = 0, segs: int = 1,
-                  progress: Progress | None = None, should_stop=None) -> list[Move | None]:
-        """The moves that `n` start-only samples make from `state` (None where a sample's move is
-        not a sensible one): the Diffuser's own choice when no goal names the move."""
-        return [read_move(t, state) for t in self.start_only(state, n, gen, seg, segs, progress, should_stop)]
+    def move_scores(self, state: np.ndarray, moves: list[Move], gen: torch.Generator, samples: int = 1,
+                    levels: int = 8, should_stop=None) -> np.ndarray:
+        """(len(moves),) how improbable the model finds each move from `state`: the denoising
+        error of the arm's motion, with only the first state pinned (the paper's conditioning),
+        in `samples` trajectories that make the move (sampled with its keyframes). Lower is more
+        probable; inf where inverse kinematics finds no keyframes for the move.
+
+        Only the joints are scored: they say where the arm goes, and the block channels add
+        noise (the held block's quaternion and the flags' steps) that hides the choice. On 48
+        scenes with a 2- or 3-block tower the joints alone put a tower-growing move first in 46-48,
+        the whole state in 21-23 (benchmarks/proposals.py measures the former)."""
+        conds = [segment_conditions(state, m, self.horizon, True, self.solver) for m in moves]
+        keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)
+        scores = np.full(len(moves), np.inf)
+        if not keyed.any():
+            return scores
+        batch = [c for c, k in zip(conds, keyed) if k for _ in range(samples)]
+        joint = SegmentConditions(None, np.stack([c.mask for c in batch]), np.stack([c.values for c in batch]), None)
+        traj = self._sample(joint, len(batch), gen, self.config.steps, 0, 1, None, should_stop, None)
+        x = torch.as_tensor(self.normaliser.normalise(traj).astype(np.float32), device=self.device)
+        start = torch.as_tensor(start_mask(self.horizon), device=self.device)
+        err = self.diffusion.denoising_error(x, start, levels, gen, dims=LAYOUT.joints).cpu().numpy()
+        scores[keyed] = err.reshape(-1, samples).mean(1)
+        return scores
 
     def start_only(self, state: np.ndarray, n: int, gen: torch.Generator, seg: int = 0, segs: int = 1,
                    progress: Progress | None = None, should_stop=None) -> np.ndarray:
@@ -277,13 +304,6 @@ def held_block(traj: np.ndarray) -> str | None:
     """The block a segment holds through the carry (mean attached flag over it at least 0.5)."""
     held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, LAYOUT.attached_dims].mean(0)
     return BLOCK_NAMES[int(np.argmax(held))] if held.max() >= 0.5 else None
-
-
-def _fallback_move(state: np.ndarray) -> Move | None:
-    """A clear floor block onto the tallest tower's top (used when no proposal makes sense)."""
-    top, _ = tower_top(state)
-    free = [b for b in tower_picks(state) if b != top]
-    return Move(free[0], top) if free else None
 
 
 def _achieved(before: np.ndarray, after: np.ndarray, move: Move | None) -> bool:

@@ -265,6 +265,62 @@ def test_paper_setting_unconditional_samples_from_the_start_state_alone():
     np.testing.assert_allclose(plan.states[0], state, atol=1e-5)
 
 
+def test_unconditional_moves_are_chosen_by_the_models_scores():
+    from planner.conditioning import Move, grows_tower
+    from planner.plan import DiffuserPlanner, PlannerSettings
+    from tasks.goals import Unconditional
+    from tasks.rewards import strictly_on
+    from tasks.world import initial_state
+
+    planner = DiffuserPlanner(SHIPPED, PlannerSettings(candidates=4, max_checks=2, extra_segments=0))
+    state = initial_state(3)
+    plan = planner.plan(state, Unconditional(), seed=2)
+    planner.close()
+    first = plan.details["segments"][0]
+    scores = first["move_scores"]
+    assert len(scores) == 12  # four clear blocks: every ordered pair
+    finite = {m: v for m, v in scores.items() if np.isfinite(v)}
+    assert len(finite) >= 10 and len(set(finite.values())) == len(finite)  # scores tell the moves apart
+    # at the start every move grows the tower, so the model's best-scored move is the one planned
+    assert first["proposal"] == "diffuser" and first["move"] == min(finite, key=finite.get)
+    top, onto = first["move"].split(" on ")
+    assert grows_tower(state, Move(top, onto))
+    assert strictly_on(plan.states[PHASES.length - 1], top, onto)
+
+
+def test_denoising_error_prefers_each_demonstrated_segment_to_a_wrong_flag():
+    from planner.checkpoint import load
+    from tasks.layout import BLOCK_NAMES
+
+    loaded = load(SHIPPED, torch.device("cpu"))
+    states = next(iter(load_states(SAMPLE, ["demo_0"]).values())).astype(np.float64)
+    start = torch.as_tensor(start_mask(128))
+    for k in range(3):
+        seg = states[k * PHASES.length:(k + 1) * PHASES.length]
+        held = moved_block(seg)
+        other = [b for b in BLOCK_NAMES if b != held][k]
+        wrong = seg.copy()  # the other block's flag rises instead: it "holds" a block that never moves
+        a, b = LAYOUT.block(held).attached, LAYOUT.block(other).attached
+        wrong[:, [a, b]] = wrong[:, [b, a]]
+        x = torch.as_tensor(loaded.normaliser.normalise(np.stack([seg, wrong])).astype(np.float32))
+        err = loaded.diffusion.denoising_error(x, start, 8, torch.Generator().manual_seed(0))
+        assert err[1] > 1.5 * err[0], (k, err)
+    every = torch.ones(128, LAYOUT.dim, dtype=torch.bool)
+    assert float(loaded.diffusion.denoising_error(x, every).abs().max()) == 0.0  # nothing free, nothing to err
+
+
+def test_the_tower_growing_moves(state_factory):
+    from planner.conditioning import Move, grows_tower, moves_between_clear, stack_height
+
+    h = BLOCK_HEIGHT / 2
+    state = state_factory({"red": [0.6, 0, h], "green": [0.6, 0, 3 * h]})  # green on red; blue, yellow apart
+    assert stack_height(state, "green") == 2 and stack_height(state, "blue") == 1
+    moves = moves_between_clear(state)
+    assert Move("red", "green") not in moves and len(moves) == 6  # red is covered
+    assert {m for m in moves if grows_tower(state, m)} == {Move("blue", "green"), Move("yellow", "green")}
+    assert all(grows_tower(state_factory({}), m) for m in moves_between_clear(state_factory({})))
+
+
 def test_smoothing_keeps_pinned_cells_and_removes_jumps():
     from planner.plan import smooth_joints
 
