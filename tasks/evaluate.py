@@ -66,7 +66,8 @@ def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -
         "strict_success": float(np.mean([e.strict_success for e in episodes])),
         "plan_seconds_mean": float(times.mean()) if len(times) else float("nan"),
         "planning_failures": sum(1 for e in episodes if e.error),
-        # who chose each pick-and-place: the goal, the Diffuser's proposal, or the fallback rule
+        # who chose each pick-and-place: the goal, or (unconditional) the Diffuser: its first choice
+        # ("diffuser") or its best-scored move that grows the tower ("diffuser+rule")
         "moves_by": dict(Counter(seg["proposal"] for e in episodes for seg in e.details.get("segments", []))),
         "settings": planner.settings,
     }
