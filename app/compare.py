@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.playback import PlaybackBar
-from app.render import SceneRenderer
+from app.render import shared_renderer
 from app.view import SceneView
 from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 from tasks.metrics import block_heights, path_length, smoothness, tool_heights
@@ -25,7 +25,7 @@ class CompareWindow(QWidget):
         super().__init__(parent)
         self.setWindowTitle("Compare plans")
         self.plans = plans
-        self.renderer = SceneRenderer()  # one renderer draws every view, in turn
+        self.renderer = shared_renderer()  # the app's one renderer draws every view, in turn
         self.views = []
         views_row = QHBoxLayout()
         for k, plan in enumerate(plans):
@@ -38,9 +38,8 @@ class CompareWindow(QWidget):
             views_row.addLayout(col)
             self.views.append(view)
         # Overlay: the first plan solid, the others as translucent ghosts in one view.
-        self.overlay_renderer = SceneRenderer()
-        self.overlay_renderer.add_ghosts(len(plans) - 1)
-        self.overlay = SceneView(self.overlay_renderer)
+        self.renderer.add_ghosts(len(plans) - 1)
+        self.overlay = SceneView(self.renderer)
         self.overlay.hide()
         self.overlay_box = QCheckBox("Overlay as ghosts in one view")
         self.overlay_box.toggled.connect(self.set_overlay)
@@ -109,7 +108,3 @@ class CompareWindow(QWidget):
         for line in self.cursors:
             line.setValue(k * CONTROL_PERIOD)
 
-    def closeEvent(self, event) -> None:  # noqa: N802
-        self.renderer.close()
-        self.overlay_renderer.close()
-        super().closeEvent(event)

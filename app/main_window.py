@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.progress.setTextVisible(False)  # the label below says what is going on
         self.progress_label = QLabel()
         self.result_label = QLabel()
+        self.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
         self.keep_button = QPushButton("Keep as demonstration")
         self.keep_button.setEnabled(False)
         self.keep_button.clicked.connect(lambda: self.collector.keep(self.plan, self.plan_scene_seed))
@@ -335,7 +336,7 @@ class MainWindow(QMainWindow):
         verdict = "strict success" if result.strict_success else "no strict success"
         self.result_label.setText(
             f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"
-            f"score {result.score:.0f} / 100, {verdict}, {len(self.frames)} states"
+            f"score {result.score:.0f} / 100, {verdict}, {len(self.frames)} states{_moves_line(plan)}"
         )
         self.statusBar().showMessage("Plan ready: Space plays it, arrows step")
         self.playback.set_playing(True)
@@ -404,3 +405,14 @@ def run(argv: list[str] | None = None) -> int:
     code = app.exec()
     jobs.shutdown()
     return code
+
+
+def _moves_line(plan) -> str:
+    """The plan's pick-and-places in order, and how many the Diffuser chose itself (tallest tower)."""
+    segs = (plan.details or {}).get("segments", [])
+    if not segs:
+        return ""
+    chosen = sum(str(s.get("proposal", "")).startswith("diffuser") for s in segs)
+    head = "moves" if not chosen else "moves chosen by the Diffuser" if chosen == len(segs) else \
+        f"moves ({chosen} chosen by the Diffuser)"
+    return f"<br>{head}: " + " → ".join(str(s.get("move", "?")) for s in segs)

@@ -78,6 +78,20 @@ class OrbitCamera:
         return eye, eye + direction * FAR
 
 
+_SHARED: "SceneRenderer | None" = None
+HIDDEN = [0.0, 0.0, -10.0]  # where unused ghosts wait, under the floor
+
+
+def shared_renderer() -> "SceneRenderer":
+    """The one renderer every view in the app draws with. PyBullet's EGL plugin misdraws once a
+    third client in the process loads it (the older clients render an empty scene, even after
+    the third closes), so the main view and every compare window share this one."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = SceneRenderer()
+    return _SHARED
+
+
 class SceneRenderer:
     """Draws states of the world into RGB arrays with a private PyBullet client."""
 
@@ -86,34 +100,41 @@ class SceneRenderer:
         self.backend = "egl" if self.world.egl else "tiny"
         self._rendered_once = False
         self._names = {body: name for name, body in self.world.blocks.items()}
+        self.ghosts: list[tuple[int, dict[str, int]]] = []
 
     def close(self) -> None:
         self.world.close()
 
     def add_ghosts(self, n: int, alpha: float = 0.35) -> None:
-        """Make `n` translucent copies of the robot and blocks, drawn by `render(..., ghosts=...)`;
-        they never collide with anything (rendering only)."""
+        """Have at least `n` translucent copies of the robot and blocks, drawn by `render(...,
+        ghosts=...)` and hidden otherwise; they never collide with anything (rendering only)."""
         from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS
         from tasks.world import ROBOT_URDF
 
         c = self.world.client
-        self.ghosts = []
-        for _ in range(n):
-            robot = p.loadURDF(ROBOT_URDF, [0, 0, 0], useFixedBase=True, physicsClientId=c)
+        for _ in range(n - len(self.ghosts)):
+            robot = p.loadURDF(ROBOT_URDF, HIDDEN, useFixedBase=True, physicsClientId=c)
             for link in range(-1, p.getNumJoints(robot, physicsClientId=c)):
                 p.setCollisionFilterGroupMask(robot, link, 0, 0, physicsClientId=c)
                 p.changeVisualShape(robot, link, rgbaColor=[0.6, 0.6, 0.7, alpha], physicsClientId=c)
             blocks = {}
             for name, rgba in BLOCK_COLOURS.items():
                 vis = p.createVisualShape(p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, rgbaColor=[*rgba[:3], alpha], physicsClientId=c)
-                blocks[name] = p.createMultiBody(0, -1, vis, basePosition=[0, 0, -1], physicsClientId=c)
+                blocks[name] = p.createMultiBody(0, -1, vis, basePosition=HIDDEN, physicsClientId=c)
             self.ghosts.append((robot, blocks))
 
-    def _pose_ghost(self, k: int, state: np.ndarray) -> None:
+    def _pose_ghost(self, k: int, state: np.ndarray | None) -> None:
+        """Pose ghost k as `state`, or hide it (None)."""
         from tasks.layout import LAYOUT
 
         robot, blocks = self.ghosts[k]
         c = self.world.client
+        if state is None:
+            p.resetBasePositionAndOrientation(robot, HIDDEN, [0, 0, 0, 1], physicsClientId=c)
+            for body in blocks.values():
+                p.resetBasePositionAndOrientation(body, HIDDEN, [0, 0, 0, 1], physicsClientId=c)
+            return
+        p.resetBasePositionAndOrientation(robot, [0, 0, 0], [0, 0, 0, 1], physicsClientId=c)
         for j, q in enumerate(state[LAYOUT.joints]):
             p.resetJointState(robot, j, float(q), physicsClientId=c)
         for name, body in blocks.items():
@@ -128,8 +149,11 @@ class SceneRenderer:
         translucent copies (see add_ghosts) in the `ghosts` states."""
         if state is not None:
             self.world.set_state(state)
-        for k, g in enumerate(ghosts or []):
-            self._pose_ghost(k, np.asarray(g, dtype=np.float64))
+        ghosts = list(ghosts or [])
+        if len(ghosts) > len(self.ghosts):
+            self.add_ghosts(len(ghosts))
+        for k in range(len(self.ghosts)):
+            self._pose_ghost(k, np.asarray(ghosts[k], dtype=np.float64) if k < len(ghosts) else None)
         view, proj = camera.matrices(width, height)
         renderer = p.ER_BULLET_HARDWARE_OPENGL if self.backend == "egl" else p.ER_TINY_RENDERER
         # The EGL plugin reports its driver on the first frame; keep that off the terminal.

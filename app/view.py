@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.render import OrbitCamera, SceneRenderer
+from app.render import OrbitCamera, SceneRenderer, shared_renderer
 
 MAX_RENDER = (640, 480)  # frames are rendered at most this size and scaled to the widget
 CLICK_SLOP = 4  # pixels a press may move and still count as a click
@@ -21,7 +21,7 @@ class SceneView(QWidget):
 
     def __init__(self, renderer: SceneRenderer | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.renderer = renderer or SceneRenderer()
+        self.renderer = renderer or shared_renderer()
         self.camera = OrbitCamera()
         self.state: np.ndarray | None = None
         self._frame: QImage | None = None

@@ -2,7 +2,8 @@
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py [--out docs]
 
-Opens the app, plans a tower with the Diffuser, shows the plan half-way, and saves the window.
+Opens the app, plans a tower with the Diffuser, shows the plan half-way, and saves the window;
+then compares it with the demonstrator's plan and plans the tallest tower.
 """
 from __future__ import annotations
 
@@ -81,7 +82,18 @@ def main() -> None:
     compare.overlay_box.setChecked(True)
     wait(200)
     compare.grab().save(str(out / "compare-overlay.png"))
-    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, compare.png, compare-overlay.png in {out}")
+    w.planner_choice.setCurrentIndex(w.planner_choice.findData("diffuser"))
+    editor.set_text("tallest")  # the Diffuser chooses the moves itself
+    loop = QEventLoop()
+    w.planFinished.connect(loop.quit)
+    w.start_plan()
+    loop.exec()
+    w.playback.set_playing(False)
+    w.playback.set_frame(len(w.frames) - 1)
+    wait(200)
+    w.grab().save(str(out / "tallest-plan.png"))
+    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, "
+          f"compare.png, compare-overlay.png, tallest-plan.png in {out}")
     w.close()
 
 
