@@ -23,6 +23,7 @@ import pybullet as p
 import torch
 
 from planner.checkpoint import load
+from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.conditioning import (
     KeyframeSolver, Move, SegmentConditions, clear_blocks, grows_tower, moves_between_clear, next_move,
     segment_conditions, tower_top,
@@ -53,6 +54,7 @@ class PlannerSettings:
     extra_segments: int = 1  # retries allowed beyond the moves the goal needs
     smooth: int = 30  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off)
     device: str = "cpu"
+    classifier: str | None = None  # a stack-classifier checkpoint: its guide replaces PlacedOn
 
     @classmethod
     def paper(cls) -> "PlannerSettings":
@@ -80,12 +82,16 @@ class DiffuserPlanner:
         if self.horizon < PHASES.length:
             raise ValueError(f"{checkpoint}: horizon {self.horizon} is shorter than a pick-and-place ({PHASES.length})")
         self.config = replace(settings, steps=min(settings.steps, self.diffusion.n_timesteps))
+        self.classifier = load_classifier(settings.classifier, self.device) if settings.classifier else None
         self.solver = KeyframeSolver()
         self.world = World()
 
     @property
     def settings(self) -> dict:
-        return {**asdict(self.config), "checkpoint": Path(self.checkpoint).name, "train_step": int(self.meta.get("step", 0))}
+        out = {**asdict(self.config), "checkpoint": Path(self.checkpoint).name, "train_step": int(self.meta.get("step", 0))}
+        if self.config.classifier:
+            out["classifier"] = Path(self.config.classifier).name
+        return out
 
     def close(self) -> None:
         self.solver.close()
@@ -122,6 +128,8 @@ class DiffuserPlanner:
                 if move is None:
                     break
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
+            if self.classifier is not None and move is not None:
+                cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
             snaps: list | None = [] if keep_denoising else None
             traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
             traj = smooth_joints(traj, cond.mask, cfg.smooth)

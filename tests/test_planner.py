@@ -364,3 +364,74 @@ def test_a_demonstrated_segment_reads_as_its_own_move_at_every_tower_height():
         move = read_move(seg, seg[0])
         assert move is not None and move.block == moved_block(seg), k
         assert strictly_on(seg[-1], move.block, move.onto), k
+
+
+CLASSIFIER = os.path.join(ROOT, "assets", "stack_classifier.pt")
+
+
+def test_shipped_classifier_reads_the_demonstrated_relations_and_its_guide_pulls_the_block():
+    from planner.classifier import PAIRS, LearnedPlacedOn, load_classifier, stack_labels
+
+    clf = load_classifier(CLASSIFIER)
+    demos = load_states(SAMPLE, split="valid")
+    segs = [s[t:t + 128] for s in demos.values() for t in range(0, len(s) - 127, 128)]
+    x = torch.as_tensor(clf.normaliser.normalise(np.stack(segs)).astype(np.float32))
+    with torch.no_grad():
+        predicted = (clf.model(x, torch.zeros(len(x), dtype=torch.long)) > 0).numpy()
+    right = predicted == (np.stack([stack_labels(s[-1]) for s in segs]) > 0.5)
+    assert right.all(1).mean() > 0.9, right.all(1).mean()  # held-out segments, every relation right
+    seg = torch.as_tensor(segs[0], dtype=torch.float64)[None].float()
+    top = moved_block(segs[0])
+    bottom = next(b for a, b in PAIRS if a == top and strictly_on_end(segs[0], a, b))
+    guide = LearnedPlacedOn(clf, top, bottom)
+    shifted = seg.clone()
+    shifted[0, PHASES.release_index:, LAYOUT.block(top).position.start] += 0.05  # 5 cm off in x
+    assert guide(seg) > guide(shifted)  # the demonstrated placement is the likelier one
+    _, grad = guide.gradients(shifted)
+    # the gradient at the end pulls the block back toward where it belongs (-x)
+    assert grad[0, PHASES.release_index:, LAYOUT.block(top).position.start].sum() < 0
+
+
+def strictly_on_end(seg, a, b) -> bool:
+    from tasks.rewards import strictly_on
+
+    return strictly_on(seg[-1], a, b)
+
+
+def test_classifier_checkpoints_are_checked(tmp_path):
+    from planner.classifier import load_classifier
+
+    with pytest.raises(CheckpointError, match="not a stack-classifier checkpoint"):
+        load_classifier(SHIPPED)  # a Diffuser checkpoint
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_classifier(bad)
+    with pytest.raises(CheckpointError, match="no such"):
+        load_classifier(tmp_path / "missing.pt")
+
+
+def test_train_classifier_command_writes_a_loadable_checkpoint(tmp_path):
+    from planner.classifier import load_classifier
+
+    out = tmp_path / "clf.pt"
+    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train-classifier", "--data", SAMPLE, "--out", str(out),
+           "--steps", "20"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert "held-out segments with every relation right" in done.stdout
+    loaded = load_classifier(out)
+    assert loaded.meta["steps"] == 20 and "train-classifier" in loaded.meta["command"]
+
+
+def test_planner_guides_with_the_learned_classifier_when_given_one():
+    from planner.plan import DiffuserPlanner, PlannerSettings
+    from tasks.goals import TowerOrder
+    from tasks.world import initial_state
+
+    settings = PlannerSettings(steps=4, candidates=2, guide_scale=10.0, keyframes=False, physics_check=False,
+                               extra_segments=0, classifier=CLASSIFIER)
+    planner = DiffuserPlanner(SHIPPED, settings)
+    plan = planner.plan(initial_state(1), TowerOrder(("red", "green")), seed=0)
+    planner.close()
+    assert plan.settings["classifier"] == "stack_classifier.pt" and plan.states.shape == (128, LAYOUT.dim)
