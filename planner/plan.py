@@ -246,9 +246,9 @@ class DiffuserPlanner:
         probable; inf where inverse kinematics finds no keyframes for the move.
 
         Only the joints are scored: they say where the arm goes, and the block channels add
-        noise (the held block's quaternion and the flags' steps) that hides the choice. On 48
-        scenes with a 2- or 3-block tower the joints alone put a tower-growing move first in 46-48,
-        the whole state in 21-23 (benchmarks/proposals.py measures the former)."""
+        noise (the held block's quaternion and the flags' steps) that hides the choice. In three
+        sets of 48 scenes with a 2- or 3-block tower the joints alone put a tower-growing move
+        first in 46 to 48, the whole state in 21 to 34 (benchmarks/proposals.py measures the former)."""
         conds = [segment_conditions(state, m, self.horizon, True, self.solver) for m in moves]
         keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)
         scores = np.full(len(moves), np.inf)
