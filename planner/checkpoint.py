@@ -54,8 +54,9 @@ def save_atomic(payload: dict, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
-def read(path: str | Path) -> dict:
-    """The raw checkpoint dict, after checking it is ours and fits this program's layout."""
+def read(path: str | Path, fmt: str = FORMAT, kind: str = "Diffuser") -> dict:
+    """The raw checkpoint dict, after checking it is a `kind` checkpoint of format `fmt` and fits
+    this program's layout."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint")
@@ -63,8 +64,8 @@ def read(path: str | Path) -> dict:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # torch raises many kinds for a corrupt file
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a Diffuser checkpoint of format {FORMAT}")
+    if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
+        raise CheckpointError(f"{path}: not a {kind} checkpoint of format {fmt}")
     if ckpt.get("state_names") != LAYOUT.names:
         raise CheckpointError(f"{path}: made for a different state layout than this program's 39-d one")
     if ckpt.get("segment") != segment_info():

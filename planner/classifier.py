@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from planner.checkpoint import CheckpointError, git_commit, save_atomic, segment_info
+from planner.checkpoint import CheckpointError, git_commit, read, save_atomic, segment_info
 from planner.diffusion import cosine_beta_schedule
 from planner.guides import Guide
 from planner.model import Conv1dBlock, SinusoidalPosEmb, count_parameters
@@ -76,19 +76,9 @@ class LoadedClassifier:
 
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> LoadedClassifier:
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such classifier checkpoint")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # torch raises many kinds for a corrupt file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a stack-classifier checkpoint of format {FORMAT}")
-    if ckpt.get("state_names") != LAYOUT.names or ckpt.get("pairs") != [list(p) for p in PAIRS]:
-        raise CheckpointError(f"{path}: made for a different state layout or block set than this program's")
-    if ckpt.get("segment") != segment_info():
-        raise CheckpointError(f"{path}: trained on segments timed {ckpt.get('segment')}, this program uses {segment_info()}")
+    ckpt = read(path, FORMAT, "stack-classifier")
+    if ckpt.get("pairs") != [list(p) for p in PAIRS]:
+        raise CheckpointError(f"{path}: made for other blocks than this program's {', '.join(BLOCK_NAMES)}")
     model = StackClassifier(ClassifierConfig(**ckpt["config"]))
     try:
         model.load_state_dict(ckpt["weights"])
