@@ -413,6 +413,10 @@ def _moves_line(plan) -> str:
     if not segs:
         return ""
     chosen = sum(str(s.get("proposal", "")).startswith("diffuser") for s in segs)
-    head = "moves" if not chosen else "moves chosen by the Diffuser" if chosen == len(segs) else \
-        f"moves ({chosen} chosen by the Diffuser)"
+    if not chosen:
+        head = "moves"
+    elif chosen == len(segs):
+        head = "moves chosen by the Diffuser"
+    else:
+        head = f"moves ({chosen} chosen by the Diffuser)"
     return f"<br>{head}: " + " → ".join(str(s.get("move", "?")) for s in segs)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from planner.checkpoint import CheckpointError, git_commit, read, save_atomic, segment_info
 from planner.diffusion import cosine_beta_schedule
@@ -141,7 +142,7 @@ def train_classifier(
         xt[:, 0] = x[:, 0]  # the first state is pinned when planning
         return xt
 
-    bar = _Bar(steps, progress)
+    bar = tqdm(total=steps, desc="train classifier", unit="step", file=sys.stderr, disable=not progress)
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         idx = rng.integers(len(x_train), size=batch_size)
@@ -152,7 +153,9 @@ def train_classifier(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        bar.update(step, loss.item())
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
     bar.close()
     model.eval()
     figures = {"train_seconds": time.perf_counter() - t0, "segments": len(x_train)}
@@ -171,17 +174,3 @@ def train_classifier(
     }, out)
     return figures
 
-
-class _Bar:
-    def __init__(self, total: int, on: bool) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc="train classifier", disable=not on)
-
-    def update(self, step: int, loss: float) -> None:
-        self.bar.update(1)
-        if step % 50 == 0:
-            self.bar.set_postfix(loss=f"{loss:.4f}")
-
-    def close(self) -> None:
-        self.bar.close()

@@ -371,6 +371,7 @@ CLASSIFIER = os.path.join(ROOT, "assets", "stack_classifier.pt")
 
 def test_shipped_classifier_reads_the_demonstrated_relations_and_its_guide_pulls_the_block():
     from planner.classifier import PAIRS, LearnedPlacedOn, load_classifier, stack_labels
+    from tasks.rewards import strictly_on
 
     clf = load_classifier(CLASSIFIER)
     demos = load_states(SAMPLE, split="valid")
@@ -380,9 +381,9 @@ def test_shipped_classifier_reads_the_demonstrated_relations_and_its_guide_pulls
         predicted = (clf.model(x, torch.zeros(len(x), dtype=torch.long)) > 0).numpy()
     right = predicted == (np.stack([stack_labels(s[-1]) for s in segs]) > 0.5)
     assert right.all(1).mean() > 0.9, right.all(1).mean()  # held-out segments, every relation right
-    seg = torch.as_tensor(segs[0], dtype=torch.float64)[None].float()
+    seg = torch.as_tensor(segs[0], dtype=torch.float32)[None]
     top = moved_block(segs[0])
-    bottom = next(b for a, b in PAIRS if a == top and strictly_on_end(segs[0], a, b))
+    bottom = next(b for a, b in PAIRS if a == top and strictly_on(segs[0][-1], a, b))
     guide = LearnedPlacedOn(clf, top, bottom)
     shifted = seg.clone()
     shifted[0, PHASES.release_index:, LAYOUT.block(top).position.start] += 0.05  # 5 cm off in x
@@ -390,12 +391,6 @@ def test_shipped_classifier_reads_the_demonstrated_relations_and_its_guide_pulls
     _, grad = guide.gradients(shifted)
     # the gradient at the end pulls the block back toward where it belongs (-x)
     assert grad[0, PHASES.release_index:, LAYOUT.block(top).position.start].sum() < 0
-
-
-def strictly_on_end(seg, a, b) -> bool:
-    from tasks.rewards import strictly_on
-
-    return strictly_on(seg[-1], a, b)
 
 
 def test_classifier_checkpoints_are_checked(tmp_path):
