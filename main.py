@@ -20,6 +20,7 @@ from tasks.goals import TASKS
 
 PLANNERS = ("diffuser", "demonstrator")
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "diffuser.pt"
+DEFAULT_MOVER = Path(__file__).resolve().parent / "assets" / "move_diffuser.pt"
 
 
 class UsageError(Exception):
@@ -40,7 +41,10 @@ def make_planner(args):
         overrides = {
             "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
             "max_checks": args.max_checks, "smooth": args.smooth, "device": args.device, "classifier": args.classifier,
+            "cond_scale": args.cond_scale,
         }
+        if not args.paper and not args.no_mover:
+            overrides["mover"] = args.mover or (str(DEFAULT_MOVER) if DEFAULT_MOVER.exists() else None)
         settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         if args.no_keyframes:
             settings = replace(settings, keyframes=False)
@@ -68,6 +72,10 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    g.add_argument("--mover", help=f"a move-model checkpoint (train-mover) that makes each segment's motion "
+                   f"(default {DEFAULT_MOVER.relative_to(DEFAULT_MOVER.parents[1])} when it exists)")
+    g.add_argument("--no-mover", action="store_true", help="plan the motion with the whole-state Diffuser instead")
+    g.add_argument("--cond-scale", type=float, help="the move model's classifier-free guidance weight (default 1)")
     g.add_argument("--classifier", help="a stack-classifier checkpoint (train-classifier): its learned guide "
                    "replaces the hand-written one")
 
@@ -160,6 +168,17 @@ def cmd_train_classifier(args) -> int:
     return 0
 
 
+def cmd_train_mover(args) -> int:
+    from planner.train_mover import MoverTrainConfig, train_mover
+
+    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight")
+    given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+    cfg = MoverTrainConfig(data=args.data, out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()), **given)
+    out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+    print(f"move model: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -215,6 +234,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     t.set_defaults(func=cmd_train)
 
+    from planner.train_mover import MoverTrainConfig as M  # the dataclass holds the defaults
+
+    m = sub.add_parser("train-mover", help="train the move model (joints + gripper of one pick-and-place, "
+                       "conditioned on the move; resumes from --out if it exists)")
+    m.add_argument("--data", required=True, help="demonstrations HDF5 file (or its extracted .segments.npz)")
+    m.add_argument("--out", required=True, help="checkpoint path (weights, EMA, optimizer)")
+    m.add_argument("--steps", type=int, help=f"total steps, counting those already done (default {M.steps})")
+    m.add_argument("--batch-size", type=int, help=f"default {M.batch_size}")
+    m.add_argument("--lr", type=float, help=f"peak learning rate, cosine-decayed (default {M.lr})")
+    m.add_argument("--save-every", type=int, help=f"default {M.save_every}")
+    m.add_argument("--seed", type=int, help=f"default {M.seed}")
+    m.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default {M.device}")
+    m.add_argument("--minutes", type=float, help="stop with a checkpoint after this much time (default: no limit)")
+    m.add_argument("--cond-drop", type=float, help=f"condition dropout for classifier-free guidance (default {M.cond_drop})")
+    m.add_argument("--key-weight", type=float, help=f"joints' loss weight at the grasp and release (default {M.key_weight})")
+    m.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
+    m.add_argument("--snapshots", type=int, nargs="*",
+                   help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")
+    m.set_defaults(func=cmd_train_mover)
+
     k = sub.add_parser("train-classifier", help="train the stack-relation classifier (a learned guide) on demonstrations")
     k.add_argument("--data", required=True, help="demonstrations HDF5 file")
     k.add_argument("--out", required=True, help="classifier checkpoint path")
@@ -240,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.h5io import FileFormatError
 
     errors: tuple = (GoalError, FileFormatError, PlanningError, UsageError)
-    if args.command in ("train", "train-classifier", "plan", "evaluate"):
+    if args.command in ("train", "train-classifier", "train-mover", "plan", "evaluate"):
         from planner.checkpoint import CheckpointError
 
         errors += (CheckpointError,)

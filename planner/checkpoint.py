@@ -18,6 +18,7 @@ from tasks.dataset import Normaliser
 from tasks.layout import LAYOUT, PHASES
 
 FORMAT = "kuka-diffuser-1"
+MOVER_FORMAT = "kuka-move-diffuser-1"  # planner.train_mover: joints + gripper, conditioned on the move
 
 
 class CheckpointError(ValueError):
@@ -82,6 +83,25 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     mc = ModelConfig.from_dict(ckpt["model_config"])
     if mc.state_dim != LAYOUT.dim:
         raise CheckpointError(f"{path}: model state_dim {mc.state_dim}, expected {LAYOUT.dim}")
+    diffusion = build(mc, DiffusionConfig(**ckpt["diffusion_config"]))
+    try:
+        diffusion.model.load_state_dict(ckpt["ema"])
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise CheckpointError(f"{path}: weights do not fit the model of its config ({first})") from None
+    diffusion.to(device).eval()
+    meta = {k: v for k, v in ckpt.items() if k not in ("ema", "model", "optimizer")}
+    return Loaded(diffusion, Normaliser.from_dict(ckpt["normaliser"]), meta)
+
+
+def load_mover(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
+    """A move-model checkpoint (planner.train_mover); its `meta` holds the condition normaliser."""
+    from planner.moves import CHANNEL_NAMES, COND_NAMES
+
+    ckpt = read(path, MOVER_FORMAT, "move-model")
+    if tuple(ckpt.get("channel_names", ())) != CHANNEL_NAMES or tuple(ckpt.get("cond_names", ())) != COND_NAMES:
+        raise CheckpointError(f"{path}: made for other move channels or conditions than this program's")
+    mc = ModelConfig.from_dict(ckpt["model_config"])
     diffusion = build(mc, DiffusionConfig(**ckpt["diffusion_config"]))
     try:
         diffusion.model.load_state_dict(ckpt["ema"])

@@ -88,7 +88,8 @@ class GaussianDiffusion(nn.Module):
         return _extract(self.sqrt_abar, t, x0) * x0 + _extract(self.sqrt_1m_abar, t, x0) * noise
 
     def loss(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None,
-             x0_floor: torch.Tensor | None = None) -> torch.Tensor:
+             x0_floor: torch.Tensor | None = None, cond: torch.Tensor | None = None,
+             cond_drop: float = 0.0) -> torch.Tensor:
         """The paper's epsilon MSE; pinned cells (mask) are clean in x_t and excluded from the loss.
         `weights` (D,), if given, weighs the state dimensions' errors.
 
@@ -100,10 +101,13 @@ class GaussianDiffusion(nn.Module):
         t = torch.randint(0, self.n_timesteps, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)
         xt = self.q_sample(x0, t, noise)
+        drop = None
+        if cond is not None and cond_drop > 0:
+            drop = torch.rand(x0.shape[0], device=x0.device) < cond_drop
         if mask is None:
-            return ((self.model(xt, t) - noise) ** 2).mean()
+            return ((self.model(xt, t, cond, drop) - noise) ** 2).mean()
         xt = torch.where(mask, x0, xt)
-        err = (self.model(xt, t) - noise) ** 2
+        err = (self.model(xt, t, cond, drop) - noise) ** 2
         if x0_floor is not None:
             abar = _extract(self.abar, t, x0)
             floor = (x0_floor * (1 - abar) / abar.clamp(min=1e-12)).clamp(max=X0_FLOOR_CAP)
@@ -115,13 +119,15 @@ class GaussianDiffusion(nn.Module):
         return (err * free).sum() / free.sum().clamp(min=1)
 
     def forward(self, x0: torch.Tensor, mask: torch.Tensor | None = None, weights: torch.Tensor | None = None,
-                x0_floor: torch.Tensor | None = None) -> torch.Tensor:
+                x0_floor: torch.Tensor | None = None, cond: torch.Tensor | None = None,
+                cond_drop: float = 0.0) -> torch.Tensor:
         """The training loss (so DistributedDataParallel can wrap the whole diffusion)."""
-        return self.loss(x0, mask, weights, x0_floor)
+        return self.loss(x0, mask, weights, x0_floor, cond, cond_drop)
 
     @torch.no_grad()
     def denoising_error(self, x0: torch.Tensor, mask: torch.Tensor, levels: int = 8,
-                        generator: torch.Generator | None = None, dims: slice | None = None) -> torch.Tensor:
+                        generator: torch.Generator | None = None, dims: slice | None = None,
+                        cond: torch.Tensor | None = None) -> torch.Tensor:
         """(B,) the training loss of each trajectory at `levels` evenly spaced noise levels:
         the mean epsilon error over the cells `mask` leaves free (within `dims`, if given), the
         pinned cells clean in x_t. Lower means the model finds the trajectory more probable given
@@ -135,7 +141,8 @@ class GaussianDiffusion(nn.Module):
         mask = mask.bool().expand(b, h, d)[:, None].expand(b, levels, h, d).reshape(b * levels, h, d)
         xt = torch.where(mask, xb, self.q_sample(xb, tb, nb))
         free = (~mask).to(x0.dtype)
-        err = (self.model(xt, tb) - nb) ** 2
+        cb = cond.repeat_interleave(levels, 0) if cond is not None else None
+        err = (self.model(xt, tb, cb) - nb) ** 2
         if dims is not None:
             err, free = err[..., dims], free[..., dims]
         err = (err * free).sum((1, 2)) / free.sum((1, 2)).clamp(min=1)
@@ -159,12 +166,19 @@ class GaussianDiffusion(nn.Module):
         progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         snapshots: list | None = None,
+        cond: torch.Tensor | None = None,
+        cond_scale: float = 1.0,
+        on_step: Callable[[int, torch.Tensor], None] | None = None,
     ) -> torch.Tensor:
         """Denoise from noise. `steps=None` (or n_timesteps) is the paper's ancestral DDPM;
         fewer steps use deterministic DDIM on an evenly spaced subsequence.
 
         `snapshots`, if given, receives the trajectory after every step (for watching it form).
         Raises `Cancelled` when `should_stop()` turns true between steps.
+
+        `cond` (B, cond_dim) conditions a conditioned model; `cond_scale` w != 1 is
+        classifier-free guidance, eps = eps_null + w (eps_cond - eps_null). `on_step(k, x0)`
+        sees each step's predicted clean trajectory (e.g. to record a guide's value).
         """
         device = self.betas.device
         x = torch.randn(shape, device=device, generator=generator)
@@ -176,7 +190,7 @@ class GaussianDiffusion(nn.Module):
             if should_stop is not None and should_stop():
                 raise Cancelled()
             t = torch.full((shape[0],), t_int, device=device, dtype=torch.long)
-            eps = self.model(x, t)
+            eps = self._eps(x, t, cond, cond_scale)
             if ddpm:
                 x0 = self._x0_from_eps(x, t, eps)
                 mean = _extract(self.post_c0, t, x) * x0 + _extract(self.post_ct, t, x) * x
@@ -195,11 +209,22 @@ class GaussianDiffusion(nn.Module):
                 x = abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
             if constraints is not None:
                 x = constraints.apply(x)
+            if on_step is not None:
+                on_step(k, x0)
             if snapshots is not None:
                 snapshots.append(x.detach().cpu())
             if progress is not None:
                 progress(k + 1, len(ts))
         return x
+
+
+    def _eps(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None, cond_scale: float) -> torch.Tensor:
+        if cond is None or cond_scale == 1.0:
+            return self.model(x, t, cond)
+        both = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, cond]),
+                          torch.arange(2 * len(x), device=x.device) >= len(x))
+        eps_c, eps_u = both.chunk(2)
+        return eps_u + cond_scale * (eps_c - eps_u)
 
 
 class Cancelled(Exception):

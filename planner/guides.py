@@ -54,3 +54,36 @@ class Smoothness(Guide):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = x[..., LAYOUT.joints]
         return -(q[:, 1:] - q[:, :-1]).abs().amax(dim=(1, 2))
+
+
+class ToolAt(Guide):
+    """The tool point at the picked block's top face through the grasp dwell and above the
+    target through the release dwell, through differentiable forward kinematics.
+
+    Reads the move model's channels (B, H, 8: canonical joints, gripper); `grasp` and `release`
+    are tool positions in the same canonical frame. Value: minus the mean squared distance (m^2).
+    """
+
+    def __init__(self, grasp, release) -> None:
+        super().__init__()
+        from planner.kinematics import ToolFK
+        from planner.masks import grasp_dwell, release_dwell
+
+        self.fk = ToolFK()
+        self.register_buffer("grasp", torch.as_tensor(grasp, dtype=torch.float32))
+        self.register_buffer("release", torch.as_tensor(release, dtype=torch.float32))
+        self.grasp_steps = list(grasp_dwell())
+        self.release_steps = list(release_dwell())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = x[..., :LAYOUT.joints.stop]
+        at_grasp = self.fk(q[:, self.grasp_steps]) - self.grasp
+        at_release = self.fk(q[:, self.release_steps]) - self.release
+        return -torch.cat([at_grasp, at_release], 1).pow(2).sum(-1).mean(-1)
+
+    def errors(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 2) largest tool distance (m) from the grasp and from the release point."""
+        q = x[..., :LAYOUT.joints.stop]
+        g = (self.fk(q[:, self.grasp_steps]) - self.grasp).norm(dim=-1).amax(1)
+        r = (self.fk(q[:, self.release_steps]) - self.release).norm(dim=-1).amax(1)
+        return torch.stack([g, r], 1)

@@ -27,6 +27,9 @@ class ModelConfig:
     kernel_size: int = 5
     start_conditioning: bool = True
     input_gain: bool = True
+    cond_dim: int = 0  # a conditioning vector per sample (the move model's move), 0 = none
+    embed_dim: int = 0  # width of the step (+ start, + condition) embedding; 0 = dim
+    film: bool = False  # the embedding scales as well as shifts each block's features
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,6 +38,10 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         # Checkpoints from before start conditioning existed have no such key and no such weights.
         return cls(**{"start_conditioning": False, "input_gain": False, **d, "dim_mults": tuple(d["dim_mults"])})
+
+    @property
+    def embedding(self) -> int:
+        return self.embed_dim or self.dim
 
 
 class SinusoidalPosEmb(nn.Module):
@@ -61,17 +68,24 @@ class Conv1dBlock(nn.Sequential):
 
 
 class ResidualTemporalBlock(nn.Module):
-    """Two conv blocks with the step embedding added between them, plus a residual path."""
+    """Two conv blocks with the step embedding added between them (with `film`, also scaling
+    them), plus a residual path."""
 
-    def __init__(self, dim_in: int, dim_out: int, embed_dim: int, kernel_size: int) -> None:
+    def __init__(self, dim_in: int, dim_out: int, embed_dim: int, kernel_size: int, film: bool = False) -> None:
         super().__init__()
+        self.film = film
         self.block1 = Conv1dBlock(dim_in, dim_out, kernel_size)
         self.block2 = Conv1dBlock(dim_out, dim_out, kernel_size)
-        self.time_mlp = nn.Sequential(nn.Mish(), nn.Linear(embed_dim, dim_out))
+        self.time_mlp = nn.Sequential(nn.Mish(), nn.Linear(embed_dim, dim_out * (2 if film else 1)))
         self.residual = nn.Conv1d(dim_in, dim_out, 1) if dim_in != dim_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.block1(x) + self.time_mlp(emb)[:, :, None]
+        e = self.time_mlp(emb)[:, :, None]
+        if self.film:
+            scale, shift = e.chunk(2, dim=1)
+            h = self.block1(x) * (1 + scale) + shift
+        else:
+            h = self.block1(x) + e
         return self.block2(h) + self.residual(x)
 
 
@@ -94,8 +108,13 @@ class TemporalUnet(nn.Module):
         c = config
         dims = [c.state_dim] + [c.dim * m for m in c.dim_mults]
         pairs = list(zip(dims[:-1], dims[1:]))
-        emb = c.dim
+        emb = c.embedding
         self.step_mlp = nn.Sequential(SinusoidalPosEmb(c.dim), nn.Linear(c.dim, c.dim * 4), nn.Mish(), nn.Linear(c.dim * 4, emb))
+        self.cond_mlp = self.null_cond = None
+        if c.cond_dim:
+            # Classifier-free guidance: a dropped condition is replaced by a learned null embedding.
+            self.cond_mlp = nn.Sequential(nn.Linear(c.cond_dim, emb * 2), nn.Mish(), nn.Linear(emb * 2, emb))
+            self.null_cond = nn.Parameter(torch.zeros(emb))
         self.start_mlp = None
         if c.start_conditioning:
             # Zero output at first: a model warm-started from one without it begins unchanged.
@@ -104,13 +123,13 @@ class TemporalUnet(nn.Module):
         for i, (d_in, d_out) in enumerate(pairs):
             last = i == len(pairs) - 1
             self.downs.append(nn.ModuleList([
-                ResidualTemporalBlock(d_in, d_out, emb, c.kernel_size),
-                ResidualTemporalBlock(d_out, d_out, emb, c.kernel_size),
+                ResidualTemporalBlock(d_in, d_out, emb, c.kernel_size, c.film),
+                ResidualTemporalBlock(d_out, d_out, emb, c.kernel_size, c.film),
                 Downsample1d(d_out) if not last else nn.Identity(),
             ]))
         mid = dims[-1]
-        self.mid1 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size)
-        self.mid2 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size)
+        self.mid1 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size, c.film)
+        self.mid2 = ResidualTemporalBlock(mid, mid, emb, c.kernel_size, c.film)
         # Unlike the original, every level's skip is used, the full-resolution one included, and
         # the raw input reaches the last block: at small widths the stride-2 path alone cannot
         # carry 39 dims per timestep, and epsilon at high noise is nearly the input itself.
@@ -120,8 +139,8 @@ class TemporalUnet(nn.Module):
             skip = pairs[i][1]
             target = pairs[i - 1][1] if i > 0 else c.dim
             self.ups.append(nn.ModuleList([
-                ResidualTemporalBlock(chans + skip, target, emb, c.kernel_size),
-                ResidualTemporalBlock(target, target, emb, c.kernel_size),
+                ResidualTemporalBlock(chans + skip, target, emb, c.kernel_size, c.film),
+                ResidualTemporalBlock(target, target, emb, c.kernel_size, c.film),
                 Upsample1d(target) if i > 0 else nn.Identity(),
             ]))
             chans = target
@@ -140,12 +159,22 @@ class TemporalUnet(nn.Module):
         if c.horizon % 2 ** (len(c.dim_mults) - 1):
             raise ValueError(f"horizon {c.horizon} must be divisible by {2 ** (len(c.dim_mults) - 1)}")
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None,
+                drop: torch.Tensor | None = None) -> torch.Tensor:
+        """`cond` (batch, cond_dim) for a conditioned model; None, or `drop` (batch,) True,
+        gives the null condition (classifier-free guidance's unconditional half)."""
         x = x.transpose(1, 2)  # (batch, channels = state_dim, time)
         inp = x
         emb = self.step_mlp(t)
         if self.start_mlp is not None:
             emb = emb + self.start_mlp(x[:, :, 0])
+        if self.cond_mlp is not None:
+            null = self.null_cond.expand(x.shape[0], -1)
+            if cond is None:
+                emb = emb + null
+            else:
+                c = self.cond_mlp(cond)
+                emb = emb + (torch.where(drop[:, None], null, c) if drop is not None else c)
         skips = []
         for res1, res2, down in self.downs:
             x = res2(res1(x, emb), emb)

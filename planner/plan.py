@@ -30,7 +30,8 @@ from planner.conditioning import (
 )
 from planner.diffusion import Constraints
 from planner.masks import start_mask
-from planner.guides import Smoothness
+from planner.guides import PlacedOn, Smoothness
+from planner.mover import MoveModel, channels_to_states
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
 from tasks.layout import BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
@@ -55,6 +56,8 @@ class PlannerSettings:
     smooth: int = 30  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off)
     device: str = "cpu"
     classifier: str | None = None  # a stack-classifier checkpoint: its guide replaces PlacedOn
+    mover: str | None = None  # a move-model checkpoint (train-mover): it makes each segment's motion
+    cond_scale: float = 1.0  # the move model's classifier-free guidance weight (1 = plain conditioning)
 
     @classmethod
     def paper(cls) -> "PlannerSettings":
@@ -85,12 +88,16 @@ class DiffuserPlanner:
         self.classifier = load_classifier(settings.classifier, self.device) if settings.classifier else None
         self.solver = KeyframeSolver()
         self.world = World()
+        self.mover = MoveModel(settings.mover, self.device) if settings.mover else None
 
     @property
     def settings(self) -> dict:
         out = {**asdict(self.config), "checkpoint": Path(self.checkpoint).name, "train_step": int(self.meta.get("step", 0))}
         if self.config.classifier:
             out["classifier"] = Path(self.config.classifier).name
+        if self.mover is not None:
+            out["mover"] = Path(self.config.mover).name
+            out["mover_train_step"] = int(self.mover.meta.get("step", 0))
         return out
 
     def close(self) -> None:
@@ -121,24 +128,33 @@ class DiffuserPlanner:
             if strict_success(current, goal):
                 break
             ts = time.perf_counter()
-            if isinstance(goal, Unconditional) and not cfg.keyframes:
+            if isinstance(goal, Unconditional) and not cfg.keyframes and self.mover is None:
                 move, proposal, ranking = None, "sampled", None  # the paper's: start state only, no guide
             else:
                 move, proposal, ranking = self._choose_move(current, goal, gen, should_stop)
                 if move is None:
                     break
-            cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
-            if self.classifier is not None and move is not None:
-                cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
             snaps: list | None = [] if keep_denoising else None
-            traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
+            by_mover = self.mover is not None and move is not None
+            guide_values: list | None = [] if (keep_denoising and by_mover) else None
+            if by_mover:
+                cond, traj, snaps = self._sample_mover(current, move, gen, i, max_segments, progress, should_stop,
+                                                       snaps, guide_values)
+            else:
+                cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
+                if self.classifier is not None and move is not None:
+                    cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
+                traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
+                if snaps is not None:
+                    snaps = [self.normaliser.unnormalise(s.numpy()) for s in snaps]
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
             chosen, checked = self._commit(traj, order, move, current, goal)
             keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
-            segments.append(self._held_by_kinematics(traj[chosen], move) if keyed else traj[chosen])
+            segments.append(self._held_by_kinematics(traj[chosen], move) if keyed and not by_mover else traj[chosen])
             if snaps is not None:
-                snapshots.append(self.normaliser.unnormalise(np.stack([s[chosen].numpy() for s in snaps])))
+                as_states = (lambda c: channels_to_states(current, move, c, self.solver.world)) if by_mover else (lambda c: c)
+                snapshots.append(np.stack([as_states(s[chosen]) for s in snaps]))
             before, current = current, self.world.get_state()
             details.append({
                 "move": str(move or read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
@@ -147,6 +163,8 @@ class DiffuserPlanner:
                 "rank_scores": [float(rank_scores[k]) for k in order[:8]],
                 "achieved": _achieved(before, current, move),
                 **({"move_scores": ranking} if ranking is not None else {}),
+                **({"guide_values": guide_values} if guide_values else {}),
+                "model": "mover" if by_mover else "diffuser",
             })
         states = np.concatenate(segments) if segments else state[None]
         plan_seconds = time.perf_counter() - t0
@@ -171,6 +189,26 @@ class DiffuserPlanner:
         )
         out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
         return np.where(cond.mask, cond.values, out)  # pinned cells exactly, free of float round trips
+
+    def _sample_mover(self, state, move, gen, seg, segs, progress, should_stop, snaps, guide_values):
+        """Candidates for `move` from the move model: (conditions for ranking, (n, H, 39), snapshots)."""
+        cfg = self.config
+        found = self.solver.keyframes(state, move) if cfg.keyframes else None
+        channels, pinned = self.mover.sample(
+            state, move, cfg.candidates, gen, cfg.steps, cfg.guide_scale, cfg.cond_scale,
+            keyframes=found[:2] if found else None,
+            progress=(lambda k, K: progress(seg + 1, segs, k, K)) if progress else None,
+            should_stop=should_stop, snapshots=snaps, guide_values=guide_values,
+        )
+        fk = self.solver.world
+        traj = self.mover.to_states(state, move, channels, fk)
+        mask = np.zeros((self.mover.horizon, LAYOUT.dim), dtype=bool)
+        mask[0] = True
+        mask[:, LAYOUT.joints] |= pinned[:, :LAYOUT.joints.stop]
+        guide = PlacedOn(move.block, move.onto)
+        if snaps is not None:  # canonical channels; the chosen one becomes states later
+            snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
+        return SegmentConditions(move, mask, traj[0], guide), traj, snaps
 
     def _held_by_kinematics(self, traj: np.ndarray, move: Move) -> np.ndarray:
         """The held block's pose while carried, from forward kinematics and the grasp (the
@@ -249,14 +287,24 @@ class DiffuserPlanner:
         noise (the held block's quaternion and the flags' steps) that hides the choice. In three
         sets of 48 scenes with a 2- or 3-block tower the joints alone put a tower-growing move
         first in 46 to 48, the whole state in 21 to 34 (benchmarks/proposals.py measures the former)."""
-        conds = [segment_conditions(state, m, self.horizon, True, self.solver) for m in moves]
-        keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)
         scores = np.full(len(moves), np.inf)
-        if not keyed.any():
-            return scores
-        batch = [c for c, k in zip(conds, keyed) if k for _ in range(samples)]
-        joint = SegmentConditions(None, np.stack([c.mask for c in batch]), np.stack([c.values for c in batch]), None)
-        traj = self._sample(joint, len(batch), gen, self.config.steps, 0, 1, None, should_stop, None)
+        if self.mover is not None and not self.config.keyframes:
+            # Each move as the move model makes it (no inverse kinematics anywhere).
+            cfg = self.config
+            keyed = np.ones(len(moves), dtype=bool)
+            traj = np.concatenate([
+                self.mover.to_states(state, m, self.mover.sample(
+                    state, m, samples, gen, cfg.steps, cfg.guide_scale, cfg.cond_scale, should_stop=should_stop)[0],
+                    self.solver.world)
+                for m in moves])
+        else:
+            conds = [segment_conditions(state, m, self.horizon, True, self.solver) for m in moves]
+            keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)
+            if not keyed.any():
+                return scores
+            batch = [c for c, k in zip(conds, keyed) if k for _ in range(samples)]
+            joint = SegmentConditions(None, np.stack([c.mask for c in batch]), np.stack([c.values for c in batch]), None)
+            traj = self._sample(joint, len(batch), gen, self.config.steps, 0, 1, None, should_stop, None)
         x = torch.as_tensor(self.normaliser.normalise(traj).astype(np.float32), device=self.device)
         start = torch.as_tensor(start_mask(self.horizon), device=self.device)
         err = self.diffusion.denoising_error(x, start, levels, gen, dims=LAYOUT.joints).cpu().numpy()

@@ -1,0 +1,131 @@
+"""The move model at planning time: state + move -> candidate pick-and-place segments (39-d).
+
+The model (planner.train_mover) denoises the joints and the gripper of one segment in the
+move's canonical frame, conditioned on the move; only the start state is pinned unless
+keyframes are asked for. A guide (planner.guides.ToolAt) can pull the tool onto the block at
+the grasp and above the target at the release. The result is turned back into the world frame
+and into full states: still blocks keep their start poses, the held block follows the tool
+(forward kinematics) from the grasp to the release.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from planner.checkpoint import load_mover
+from planner.diffusion import Constraints
+from planner.guides import ToolAt
+from planner.masks import grasp_dwell, release_dwell
+from planner.moves import CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, to_canonical
+from planner.train_mover import CondNormaliser
+from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
+
+# Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
+# held block just above its support at the release (tasks.demonstrator.streams).
+GRASP_GAP = 0.004
+PLACE_GAP = 0.004
+
+
+def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical-frame tool positions at the grasp and at the release of `move` from a state."""
+    angle = frame_angle(cond_state, move.block)
+    c, s = math.cos(-angle), math.sin(-angle)
+
+    def turned(name: str) -> np.ndarray:
+        x, y, z = cond_state[LAYOUT.block(name).position]
+        return np.array([c * x - s * y, s * x + c * y, z])
+
+    grasp = turned(move.block) + [0, 0, BLOCK_HEIGHT / 2 + GRASP_GAP]
+    release = turned(move.onto) + [0, 0, BLOCK_HEIGHT / 2 + PLACE_GAP + BLOCK_HEIGHT + GRASP_GAP]
+    return grasp, release
+
+
+class MoveModel:
+    """A loaded move-model checkpoint that samples segments for moves."""
+
+    def __init__(self, checkpoint: str | Path, device: torch.device) -> None:
+        loaded = load_mover(checkpoint, device)
+        self.diffusion = loaded.diffusion
+        self.normaliser = loaded.normaliser
+        self.meta = loaded.meta
+        self.cond_normaliser = CondNormaliser.from_dict(loaded.meta["cond_normaliser"])
+        self.horizon = self.diffusion.model.config.horizon
+        self.device = device
+        self.checkpoint = str(checkpoint)
+
+    def sample(
+        self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, steps: int,
+        guide_scale: float = 0.0, cond_scale: float = 1.0, keyframes: tuple[np.ndarray, np.ndarray] | None = None,
+        progress: Callable[[int, int], None] | None = None, should_stop=None, snapshots: list | None = None,
+        guide_values: list | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, H, CHANNELS) canonical channels and (H, CHANNELS) mask of what was pinned.
+
+        `keyframes` (q_grasp, q_release) in world joints pins the joints through the dwells (the
+        IK setting); without them only the start state is pinned. `guide_values`, if given,
+        receives the mean ToolAt value of the predicted clean trajectory after every step."""
+        dev = self.device
+        angle = frame_angle(state, move.block)
+        values = np.zeros((self.horizon, CHANNELS))
+        mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
+        values[0, :NUM_JOINTS] = to_canonical(state[LAYOUT.joints], angle)
+        mask[0] = True
+        if keyframes is not None:
+            for q, steps_at in ((keyframes[0], grasp_dwell()), (keyframes[1], release_dwell())):
+                for t in steps_at:
+                    values[t, :NUM_JOINTS] = to_canonical(q, angle)
+                    mask[t, :NUM_JOINTS] = True
+            values[PHASES.grasp_index:PHASES.release_index, GRIPPER] = 1.0
+            mask[:, GRIPPER] = True
+        normed = self.normaliser.normalise(values).astype(np.float32)
+        constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
+        cond = torch.as_tensor(self.cond_normaliser(move_condition(state, move)), device=dev).expand(n, -1)
+        guide = ToolAt(*tool_targets(state, move)).to(dev)
+        on_step = None
+        if guide_values is not None:
+            def on_step(k: int, x0: torch.Tensor) -> None:
+                with torch.no_grad():
+                    guide_values.append(float(guide(self.normaliser.unnormalise(x0)).mean()))
+        x = self.diffusion.sample(
+            (n, self.horizon, CHANNELS), constraints, guide=guide if guide_scale else None, guide_scale=guide_scale,
+            steps=steps, generator=gen, unnormalise=self.normaliser.unnormalise, progress=progress,
+            should_stop=should_stop, snapshots=snapshots, cond=cond, cond_scale=cond_scale, on_step=on_step,
+        )
+        out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        return np.where(mask, values, out), mask
+
+    def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
+        """(n, H, 39) world-frame states from canonical channels (see the module docstring)."""
+        return np.stack([channels_to_states(state, move, c, fk_world) for c in channels])
+
+
+def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
+    """(H, 39) one segment's full states: the model's joints and grasp timing, the still blocks
+    at their start poses, the held block carried by the tool (forward kinematics on `fk_world`,
+    a planning World) from the first held state on, and left where it was let go."""
+    from tasks.demonstrator.streams import invert, multiply
+    from tasks.world import Pose
+
+    angle = frame_angle(state, move.block)
+    out = np.repeat(np.asarray(state, dtype=np.float64)[None], len(channels), axis=0)
+    out[:, LAYOUT.joints] = from_canonical(channels[:, :NUM_JOINTS], angle)
+    out[:, LAYOUT.attached_dims] = 0.0
+    held = channels[:, GRIPPER] > 0.5
+    held[0] = False  # the segment starts with nothing held
+    s = LAYOUT.block(move.block)
+    out[:, s.attached] = held.astype(np.float64)
+    if held.any():
+        first = int(np.argmax(held))
+        at_grasp = fk_world.tcp_pose(out[first - 1, LAYOUT.joints])
+        grasp = multiply(invert(at_grasp), Pose(out[0, s.position], out[0, s.orientation]))
+        last = None
+        for t in range(first, len(out)):
+            if held[t]:
+                last = multiply(fk_world.tcp_pose(out[t, LAYOUT.joints]), grasp)
+            out[t, s.position] = last.position
+            out[t, s.orientation] = last.orientation
+    return LAYOUT.canonical(out)

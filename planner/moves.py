@@ -1,0 +1,113 @@
+"""What the move model sees and makes: one pick-and-place in the move's own canonical frame.
+
+The executor reads only the joints and the attached flags, so the move model diffuses only
+those: 7 joint angles and one gripper channel (the moved block's flag) per state. The blocks'
+poses follow from the start state (still blocks) and forward kinematics (the held block).
+
+The scene has an exact symmetry: rotating the world about the robot's base axis is adding the
+same angle to joint 1. Each move is seen in the frame that puts its picked block on the +x
+axis, so the model learns one motion per (radius, height, relative angle) instead of a family
+of rotated copies. The move (which block, onto which) enters as a conditioning vector: the
+start joints, the picked block, the block it goes onto, and the other blocks as obstacles.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.layout import BLOCK_NAMES, LAYOUT, NUM_JOINTS, PHASES
+
+GRIPPER = NUM_JOINTS  # channel index of the gripper in a move trajectory
+CHANNELS = NUM_JOINTS + 1
+CHANNEL_NAMES = tuple(f"joint_{j + 1}" for j in range(NUM_JOINTS)) + ("gripper",)
+COND_NAMES = (
+    tuple(f"start_joint_{j + 1}" for j in range(NUM_JOINTS))
+    + tuple(f"pick_{k}" for k in ("x", "y", "z", "sin4yaw", "cos4yaw"))
+    + tuple(f"onto_{k}" for k in ("x", "y", "z", "sin4yaw", "cos4yaw"))
+    + tuple(f"other{i}_{k}" for i in (1, 2) for k in ("x", "y", "z"))
+)
+COND_DIM = len(COND_NAMES)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One pick-and-place: put `block` on `onto`."""
+
+    block: str
+    onto: str
+
+    def __str__(self) -> str:
+        return f"{self.block} on {self.onto}"
+
+
+def frame_angle(state: np.ndarray, block: str) -> float:
+    """Azimuth of `block` about the robot's base axis: the move's canonical frame turns it to 0."""
+    x, y = np.asarray(state)[LAYOUT.block(block).position][:2]
+    return math.atan2(float(y), float(x))
+
+
+def _rotate_xy(xyz: np.ndarray, angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    x, y, z = xyz
+    return np.array([c * x - s * y, s * x + c * y, z])
+
+
+def _yaw(q: np.ndarray) -> float:
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def move_condition(state: np.ndarray, move: Move) -> np.ndarray:
+    """(COND_DIM,) the move seen from its canonical frame (names: COND_NAMES).
+
+    A square block looks the same every quarter turn, so its yaw enters as sin/cos of 4 yaw.
+    """
+    LAYOUT.block(move.block), LAYOUT.block(move.onto)  # unknown names raise here
+    state = np.asarray(state, dtype=np.float64)
+    angle = frame_angle(state, move.block)
+    joints = to_canonical(state[LAYOUT.joints], angle)
+    parts = [joints]
+    for name in (move.block, move.onto):
+        s = LAYOUT.block(name)
+        yaw = _yaw(state[s.orientation]) - angle
+        parts += [_rotate_xy(state[s.position], -angle), [math.sin(4 * yaw), math.cos(4 * yaw)]]
+    for name in (b for b in BLOCK_NAMES if b not in (move.block, move.onto)):
+        parts.append(_rotate_xy(state[LAYOUT.block(name).position], -angle))
+    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+
+
+def to_canonical(joints: np.ndarray, angle: float) -> np.ndarray:
+    """Joints (..., 7 or more) in the move's frame: joint 1 turned back by `angle`."""
+    out = np.array(joints, dtype=np.float64, copy=True)
+    out[..., 0] -= angle
+    return out
+
+
+def from_canonical(joints: np.ndarray, angle: float) -> np.ndarray:
+    out = np.array(joints, dtype=np.float64, copy=True)
+    out[..., 0] += angle
+    return out
+
+
+def segment_channels(segment: np.ndarray, move: Move) -> np.ndarray:
+    """(H, CHANNELS) a demonstrated segment of 39-d states as the move model's target."""
+    angle = frame_angle(segment[0], move.block)
+    out = np.empty((len(segment), CHANNELS))
+    out[:, :NUM_JOINTS] = to_canonical(segment[:, LAYOUT.joints], angle)
+    out[:, GRIPPER] = segment[:, LAYOUT.block(move.block).attached]
+    return out
+
+
+def demonstrated_move(segment: np.ndarray) -> Move | None:
+    """The move an aligned demonstration segment makes: the block held at the grasp and the
+    block it rests on at the end (None when nothing is held or it ends on the floor)."""
+    from tasks.rewards import strictly_on
+
+    flags = segment[PHASES.grasp_index, LAYOUT.attached_dims]
+    if flags.max() < 0.5:
+        return None
+    block = BLOCK_NAMES[int(np.argmax(flags))]
+    under = [b for b in BLOCK_NAMES if b != block and strictly_on(segment[-1], block, b)]
+    return Move(block, under[0]) if len(under) == 1 else None

@@ -1,0 +1,216 @@
+"""Training the move model: a Diffuser over one pick-and-place's joints and gripper, conditioned
+on the move (planner.moves), with classifier-free guidance's condition dropout.
+
+CPU or CUDA (bf16 autocast there), EMA, atomic checkpoints, resume, a time budget, and optional
+snapshots along the way (for a score-against-steps curve). The checkpoint is self-describing
+(planner.checkpoint.MOVER_FORMAT) and refused with a reason when it does not fit.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomic, segment_info
+from planner.diffusion import DiffusionConfig
+from planner.model import ModelConfig, count_parameters
+from planner.move_data import load
+from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES
+from planner.masks import grasp_dwell, release_dwell
+from planner.train import _StopOnSignal, pick_device
+from tasks.dataset import Normaliser
+from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
+
+
+def mover_model_config() -> ModelConfig:
+    """The move model's shape: 8 channels, a 23-number condition, FiLM, a wide embedding."""
+    return ModelConfig(horizon=PHASES.length, state_dim=CHANNELS, dim=32, dim_mults=(1, 2, 4, 6),
+                       cond_dim=COND_DIM, embed_dim=128, film=True)
+
+
+@dataclass(frozen=True)
+class MoverTrainConfig:
+    data: str  # demonstrations (.h5) or extracted segments (.npz)
+    out: str
+    steps: int = 60_000
+    batch_size: int = 64
+    lr: float = 2e-4
+    lr_final: float = 2e-5  # cosine decay to this over `steps`
+    ema_decay: float = 0.999
+    ema_start: int = 500
+    save_every: int = 1000
+    cond_drop: float = 0.1  # classifier-free guidance: the condition is dropped this often
+    key_weight: float = 5.0  # joints' error weight while the tool dwells at the grasp and release
+    seed: int = 0
+    device: str = "auto"
+    minutes: float = 0.0  # stop (with a checkpoint) after this much training time; 0 = no limit
+    slim: str | None = None  # also keep an EMA-only copy here at every save (what the app ships)
+    snapshots: tuple[int, ...] = field(default_factory=tuple)  # EMA-only half-precision copies at these steps
+
+
+class CondNormaliser:
+    """Mean/std of the condition vector (its parts have very different scales)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.maximum(np.asarray(std, np.float32), 1e-3)
+
+    @classmethod
+    def fit(cls, cond: np.ndarray) -> "CondNormaliser":
+        return cls(cond.mean(0), cond.std(0))
+
+    def __call__(self, cond: np.ndarray) -> np.ndarray:
+        return ((np.asarray(cond) - self.mean) / self.std).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CondNormaliser":
+        return cls(np.array(d["mean"]), np.array(d["std"]))
+
+
+def loss_weights(horizon: int, key_weight: float) -> np.ndarray:
+    """(H, CHANNELS): the joints count `key_weight` times while the tool is at the block, where
+    centimetres decide whether the grasp holds."""
+    w = np.ones((horizon, CHANNELS), np.float32)
+    for t in list(grasp_dwell()) + list(release_dwell()):
+        w[t, :NUM_JOINTS] = key_weight
+    return w
+
+
+def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",
+                progress: Callable[[int, int, float], None] | None = None) -> Path:
+    """Train (or resume training of) the move model; returns the checkpoint path."""
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    resume = read(out, MOVER_FORMAT, "move-model") if out.exists() else None
+    segments = load(cfg.data)
+    train_set = segments.split(valid=False)
+    if len(train_set) == 0:
+        raise ValueError(f"{cfg.data}: no training segments")
+    if resume:
+        model_config = ModelConfig.from_dict(resume["model_config"])
+        normaliser = Normaliser.from_dict(resume["normaliser"])
+        cond_norm = CondNormaliser.from_dict(resume["cond_normaliser"])
+    else:
+        model_config = model_config or mover_model_config()
+        normaliser = Normaliser.fit(train_set.channels.reshape(-1, CHANNELS))
+        cond_norm = CondNormaliser.fit(train_set.cond)
+    diffusion_config = DiffusionConfig()
+    diffusion = build(model_config, diffusion_config).to(device)
+    ema = copy.deepcopy(diffusion.model).requires_grad_(False)
+    opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
+    step = 0
+    if resume:
+        diffusion.model.load_state_dict(resume.get("model") or resume["ema"])
+        ema.load_state_dict(resume["ema"])
+        if resume.get("optimizer"):
+            opt.load_state_dict(resume["optimizer"])
+        step = int(resume["step"])
+
+    x_all = torch.from_numpy(normaliser.normalise(train_set.channels).astype(np.float32)).to(device)
+    c_all = torch.from_numpy(cond_norm(train_set.cond)).to(device)
+    valid = segments.split(valid=True)
+    mask = torch.zeros((1, model_config.horizon, CHANNELS), dtype=torch.bool, device=device)
+    mask[:, 0] = True  # the start state is pinned, as in planning
+    weights = torch.from_numpy(loss_weights(model_config.horizon, cfg.key_weight)).to(device)
+    gen = torch.Generator(device).manual_seed(cfg.seed * 1000 + step)
+    amp = device.type == "cuda"
+
+    def lr_at(s: int) -> float:
+        # With a time budget the schedule follows whichever budget runs out first.
+        done = s / cfg.steps
+        if cfg.minutes:
+            done = max(done, (time.monotonic() - t_start) / (cfg.minutes * 60))
+        return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * min(1.0, done)))
+
+    def payload(with_optimizer: bool) -> dict:
+        common = {
+            "format": MOVER_FORMAT, "state_names": LAYOUT.names, "segment": segment_info(),
+            "channel_names": list(CHANNEL_NAMES), "cond_names": list(COND_NAMES),
+            "model_config": model_config.to_dict(), "diffusion_config": diffusion_config.to_dict(),
+            "normaliser": normaliser.to_dict(), "cond_normaliser": cond_norm.to_dict(),
+            "train_config": asdict(cfg), "data": segments.source, "segments": len(train_set),
+            "command": command, "commit": git_commit(), "step": step, "parameters": count_parameters(ema),
+            "ema": ema.state_dict(), "valid_loss": valid_loss(),
+        }
+        if with_optimizer:
+            common.update(model=diffusion.model.state_dict(), optimizer=opt.state_dict())
+        return common
+
+    @torch.no_grad()
+    def valid_loss() -> float | None:
+        if len(valid) == 0:
+            return None
+        g = torch.Generator(device).manual_seed(1234)
+        x = torch.from_numpy(normaliser.normalise(valid.channels[:512]).astype(np.float32)).to(device)
+        c = torch.from_numpy(cond_norm(valid.cond[:512])).to(device)
+        ema_diffusion = build(model_config, diffusion_config).to(device)
+        ema_diffusion.model.load_state_dict(ema.state_dict())
+        return float(ema_diffusion.denoising_error(x, mask[0].expand_as(x[0]), 8, g, cond=c).mean())
+
+    def save() -> None:
+        full = payload(True)
+        save_atomic(full, out)
+        slim = {k: v for k, v in full.items() if k not in ("model", "optimizer")}
+        if cfg.slim:
+            save_atomic(slim, cfg.slim)
+        if step in cfg.snapshots:
+            base = Path(cfg.slim or out)
+            half = {**slim, "ema": {k: v.half() for k, v in slim["ema"].items()}}
+            save_atomic(half, base.with_name(f"{base.stem}-step{step}{base.suffix}"))
+        message = (f"step {step}: loss {loss_avg:.4f}, held-out denoising error {slim['valid_loss']}, "
+                   f"{time.monotonic() - t_start:.0f} s")
+        (bar.write(message) if bar is not None else print(message))
+
+    bar = None
+    if progress is None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train mover", file=sys.stderr)
+    loss_avg = math.nan
+    stop = _StopOnSignal()
+    t_start = time.monotonic()
+    try:
+        while step < cfg.steps and not stop.requested:
+            if cfg.minutes and time.monotonic() - t_start > cfg.minutes * 60:
+                break
+            idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=device, generator=gen)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                loss = diffusion(x_all[idx], mask.expand(cfg.batch_size, -1, -1), weights, None, c_all[idx], cfg.cond_drop)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
+            opt.step()
+            step += 1
+            with torch.no_grad():
+                decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
+                for pe, pm in zip(ema.parameters(), diffusion.model.parameters()):
+                    pe.lerp_(pm, 1 - decay)
+            if step % 50 == 0 or step == cfg.steps:
+                value = float(loss.detach())
+                loss_avg = value if math.isnan(loss_avg) else 0.9 * loss_avg + 0.1 * value
+                if bar is not None:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(loss=f"{loss_avg:.4f}")
+                if progress is not None:
+                    progress(step, cfg.steps, loss_avg)
+            if step % cfg.save_every == 0 or step in cfg.snapshots:
+                save()
+    finally:
+        stop.restore()
+        if bar is not None:
+            bar.close()
+    save()
+    return out

@@ -1,0 +1,142 @@
+"""The move model: canonical frames, forward kinematics, its data, training, checkpoint and guide."""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from planner.checkpoint import CheckpointError, load_mover
+from planner.guides import ToolAt
+from planner.kinematics import ToolFK
+from planner.move_data import extract, load, save
+from planner.mover import channels_to_states, tool_targets
+from planner.moves import COND_DIM, Move, demonstrated_move, move_condition, segment_channels
+from tasks.dataset import load_states
+from tasks.execute import execute
+from tasks.goals import Arrangement
+from tasks.layout import LAYOUT, PHASES
+from tasks.world import World
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
+SHIPPED_MOVER = os.path.join(ROOT, "assets", "move_diffuser.pt")
+
+
+def first_segment():
+    states = next(iter(load_states(SAMPLE).values())).astype(np.float64)
+    seg = states[:PHASES.length]
+    return seg, demonstrated_move(seg)
+
+
+def rotate_state(state: np.ndarray, angle: float) -> np.ndarray:
+    """The whole scene turned about the robot's base axis: joint 1 plus the angle."""
+    out = state.copy()
+    out[LAYOUT.joints.start] += angle
+    c, s = math.cos(angle), math.sin(angle)
+    turn = np.array([0, 0, math.sin(angle / 2), math.cos(angle / 2)])
+    for b in LAYOUT.blocks:
+        sl = LAYOUT.block(b)
+        x, y, z = out[sl.position]
+        out[sl.position] = [c * x - s * y, s * x + c * y, z]
+        qx, qy, qz, qw = out[sl.orientation]
+        tx, ty, tz, tw = turn
+        out[sl.orientation] = [tw * qx + tx * qw + ty * qz - tz * qy, tw * qy - tx * qz + ty * qw + tz * qx,
+                               tw * qz + tx * qy - ty * qx + tz * qw, tw * qw - tx * qx - ty * qy - tz * qz]
+    return LAYOUT.canonical(out[None])[0]
+
+
+def test_tool_fk_matches_pybullet():
+    fk = ToolFK()
+    rng = np.random.default_rng(0)
+    with World() as w:
+        q = rng.uniform(w.joint_lower, w.joint_upper, size=(40, 7))
+        expected = np.array([w.tcp_pose(x).position for x in q])
+    assert np.abs(fk(torch.tensor(q)).numpy() - expected).max() < 1e-6
+
+
+def test_the_move_condition_does_not_change_when_the_scene_turns():
+    seg, move = first_segment()
+    assert move is not None
+    base = move_condition(seg[0], move)
+    assert base.shape == (COND_DIM,)
+    for angle in (-0.3, 0.2):
+        assert np.allclose(move_condition(rotate_state(seg[0], angle), move), base, atol=1e-9)
+    # ...while a different move does change it.
+    other = next(b for b in LAYOUT.blocks if b not in (move.block, move.onto))
+    assert not np.allclose(move_condition(seg[0], Move(move.block, other)), base)
+    with pytest.raises(ValueError, match="unknown block 'purple'"):
+        move_condition(seg[0], Move("purple", "red"))
+
+
+def test_channels_turn_back_into_the_demonstrated_segment_which_achieves_the_move():
+    seg, move = first_segment()
+    channels = segment_channels(seg, move)
+    with World() as w:
+        states = channels_to_states(seg[0], move, channels, w)
+    assert np.allclose(states[:, LAYOUT.joints], seg[:, LAYOUT.joints], atol=1e-9)
+    assert np.array_equal(states[:, LAYOUT.attached_dims] > 0.5, seg[:, LAYOUT.attached_dims] > 0.5)
+    result = execute(states, Arrangement(((move.block, move.onto),)))
+    assert result.strict_success
+
+
+def test_tool_at_guide_is_zero_on_a_demonstration_and_pulls_a_shifted_arm_back():
+    seg, move = first_segment()
+    x = torch.tensor(segment_channels(seg, move))[None]
+    guide = ToolAt(*tool_targets(seg[0], move))
+    assert float(guide.errors(x).max()) < 0.01  # the demonstrator's tool is on the targets
+    shifted = x.clone()
+    shifted[..., 1] += 0.08  # joint 2: the tool moves off by several centimetres
+    value, grad = guide.gradients(shifted)
+    assert float(guide.errors(shifted).max()) > 0.03
+    assert guide(shifted + 0.05 * grad / grad.abs().max()) > value
+
+
+def test_segments_file_round_trip_and_refusal(tmp_path):
+    segments = extract(SAMPLE)
+    assert len(segments) > 100 and segments.valid.any() and not segments.valid.all()
+    path = tmp_path / "s.npz"
+    save(segments, path)
+    back = load(path)
+    assert np.abs(back.channels - segments.channels).max() <= 1.01e-4
+    assert np.array_equal(back.cond, segments.cond)
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(Exception, match="other.npz"):
+        load(tmp_path / "other.npz")
+
+
+def test_train_mover_command_writes_a_loadable_checkpoint_and_resumes(tmp_path):
+    import shutil
+
+    out, slim, data = tmp_path / "m.pt", tmp_path / "slim.pt", tmp_path / "demos.h5"
+    shutil.copy(SAMPLE, data)  # its extracted segments are cached beside it
+    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train-mover", "--data", str(data), "--out", str(out),
+           "--slim", str(slim), "--steps", "2", "--batch-size", "4", "--device", "cpu", "--save-every", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    loaded = load_mover(slim)
+    assert loaded.meta["step"] == 2 and loaded.meta["format"] == "kuka-move-diffuser-1"
+    r = subprocess.run(cmd[:-6] + ["--steps", "3", "--batch-size", "4", "--device", "cpu", "--save-every", "1"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert load_mover(out).meta["step"] == 3
+    assert (tmp_path / "demos.segments.npz").exists()
+    with pytest.raises(CheckpointError, match="not a move-model checkpoint"):
+        load_mover(os.path.join(ROOT, "assets", "diffuser.pt"))
+
+
+@pytest.mark.skipif(not os.path.exists(SHIPPED_MOVER), reason="no shipped move model")
+def test_shipped_move_model_makes_a_move_from_one_sample_without_keyframes():
+    from planner.plan import DiffuserPlanner, PlannerSettings
+    from tasks.goals import TowerOrder
+    from tasks.world import initial_state
+
+    settings = PlannerSettings(keyframes=False, candidates=1, physics_check=False, mover=SHIPPED_MOVER)
+    planner = DiffuserPlanner(os.path.join(ROOT, "assets", "diffuser.pt"), settings)
+    goal = TowerOrder(("red", "green"))
+    plan = planner.plan(initial_state(7), goal, seed=0)
+    seg = plan.details["segments"][0]
+    assert seg["model"] == "mover" and not seg["keyframes"]
+    assert execute(plan.states, goal, start=initial_state(7)).strict_success
