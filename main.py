@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import planner  # noqa: F401  (sets PyTorch's thread policy before anything loads torch)
 from tasks.goals import TASKS
 
 PLANNERS = ("diffuser", "demonstrator")
@@ -171,7 +172,8 @@ def cmd_train_classifier(args) -> int:
 def cmd_train_mover(args) -> int:
     from planner.train_mover import MoverTrainConfig, train_mover
 
-    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight")
+    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
+              "keyframe_fraction")
     given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
     cfg = MoverTrainConfig(data=args.data, out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()), **given)
     out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]))
@@ -249,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--minutes", type=float, help="stop with a checkpoint after this much time (default: no limit)")
     m.add_argument("--cond-drop", type=float, help=f"condition dropout for classifier-free guidance (default {M.cond_drop})")
     m.add_argument("--key-weight", type=float, help=f"joints' loss weight at the grasp and release (default {M.key_weight})")
+    m.add_argument("--keyframe-fraction", type=float,
+                   help=f"share of samples also pinned at the grasp and release (default {M.keyframe_fraction})")
     m.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     m.add_argument("--snapshots", type=int, nargs="*",
                    help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")

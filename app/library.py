@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QTableWidget,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -27,6 +27,7 @@ def _short_settings(plan: Plan) -> str:
 class LibraryPanel(QWidget):
     replayRequested = Signal(object)  # Plan with states
     compareRequested = Signal(list)  # Plans with states
+    planSelected = Signal(object)  # Plan with states: its goal and start scene go back to the editor
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,15 +39,31 @@ class LibraryPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.doubleClicked.connect(lambda _: self.replay())
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         self.message = QLabel()
-        self.message.setStyleSheet("color: #b00020;")
+        self.message.setWordWrap(True)
+        self._deleted: Plan | None = None  # the last deleted plan, with states, for Undo
         buttons = QHBoxLayout()
-        actions = (("Replay", self.replay), ("Compare", self.compare), ("Rename", self.rename),
-                   ("Delete", self.delete), ("Export", self.export))
-        for text, slot in actions:
+        actions = (
+            ("Replay", self.replay, "Execute the selected plan in physics and play it (or double-click a row)"),
+            ("Compare", self.compare, "Compare two or more selected plans side by side (Ctrl+click to select)"),
+            ("Rename", self.rename, "Give the selected plan a new name"),
+            ("Delete", self.delete, "Delete the selected plan from the plans file (asks first; Undo restores it)"),
+            ("Export", self.export, "Copy the selected plan into another plans file"),
+        )
+        self.buttons: dict[str, QPushButton] = {}
+        for text, slot, tip in actions:
             b = QPushButton(text)
-            b.clicked.connect(slot)
+            b.setToolTip(tip)
+            # clicked(bool) would arrive as the slot's first optional argument.
+            b.clicked.connect(lambda _checked=False, slot=slot: slot())
             buttons.addWidget(b)
+            self.buttons[text] = b
+        self.undo_button = QPushButton("Undo delete")
+        self.undo_button.setToolTip("Put the last deleted plan back into the plans file")
+        self.undo_button.clicked.connect(lambda _checked=False: self.undo_delete())
+        self.undo_button.setEnabled(False)
+        buttons.addWidget(self.undo_button)
         col = QVBoxLayout(self)
         col.addWidget(QLabel(f"Plans file: {self.path}"))
         col.addWidget(self.table)
@@ -54,13 +71,17 @@ class LibraryPanel(QWidget):
         col.addWidget(self.message)
         self.refresh()
 
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #b00020;" if error else "")
+        self.message.setText(text)
+
     def refresh(self) -> None:
         self.message.setText("")
         try:
             self.plans = list_plans(self.path) if self.path.exists() else []
         except FileFormatError as e:
             self.plans = []
-            self.message.setText(f"Cannot read the plans file (left untouched): {e}")
+            self._say(f"Cannot read the plans file (left untouched): {e}", error=True)
         self.table.setRowCount(len(self.plans))
         for row, plan in enumerate(self.plans):
             cells = (plan.name, str(plan.goal), plan.planner, _short_settings(plan), f"{plan.score:.0f}",
@@ -73,7 +94,7 @@ class LibraryPanel(QWidget):
         try:
             pid = append_plan(self.path, plan)
         except FileFormatError as e:
-            self.message.setText(f"Plan not saved: {e}")
+            self._say(f"Plan not saved: {e}", error=True)
             return None
         self.refresh()
         return pid
@@ -97,7 +118,7 @@ class LibraryPanel(QWidget):
     def compare(self) -> None:
         chosen = self.selected_all()
         if len(chosen) < 2:
-            self.message.setText("Select two or more plans to compare (Ctrl+click)")
+            self._say("Select two or more plans to compare (Ctrl+click)")
             return
         self.compareRequested.emit([load_plan(self.path, p.id) for p in chosen])
 
@@ -106,32 +127,76 @@ class LibraryPanel(QWidget):
         if plan is not None:
             self.replayRequested.emit(load_plan(self.path, plan.id))
 
+    def _selection_changed(self) -> None:
+        chosen = self.selected_all()
+        if len(chosen) == 1:
+            try:
+                self.planSelected.emit(load_plan(self.path, chosen[0].id))
+            except FileFormatError as e:
+                self._say(str(e), error=True)
+
     def rename(self, name: str | None = None) -> None:
+        """Rename the selected plan; without `name`, ask for it in a dialog."""
         plan = self.selected()
         if plan is None:
+            self._say("Select a plan to rename")
             return
         if name is None:
-            name, ok = QInputDialog.getText(self, "Rename plan", "Name", text=plan.name)
+            name, ok = QInputDialog.getText(self, "Rename plan", "New name:", text=plan.name)
             if not ok:
                 return
+        name = name.strip()
+        if not name:
+            self._say("A plan's name cannot be empty", error=True)
+            return
+        row = next(r for r, p in enumerate(self.plans) if p.id == plan.id)
         rename_plan(self.path, plan.id, name)
         self.refresh()
+        self.select(row)
+        self._say(f"Renamed to '{name}'")
 
-    def delete(self) -> None:
-        plan = self.selected()
-        if plan is not None:
-            delete_plan(self.path, plan.id)
-            self.refresh()
-
-    def export(self, out: str | None = None) -> None:
+    def delete(self, confirm: bool = True) -> None:
+        """Delete the selected plan after asking; Undo puts it back. Nothing stays selected, so
+        a second click cannot delete another plan by accident."""
         plan = self.selected()
         if plan is None:
+            self._say("Select a plan to delete")
+            return
+        if confirm:
+            answer = QMessageBox.question(self, "Delete plan", f"Delete '{plan.name}' from {self.path.name}?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._deleted = load_plan(self.path, plan.id)
+        delete_plan(self.path, plan.id)
+        self.table.blockSignals(True)
+        self.refresh()
+        self.table.clearSelection()
+        self.table.blockSignals(False)
+        self.undo_button.setEnabled(True)
+        self._say(f"Deleted '{plan.name}'. Undo delete puts it back.")
+
+    def undo_delete(self) -> None:
+        if self._deleted is None:
+            return
+        plan, self._deleted = self._deleted, None
+        if self.add(plan) is not None:
+            self.select(len(self.plans) - 1)
+            self._say(f"Restored '{plan.name}'")
+        self.undo_button.setEnabled(False)
+
+    def export(self, out: str | None = None) -> None:
+        """Copy the selected plan into another plans file; without `out`, ask for it."""
+        plan = self.selected()
+        if plan is None:
+            self._say("Select a plan to export")
             return
         if out is None:
-            out, _ = QFileDialog.getSaveFileName(self, "Export plan", f"{plan.id}.h5", "HDF5 (*.h5)")
+            out, _ = QFileDialog.getSaveFileName(self, "Export plan", f"{plan.id}.h5", "Plans file (*.h5)")
             if not out:
                 return
         try:
-            export_plan(self.path, plan.id, out)
+            pid = export_plan(self.path, plan.id, out)
         except FileFormatError as e:
-            self.message.setText(str(e))
+            self._say(f"Not exported: {e}", error=True)
+            return
+        self._say(f"Exported '{plan.name}' to {out} as {pid}")

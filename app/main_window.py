@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(plans_file)
         self.library.replayRequested.connect(self.replay)
         self.library.compareRequested.connect(self.compare)
+        self.library.planSelected.connect(self.load_into_editor)
         dataset_file = dataset_file or Path(self.settings.value("dataset_file", str(app_data_dir() / "demos.h5")))
         self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal)
         self.collector.openDemo.connect(self.show_states)
@@ -222,6 +223,20 @@ class MainWindow(QMainWindow):
         self.view.set_trail(None)
         self.goal_editor.set_scene(self.state)
         self.statusBar().showMessage(f"Scene {self.seed.value()}: click blocks or chips to set a goal")
+
+    def load_into_editor(self, plan) -> None:
+        """A plan chosen in the library: its start scene and its goal go back into the editor."""
+        if self.worker is not None:
+            return
+        self.state = np.asarray(plan.states[0], dtype=np.float64)
+        self.plan, self.frames = None, None
+        self.playback.set_length(0)
+        self.view.set_state(self.state)
+        self.view.set_trail(None)
+        self.goal_editor.set_scene(self.state)
+        self.goal_editor.set_text(str(plan.goal))
+        self.keep_button.setEnabled(False)
+        self.statusBar().showMessage(f"'{plan.name}': its start scene and goal are in the editor; Replay plays it")
 
     def _goal_changed(self, goal) -> None:
         self.plan_button.setEnabled(goal is not None and self.worker is None)

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
 import torch  # noqa: E402
 
 from planner.classifier import LearnedPlacedOn, load_classifier  # noqa: E402

@@ -1,9 +1,10 @@
 """Diffuser planning time per segment with the default settings (or those given).
 
-    python benchmarks/plan_speed.py [--checkpoint assets/diffuser.pt] [--episodes 10] [--device cpu]
+    python benchmarks/plan_speed.py [--episodes 10] [--task conditional] [any planner option of main.py]
 
-Plans conditional-stacking goals from seeded scenes and prints the median and mean seconds per
-segment (sampling, ranking and the physics check included) and the settings used.
+Plans goals of a task from seeded scenes and prints the median and mean seconds per segment
+(sampling, ranking and the physics check included) and the settings used. The planner options
+are main.py's own (e.g. --no-keyframes --candidates 1 --no-physics-check, --no-mover).
 """
 from __future__ import annotations
 
@@ -16,24 +17,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
 import torch  # noqa: E402
 
-from planner.plan import DiffuserPlanner, PlannerSettings  # noqa: E402
+from main import add_planner_arguments, make_planner  # noqa: E402
 from tasks.goals import sample_goal  # noqa: E402
 from tasks.world import episode_seed, initial_state  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default=str(ROOT / "assets" / "diffuser.pt"))
     ap.add_argument("--episodes", type=int, default=10)
     ap.add_argument("--task", default="conditional")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--sampling-steps", type=int, default=PlannerSettings.steps)
-    ap.add_argument("--candidates", type=int, default=PlannerSettings.candidates)
+    add_planner_arguments(ap)
     args = ap.parse_args()
-    settings = PlannerSettings(steps=args.sampling_steps, candidates=args.candidates, device=args.device)
-    planner = DiffuserPlanner(args.checkpoint, settings)
+    args.planner = "diffuser"
+    planner = make_planner(args)
     planner.plan(initial_state(0), sample_goal(args.task, np.random.default_rng(0)), 0)  # warm-up
     seconds = []
     for k in range(args.episodes):

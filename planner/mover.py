@@ -21,7 +21,7 @@ from planner.diffusion import Constraints
 from planner.guides import ToolAt
 from planner.masks import grasp_dwell, release_dwell
 from planner.moves import CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, to_canonical
-from planner.train_mover import CondNormaliser
+from planner.train_mover import CondNormaliser, keyframe_channels_mask
 from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
 
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
@@ -71,16 +71,15 @@ class MoveModel:
         dev = self.device
         angle = frame_angle(state, move.block)
         values = np.zeros((self.horizon, CHANNELS))
-        mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
         values[0, :NUM_JOINTS] = to_canonical(state[LAYOUT.joints], angle)
+        mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
         mask[0] = True
         if keyframes is not None:
+            mask = keyframe_channels_mask(self.horizon)
             for q, steps_at in ((keyframes[0], grasp_dwell()), (keyframes[1], release_dwell())):
                 for t in steps_at:
                     values[t, :NUM_JOINTS] = to_canonical(q, angle)
-                    mask[t, :NUM_JOINTS] = True
             values[PHASES.grasp_index:PHASES.release_index, GRIPPER] = 1.0
-            mask[:, GRIPPER] = True
         normed = self.normaliser.normalise(values).astype(np.float32)
         constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
         cond = torch.as_tensor(self.cond_normaliser(move_condition(state, move)), device=dev).expand(n, -1)

@@ -22,7 +22,7 @@ from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomi
 from planner.diffusion import DiffusionConfig
 from planner.model import ModelConfig, count_parameters
 from planner.move_data import load
-from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES
+from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
 from planner.masks import grasp_dwell, release_dwell
 from planner.train import _StopOnSignal, pick_device
 from tasks.dataset import Normaliser
@@ -48,6 +48,7 @@ class MoverTrainConfig:
     save_every: int = 1000
     cond_drop: float = 0.1  # classifier-free guidance: the condition is dropped this often
     key_weight: float = 5.0  # joints' error weight while the tool dwells at the grasp and release
+    keyframe_fraction: float = 0.25  # samples also pinned at the dwells (planning with IK keyframes)
     seed: int = 0
     device: str = "auto"
     minutes: float = 0.0  # stop (with a checkpoint) after this much training time; 0 = no limit
@@ -86,6 +87,17 @@ def loss_weights(horizon: int, key_weight: float) -> np.ndarray:
     return w
 
 
+def keyframe_channels_mask(horizon: int) -> np.ndarray:
+    """(H, CHANNELS) what planning with IK keyframes pins: the start, the joints through both
+    dwells, and the gripper throughout."""
+    mask = np.zeros((horizon, CHANNELS), dtype=bool)
+    mask[0] = True
+    for t in list(grasp_dwell()) + list(release_dwell()):
+        mask[t, :NUM_JOINTS] = True
+    mask[:, GRIPPER] = True
+    return mask
+
+
 def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",
                 progress: Callable[[int, int, float], None] | None = None) -> Path:
     """Train (or resume training of) the move model; returns the checkpoint path."""
@@ -122,6 +134,7 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
     valid = segments.split(valid=True)
     mask = torch.zeros((1, model_config.horizon, CHANNELS), dtype=torch.bool, device=device)
     mask[:, 0] = True  # the start state is pinned, as in planning
+    keyed = torch.from_numpy(keyframe_channels_mask(model_config.horizon)).to(device)[None]
     weights = torch.from_numpy(loss_weights(model_config.horizon, cfg.key_weight)).to(device)
     gen = torch.Generator(device).manual_seed(cfg.seed * 1000 + step)
     amp = device.type == "cuda"
@@ -179,16 +192,19 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
         bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train mover", file=sys.stderr)
     loss_avg = math.nan
     stop = _StopOnSignal()
+    ema_params, model_params = list(ema.parameters()), list(diffusion.model.parameters())
     t_start = time.monotonic()
     try:
         while step < cfg.steps and not stop.requested:
             if cfg.minutes and time.monotonic() - t_start > cfg.minutes * 60:
                 break
             idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=device, generator=gen)
+            use_keys = torch.rand((cfg.batch_size, 1, 1), device=device, generator=gen) < cfg.keyframe_fraction
+            batch_mask = torch.where(use_keys, keyed, mask)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = diffusion(x_all[idx], mask.expand(cfg.batch_size, -1, -1), weights, None, c_all[idx], cfg.cond_drop)
+                loss = diffusion(x_all[idx], batch_mask, weights, None, c_all[idx], cfg.cond_drop)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
@@ -196,8 +212,7 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
             step += 1
             with torch.no_grad():
                 decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
-                for pe, pm in zip(ema.parameters(), diffusion.model.parameters()):
-                    pe.lerp_(pm, 1 - decay)
+                torch._foreach_lerp_(ema_params, model_params, 1 - decay)
             if step % 50 == 0 or step == cfg.steps:
                 value = float(loss.detach())
                 loss_avg = value if math.isnan(loss_avg) else 0.9 * loss_avg + 0.1 * value

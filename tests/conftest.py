@@ -7,6 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import planner  # noqa: E402,F401  (sets PyTorch's thread policy before any test loads torch)
+
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT  # noqa: E402
 from tasks.world import HOME_JOINTS  # noqa: E402
 

@@ -133,8 +133,61 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     assert again.frames is not None and len(again.frames) == 256 and "strict success" in again.result_label.text()
     lib.export(str(tmp_path / "one.h5"))
     assert (tmp_path / "one.h5").exists()
-    lib.delete()
+    lib.select(0)
+    lib.delete(confirm=False)
     assert lib.table.rowCount() == 0
+
+
+def _window_with_plans(qtbot, tmp_path, goals):
+    from tasks.plans import Plan, append_plan
+    from tasks.goals import parse_goal
+    from tasks.world import initial_state
+
+    plans = tmp_path / "plans.h5"
+    for k, g in enumerate(goals):
+        append_plan(plans, Plan(np.repeat(initial_state(k)[None], 3, 0), parse_goal(g), "demonstrator", seed=k, name=f"p{k}"))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
+    qtbot.addWidget(w)
+    return w, plans
+
+
+def test_library_buttons_rename_export_delete_with_undo(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    from tasks.plans import list_plans
+
+    w, plans = _window_with_plans(qtbot, tmp_path, ["red,green", "blue on yellow", "tallest"])
+    lib = w.library
+    lib.select(1)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("my plan", True))
+    qtbot.mouseClick(lib.buttons["Rename"], Qt.MouseButton.LeftButton)
+    assert [p.name for p in list_plans(plans)] == ["p0", "my plan", "p2"]
+    out = tmp_path / "exported.h5"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Plans file (*.h5)"))
+    qtbot.mouseClick(lib.buttons["Export"], Qt.MouseButton.LeftButton)
+    assert [p.name for p in list_plans(out)] == ["my plan"]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    qtbot.mouseClick(lib.buttons["Delete"], Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and len(list_plans(plans)) == 3  # "No" keeps it
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(lib.buttons["Delete"], Qt.MouseButton.LeftButton)
+    assert [p.name for p in list_plans(plans)] == ["p0", "p2"]
+    qtbot.mouseClick(lib.buttons["Delete"], Qt.MouseButton.LeftButton)  # nothing selected now
+    assert [p.name for p in list_plans(plans)] == ["p0", "p2"]
+    qtbot.mouseClick(lib.undo_button, Qt.MouseButton.LeftButton)
+    assert sorted(p.name for p in list_plans(plans)) == ["my plan", "p0", "p2"]
+    assert lib.table.rowCount() == 3 and not lib.undo_button.isEnabled()
+
+
+def test_selecting_a_plan_loads_its_goal_and_scene_into_the_editor(qtbot, tmp_path):
+    from tasks.world import initial_state
+
+    w, _ = _window_with_plans(qtbot, tmp_path, ["red,green", "blue on yellow"])
+    w.library.select(1)
+    assert str(w.goal_editor.goal) == "blue on yellow"
+    assert np.allclose(w.state, initial_state(1), atol=1e-6)
 
 
 def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):

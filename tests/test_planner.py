@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import planner  # noqa: F401  (sets the thread policy before torch loads)
 import torch
 
 from planner.checkpoint import CheckpointError, load, read, save_atomic
