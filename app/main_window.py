@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QMainWindow, QProgressBar, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QMainWindow, QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.collect_panel import CollectPanel
@@ -168,17 +168,26 @@ class MainWindow(QMainWindow):
         layout = QHBoxLayout(body)
         panel = QWidget()
         panel.setLayout(side)
+        # The controls scroll rather than set the window's minimum height: at 1280 x 720 (or with
+        # the arrangement editor open, or a long result) nothing falls off the screen, and the
+        # 3-D view keeps its size when the panel's content grows.
+        self.side_scroll = QScrollArea()
+        self.side_scroll.setWidget(panel)
+        self.side_scroll.setWidgetResizable(True)
+        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         panel.setFixedWidth(360)
-        layout.addWidget(panel)
+        self.side_scroll.setFixedWidth(360 + self.side_scroll.verticalScrollBar().sizeHint().width() + 4)
+        layout.addWidget(self.side_scroll)
         layout.addLayout(centre, 1)
         self.setCentralWidget(body)
         dock = QDockWidget("Plan library", self)
         dock.setObjectName("library")
-        dock.setWidget(self.library)
+        dock.setWidget(_scrolling(self.library))
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         demos = QDockWidget("Demonstrations", self)
         demos.setObjectName("demonstrations")
-        demos.setWidget(self.collector)
+        demos.setWidget(_scrolling(self.collector))
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, demos)
         self.tabifyDockWidget(dock, demos)
         dock.raise_()
@@ -192,7 +201,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
             self.restoreState(self.settings.value("window_state"))
         else:
-            self.resize(1200, 900)
+            self.resize(1280, 720)
         self.new_scene()
         self._goal_changed(self.goal_editor.goal)
 
@@ -420,6 +429,15 @@ def run(argv: list[str] | None = None) -> int:
     code = app.exec()
     jobs.shutdown()
     return code
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a scroll area, so a dock can shrink below its content's height."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
 
 
 def _moves_line(plan) -> str:

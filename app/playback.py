@@ -1,12 +1,18 @@
-"""Playback controls: play / pause, step, scrub, speed, loop, time shown."""
+"""Playback controls: play / pause, step, scrub, speed, loop, time shown.
+
+Playback follows the wall clock, not timer ticks: each tick shows the frame that is due by the
+time elapsed since playing started (or the speed changed), so a slow redraw skips frames instead
+of slowing the plan down, and 4x plays in a quarter of the plan's own time.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from tasks.world import CONTROL_PERIOD
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+TICK_MS = 10  # how often the clock is looked at; frames are shown only when one is due
 
 
 class PlaybackBar(QWidget):
@@ -16,8 +22,14 @@ class PlaybackBar(QWidget):
         super().__init__(parent)
         self.length = 0
         self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
+        self.clock = QElapsedTimer()
+        self._anchor_frame = 0
+        self._ticking = False
         self.play_button = QPushButton("Play")
+        self.play_button.setToolTip("Play or pause (Space)")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.set_playing)
         self.back_button = QPushButton("◀")
@@ -30,9 +42,15 @@ class PlaybackBar(QWidget):
         for s in SPEEDS:
             self.speed.addItem(f"{s:g}×", s)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
-        self.speed.currentIndexChanged.connect(self._retime)
+        self.speed.currentIndexChanged.connect(lambda _: self._anchor())
+        self.speed.setToolTip("Playback speed relative to the plan's real time")
         self.loop = QCheckBox("Loop")
+        self.loop.setToolTip("Start again from the beginning at the end")
+        self.back_button.setToolTip("One state back (Left arrow)")
+        self.forward_button.setToolTip("One state forward (Right arrow)")
+        self.slider.setToolTip("Scrub through the plan")
         self.time_label = QLabel("0.00 / 0.00 s")
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("000.00 / 000.00 s"))
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         for w in (self.play_button, self.back_button, self.forward_button, self.slider, self.time_label, self.speed, self.loop):
@@ -72,23 +90,35 @@ class PlaybackBar(QWidget):
         self.play_button.setText("Pause" if on else "Play")
         self.play_button.blockSignals(False)
         if on:
-            self._retime()
+            self._anchor()
             self.timer.start()
         else:
             self.timer.stop()
 
-    def _retime(self) -> None:
-        self.timer.setInterval(max(1, int(1000 * CONTROL_PERIOD / self.speed.currentData())))
+    def _anchor(self) -> None:
+        """Count time from now and from the frame shown now."""
+        self._anchor_frame = self.frame
+        self.clock.start()
 
     def _tick(self) -> None:
-        if self.frame < self.length - 1:
-            self.set_frame(self.frame + 1)
-        elif self.loop.isChecked():
-            self.set_frame(0)
-        else:
-            self.set_playing(False)
+        due = self._anchor_frame + int(self.clock.elapsed() / 1000 * self.speed.currentData() / CONTROL_PERIOD)
+        self._ticking = True
+        try:
+            if due <= self.length - 1:
+                if due != self.frame:
+                    self.set_frame(due)
+            elif self.loop.isChecked():
+                self.set_frame(due % self.length)
+                self._anchor()
+            else:
+                self.set_frame(self.length - 1)
+                self.set_playing(False)
+        finally:
+            self._ticking = False
 
     def _slid(self, k: int) -> None:
+        if self.timer.isActive() and not self._ticking:
+            self._anchor()  # the user moved the slider while playing: go on from there
         self._label()
         self.frameChanged.emit(k)
 

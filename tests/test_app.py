@@ -346,3 +346,46 @@ def test_unreadable_dataset_is_reported_and_left_alone(qtbot, tmp_path):
         w.collector.start()
     assert "demos.h5" in w.collector.status.text() and "left untouched" in w.collector.status.text()
     assert demos.read_bytes() == b"garbage"
+
+
+@pytest.mark.parametrize("speed", [4.0, 1.0])
+def test_playback_follows_the_clock_at_any_speed(window, qtbot, speed):
+    import time
+
+    from tasks.world import CONTROL_PERIOD, initial_state
+
+    n = int(round(10.0 / CONTROL_PERIOD)) + 1 if speed == 4.0 else int(round(2.0 / CONTROL_PERIOD)) + 1
+    states = np.repeat(initial_state(0)[None], n, 0)
+    states[:, LAYOUT.joints.start] = np.linspace(0, 1, n)  # the arm turns, so every frame redraws
+    window.show_states(states)
+    bar = window.playback
+    bar.speed.setCurrentIndex(bar.speed.findData(speed))
+    t0 = time.perf_counter()
+    bar.set_playing(True)
+    qtbot.waitUntil(lambda: not bar.timer.isActive(), timeout=20_000)
+    took = time.perf_counter() - t0
+    expected = (n - 1) * CONTROL_PERIOD / speed
+    print(f"{speed}x: {n - 1} steps of plan time {(n - 1) * CONTROL_PERIOD:.2f} s played in {took:.2f} s")
+    assert abs(took - expected) < 0.1 * expected
+    assert bar.frame == n - 1
+
+
+def test_the_window_fits_1280_by_720_in_every_goal_mode_and_the_view_does_not_jump(window, qtbot):
+    window.resize(1280, 720)
+    qtbot.wait(50)
+    view = window.view.geometry()
+    for mode in range(window.goal_editor.mode.count()):
+        window.goal_editor.mode.setCurrentIndex(mode)
+        qtbot.wait(50)
+        hint = window.minimumSizeHint().expandedTo(window.minimumSize())
+        print(f"goal mode {window.goal_editor.mode.currentText()}: minimum size {hint.width()} x {hint.height()}")
+        assert hint.width() <= 1280 and hint.height() <= 720
+        assert window.view.geometry() == view
+    window.result_label.setText("<b>diffuser</b>: a long result<br>" * 6)
+    qtbot.wait(50)
+    assert window.view.geometry() == view
+    # Every control can be reached: the Plan button scrolls into sight.
+    window.side_scroll.ensureWidgetVisible(window.plan_button)
+    qtbot.wait(50)
+    top_left = window.plan_button.mapTo(window.side_scroll.viewport(), window.plan_button.rect().topLeft())
+    assert window.side_scroll.viewport().rect().contains(top_left)
