@@ -20,8 +20,9 @@ import planner  # noqa: F401  (sets PyTorch's thread policy before anything load
 from tasks.goals import TASKS
 
 PLANNERS = ("diffuser", "demonstrator")
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "diffuser.pt"
-DEFAULT_MOVER = Path(__file__).resolve().parent / "assets" / "move_diffuser.pt"
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "diffuser.pt"  # = planner.plan.SHIPPED_CHECKPOINT, without importing torch here
+DEFAULT_MOVER = ASSETS / "move_diffuser.pt"  # = planner.plan.SHIPPED_MOVER
 
 
 class UsageError(Exception):

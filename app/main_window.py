@@ -18,11 +18,13 @@ from app.goal_editor import GoalEditor
 from app.library import LibraryPanel
 from app.playback import PlaybackBar
 from app.view import SceneView
-from app.workers import ExecuteWorker, PlanWorker
+import threading
+
+from app.workers import ExecuteWorker, PlanWorker, WarmupWorker
 from tasks.world import initial_state
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"
+DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"  # = planner.plan.SHIPPED_CHECKPOINT (torch loads later)
 APP_NAME = "kuka-diffuser"
 
 
@@ -52,6 +54,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings(APP_NAME, "app")
         self.checkpoint = Path(checkpoint)
         self._planners: dict[tuple, object] = {}
+        self._planners_lock = threading.Lock()  # the warm-up thread and plan workers share them
         self.worker: PlanWorker | None = None
         self.plan = None
         self.frames: np.ndarray | None = None
@@ -204,6 +207,14 @@ class MainWindow(QMainWindow):
             self.resize(1280, 720)
         self.new_scene()
         self._goal_changed(self.goal_editor.goal)
+        self.warmup: WarmupWorker | None = None
+        if self.planner_choice.model().item(0).isEnabled():
+            settings = self._planner_settings()
+            self.warmup = WarmupWorker(lambda: self._planner(settings))
+            self.warmup.ready.connect(lambda s: self.statusBar().showMessage(f"Diffuser ready (loaded in {s:.1f} s)", 5000))
+            self.warmup.failed.connect(lambda m: self.statusBar().showMessage(f"Diffuser not loaded: {m}"))
+            self.warmup.start()
+            self.statusBar().showMessage("Loading the Diffuser in the background…")
 
     _PERSISTED = ("steps", "candidates", "guide_scale", "plan_seed")
 
@@ -283,27 +294,36 @@ class MainWindow(QMainWindow):
         self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
 
     # ------------------------------------------------------------------ planning
-    def _planner(self):
-        """The Diffuser planner for the current settings (the demonstrator runs in tasks.jobs)."""
-        from planner.plan import DiffuserPlanner, PlannerSettings
+    def _planner_settings(self):
+        """The Diffuser's settings as the panel shows them (read on the GUI thread)."""
+        from planner.plan import PlannerSettings, shipped_mover
 
-        settings = PlannerSettings(
+        return PlannerSettings(
             steps=self.steps.value(), candidates=self.candidates.value(),
-            guide_scale=self.guide_scale.value(), device=self.device.currentData(),
+            guide_scale=self.guide_scale.value(), device=self.device.currentData(), mover=shipped_mover(),
         )
+
+    def _planner(self, settings=None):
+        """The Diffuser planner for `settings` (default: the panel's); any thread may call it."""
+        from planner.plan import DiffuserPlanner
+
+        settings = settings or self._planner_settings()
         key = ("diffuser", settings)
-        if key not in self._planners:
-            # One Diffuser planner at a time: each holds the weights and two physics clients.
-            for old in [k for k in self._planners if k[0] == "diffuser"]:
-                self._planners.pop(old).close()
-            self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
-        return self._planners[key]
+        with self._planners_lock:
+            if key not in self._planners:
+                # One Diffuser planner at a time: each holds the weights and two physics clients.
+                for old in [k for k in self._planners if k[0] == "diffuser"]:
+                    self._planners.pop(old).close()
+                self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
+            return self._planners[key]
 
     def start_plan(self) -> None:
         goal = self.goal_editor.goal
         if goal is None or self.worker is not None:
             return
-        self.worker = PlanWorker(self.planner_choice.currentData(), self._planner, self.state, goal, self.plan_seed.value())
+        settings = self._planner_settings()
+        self.worker = PlanWorker(self.planner_choice.currentData(), lambda: self._planner(settings), self.state, goal,
+                                 self.plan_seed.value())
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._plan_done)
         self.worker.failed.connect(self._plan_failed)
@@ -404,6 +424,8 @@ class MainWindow(QMainWindow):
         self.planFinished.emit()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.warmup is not None:
+            self.warmup.wait(60_000)
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(5000)

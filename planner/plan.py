@@ -43,6 +43,15 @@ from tasks.world import Pose, World
 # progress(segment, segments, step, steps)
 Progress = Callable[[int, int, int, int], None]
 
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SHIPPED_CHECKPOINT = ASSETS / "diffuser.pt"  # the whole-state Diffuser (keyframe setting, move scores)
+SHIPPED_MOVER = ASSETS / "move_diffuser.pt"  # the move model (each segment's motion)
+
+
+def shipped_mover() -> str | None:
+    """The shipped move model's path, if it is there (a checkout without it plans without it)."""
+    return str(SHIPPED_MOVER) if SHIPPED_MOVER.exists() else None
+
 
 @dataclass(frozen=True)
 class PlannerSettings:

@@ -210,7 +210,8 @@ def test_compare_two_plans(qtbot, tmp_path):
         w.planner_choice.setCurrentIndex(w.planner_choice.findData(planner))
         with qtbot.waitSignal(w.planFinished, timeout=120_000):
             w.start_plan()
-    w.view.set_state(w.frames[0])
+    frames = w.frames
+    w.view.set_state(frames[0])
     before = w.view.frame().copy()
     lib = w.library
     lib.select(0)
@@ -238,12 +239,12 @@ def test_compare_two_plans(qtbot, tmp_path):
     alone = cmp.overlay.frame().copy()
     cmp.overlay.set_ghosts([cmp.plans[1].states[60]])
     assert alone != cmp.overlay.frame()  # the ghost is drawn
-    w.view.set_state(w.frames[1])
+    w.view.set_state(frames[1])
     w.view.frame()  # the main view draws between the compare windows' frames, as in use
     lib.compare()  # a second compare window, its views drawn
     for view in w.compare_windows[-1].views:
         view.frame()
-    w.view.set_state(w.frames[0])
+    w.view.set_state(frames[0])
     # the main view still draws the scene, without ghosts (frames of the hardware renderer vary
     # by a few pixels from one call to the next; an empty scene differs everywhere)
     after = w.view.frame()
@@ -416,6 +417,8 @@ def test_soak_looped_playback_keeps_none_and_memory_flat(window, qtbot):
 
     from tasks.world import initial_state
 
+    if window.warmup is not None:
+        window.warmup.wait(120_000)  # the model loading beside the soak would count as growth
     states = np.repeat(initial_state(3)[None], 256, 0)
     states[:, LAYOUT.joints.start] = np.linspace(-1, 1, 256)
     window.show_states(states)
