@@ -53,7 +53,11 @@ class GoalEditor(QWidget):
         self.hint = QLabel()
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b00020;")
+        self.mode.setToolTip("Tower order: click blocks bottom to top. Arrangement: click a top block, then the "
+                             "block it goes on (or drag in the top-down view). Tallest tower: any order.")
+        self.undo_button.setToolTip("Take back the last click")
+        self.clear_button.setToolTip("Start the goal again")
+        self.text.setToolTip("Or type the goal")
         buttons = QHBoxLayout()
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.clear_button)
@@ -146,23 +150,24 @@ class GoalEditor(QWidget):
     def _refresh(self) -> None:
         mode = self.mode.currentText()
         self._sync_topdown()
-        for chip in self.chips.values():
-            chip.setEnabled(mode != "Tallest tower")
+        for w in (*self.chips.values(), self.undo_button, self.clear_button):
+            w.setEnabled(mode != "Tallest tower")
+        error = False  # a hint says what to do next; an error says what is wrong
         try:
             if mode == "Tower order":
                 goal = TowerOrder(tuple(self.order)) if self.order else None
-                why = "" if self.order else "click blocks bottom to top"
+                why = "" if self.order else "Click blocks bottom to top."
                 if self.order and len(self.order) < 2:
-                    goal, why = None, "a tower needs at least 2 blocks: click the next one up"
+                    goal, why = None, "A tower needs at least 2 blocks: click the next one up."
             elif mode == "Arrangement":
                 goal = Arrangement(tuple(self.pairs)) if self.pairs else None
-                why = "" if self.pairs else "click a top block, then the block it goes on"
+                why = "" if self.pairs else "Click a top block, then the block it goes on."
             else:
                 goal, why = Unconditional(), ""
         except GoalError as e:
-            goal, why = None, str(e)
+            goal, why, error = None, str(e), True
         self.text.setText(self._goal_text())
-        self._set_goal(goal, why)
+        self._set_goal(goal, why, error)
         self._hint()
 
     def _goal_text(self) -> str:
@@ -183,7 +188,8 @@ class GoalEditor(QWidget):
         else:
             self.hint.setText("Build the tallest tower, any order")
 
-    def _set_goal(self, goal: Goal | None, why: str) -> None:
+    def _set_goal(self, goal: Goal | None, why: str, error: bool = True) -> None:
         self.goal = goal
+        self.message.setStyleSheet("color: #b00020;" if error else "color: palette(mid);")
         self.message.setText(why)
         self.goalChanged.emit(goal)

@@ -69,6 +69,10 @@ class MainWindow(QMainWindow):
         self.denoise.setEnabled(False)
         self.denoise.valueChanged.connect(self._show_denoising)
         self.denoise_label = QLabel("Denoising: —")
+        # Wide enough for its longest text, so the slider beside it never moves.
+        self.denoise_label.setFixedWidth(self.denoise_label.fontMetrics().horizontalAdvance(
+            "Denoising: step 1000 of 1000, segment 10") + 8)
+        self.denoise.setToolTip("Watch the plan form: each denoising step of the segment under the cursor")
         self.goal_editor = GoalEditor()
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
@@ -115,8 +119,24 @@ class MainWindow(QMainWindow):
             self.planner_choice.setCurrentIndex(1)
             self.planner_choice.setToolTip(f"no Diffuser checkpoint at {self.checkpoint}; the demonstrator still plans")
 
+        tips = {
+            self.planner_choice: "Diffuser: the learned planner. Demonstrator: the task-and-motion planner that made "
+                                 "the training data.",
+            self.steps: "Denoising steps per segment (10 is fast; 1000 is the paper's DDPM)",
+            self.candidates: "Trajectories sampled at once per segment; the best-ranked one is kept",
+            self.guide_scale: "How hard the tool guide pulls the sampled arm onto the block at the grasp and above "
+                              "its target at the release, at every denoising step (0 = the model alone). Its value per "
+                              "step shows in the denoising plot.",
+            self.plan_seed: "Seed of the sampling noise: the same seed, scene and goal give the same plan",
+            self.device: "Where the Diffuser runs",
+            self.seed: "Seed of the random scene",
+        }
+        for widget, tip in tips.items():
+            widget.setToolTip(widget.toolTip() or tip)  # a reason set above (no checkpoint) stays
+        self.planner_choice.currentIndexChanged.connect(lambda _: self._planner_changed())
         self._restore_planner_settings()
         self.plan_button = QPushButton("Plan")
+        self.plan_button.setToolTip("Plan the goal from the current scene (Ctrl+P)")
         self.plan_button.clicked.connect(self.start_plan)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -124,6 +144,7 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)  # the label below says what is going on
         self.progress_label = QLabel()
+        self.progress_label.setWordWrap(True)
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
         self.keep_button = QPushButton("Keep as demonstration")
@@ -206,6 +227,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 720)
         self.new_scene()
+        self._restore_view_settings()
+        self._planner_changed()
         self._goal_changed(self.goal_editor.goal)
         self.warmup: WarmupWorker | None = None
         if self.planner_choice.model().item(0).isEnabled():
@@ -232,11 +255,36 @@ class MainWindow(QMainWindow):
         for name in self._PERSISTED:
             self.settings.setValue(f"planner/{name}", getattr(self, name).value())
         self.settings.setValue("planner/name", self.planner_choice.currentData())
+        self.settings.setValue("goal/mode", self.goal_editor.mode.currentText())
+        self.settings.setValue("goal/text", self.goal_editor.text.text())
+        self.settings.setValue("playback/speed", self.playback.speed.currentData())
+        self.settings.setValue("playback/loop", self.playback.loop.isChecked())
+        self.settings.setValue("playback/trail", self.trail_box.isChecked())
+
+    def _restore_view_settings(self) -> None:
+        """The goal, its mode and the playback options as the user left them."""
+        mode = self.settings.value("goal/mode")
+        if mode is not None and self.goal_editor.mode.findText(mode) >= 0:
+            self.goal_editor.mode.setCurrentIndex(self.goal_editor.mode.findText(mode))
+        text = self.settings.value("goal/text")
+        if text:
+            self.goal_editor.set_text(str(text))
+        speed = self.settings.value("playback/speed")
+        if speed is not None and self.playback.speed.findData(float(speed)) >= 0:
+            self.playback.speed.setCurrentIndex(self.playback.speed.findData(float(speed)))
+        self.playback.loop.setChecked(str(self.settings.value("playback/loop", "false")).lower() == "true")
+        self.trail_box.setChecked(str(self.settings.value("playback/trail", "true")).lower() == "true")
 
     # ------------------------------------------------------------------ scene and goal
+    def _planner_changed(self) -> None:
+        diffuser = self.planner_choice.currentData() == "diffuser"
+        for w in (self.steps, self.candidates, self.guide_scale, self.plan_seed, self.device):
+            w.setEnabled(diffuser)
+
     def new_scene(self) -> None:
         self.state = initial_state(self.seed.value())
         self.plan, self.frames = None, None
+        self.keep_button.setEnabled(False)
         self.playback.set_length(0)
         self.result_label.setText("")
         self.view.set_state(self.state)
