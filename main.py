@@ -182,6 +182,43 @@ def cmd_train_mover(args) -> int:
     return 0
 
 
+def cmd_render(args) -> int:
+    from tqdm import tqdm
+
+    from app.video import FORMATS, render_denoising, render_plans
+    from tasks.plans import list_plans, load_plan
+
+    if Path(args.out).suffix.lower() not in FORMATS:
+        raise UsageError(f"--out {args.out}: the video must end in .mp4 or .gif")
+    if not Path(args.out).resolve().parent.is_dir():
+        raise UsageError(f"--out {args.out}: no such folder")
+    ids = args.id or []
+    if not ids:
+        stored = list_plans(args.plans)
+        if not stored:
+            raise UsageError(f"{args.plans}: no plans in it")
+        ids = [stored[-1].id]
+    plans = [load_plan(args.plans, pid) for pid in ids]
+    size = tuple(args.size)
+    with tqdm(unit="frame", desc=f"render {Path(args.out).name}") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        if args.denoising:
+            if len(plans) != 1:
+                raise UsageError("--denoising renders one plan: give one --id")
+            try:
+                n = render_denoising(plans[0], args.out, size, progress=progress)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+        else:
+            n = render_plans(plans, args.out, size, speed=args.speed, fps=args.fps, trail=not args.no_trail,
+                             progress=progress)
+    print(f"wrote {n} frames of {', '.join(ids)} to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
@@ -236,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "goes (default 0 = off)")
     t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
     t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("render", help="render stored plans as an MP4 or GIF (the 3-D view with the tool trail)")
+    r.add_argument("--plans", required=True, help="plans file")
+    r.add_argument("--id", nargs="+", help="plan id(s); several play side by side (default: the newest plan)")
+    r.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
+    r.add_argument("--denoising", action="store_true", help="animate how the plan formed, step by denoising step")
+    r.add_argument("--size", type=int, nargs=2, default=[480, 360], metavar=("WIDTH", "HEIGHT"))
+    r.add_argument("--speed", type=float, default=1.0, help="times the plan's real time (default 1)")
+    r.add_argument("--fps", type=float, default=15.0)
+    r.add_argument("--no-trail", action="store_true", help="leave the tool's path out")
+    r.set_defaults(func=cmd_render)
 
     from planner.train_mover import MoverTrainConfig as M  # the dataclass holds the defaults
 
