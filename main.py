@@ -200,6 +200,12 @@ def cmd_render(args) -> int:
         ids = [stored[-1].id]
     plans = [load_plan(args.plans, pid) for pid in ids]
     size = tuple(args.size)
+    import signal
+
+    def interrupted(signum, frame):  # the app's Cancel: stop like Ctrl+C, so no partial file stays
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
     with tqdm(unit="frame", desc=f"render {Path(args.out).name}") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
 
 from app.playback import PlaybackBar
 from app.render import shared_renderer
@@ -21,8 +23,10 @@ TABLE_COLUMNS = ("Plan", "Score", "Strict", "States", "Plan s", "Path (rad)", "S
 
 
 class CompareWindow(QWidget):
-    def __init__(self, plans: list[Plan], parent: QWidget | None = None) -> None:
+    def __init__(self, plans: list[Plan], plans_file=None, parent: QWidget | None = None) -> None:
+        """`plans_file`: where the plans are kept (needed to render them as a video)."""
         super().__init__(parent)
+        self.plans_file = plans_file
         self.setWindowTitle("Compare plans")
         self.plans = plans
         self.renderer = shared_renderer()  # the app's one renderer draws every view, in turn
@@ -44,6 +48,21 @@ class CompareWindow(QWidget):
         self.overlay_box = QCheckBox("Overlay as ghosts in one view")
         self.overlay_box.toggled.connect(self.set_overlay)
         views_row.addWidget(self.overlay, 1)
+        self.views_row = views_row
+        self.status = QLabel()
+        self._render_job = None
+        export_row = QHBoxLayout()
+        export_row.addWidget(self.overlay_box)
+        export_row.addStretch(1)
+        for text, slot, tip in (
+            ("Export video…", self.export_video, "The plans side by side as MP4 or GIF (needs plans from a plans file)"),
+            ("Export plots (PNG)…", self.export_png, "The three plots as one PNG image"),
+            ("Export data (CSV)…", self.export_csv, "Joints, tool and block heights over time, per plan"),
+        ):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _checked=False, slot=slot: slot())
+            export_row.addWidget(b)
         self.playback = PlaybackBar()
         self.playback.set_length(max(len(p.states) for p in plans))
         self.playback.frameChanged.connect(self.show_frame)
@@ -52,6 +71,8 @@ class CompareWindow(QWidget):
         self.plots.setBackground("w")
         titles = ("Joint angles (rad)", "Tool height (m)", "Block heights (m)")
         self.plot_items = [self.plots.addPlot(row=i, col=0, title=t) for i, t in enumerate(titles)]
+        for item in self.plot_items:
+            item.addLegend(offset=(-10, 5), labelTextSize="8pt")
         self.cursors = []
         for item in self.plot_items:
             item.setLabel("bottom", "time", units="s")
@@ -71,11 +92,12 @@ class CompareWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(views_row, 3)
-        layout.addWidget(self.overlay_box)
+        layout.addLayout(export_row)
         layout.addWidget(self.playback)
         layout.addWidget(self.plots, 3)
         layout.addWidget(self.table, 1)
-        self.resize(1200, 1000)
+        layout.addWidget(self.status)
+        self.resize(1200, 900)
 
     def _plot(self) -> None:
         joints, tool, blocks = self.plot_items
@@ -83,19 +105,59 @@ class CompareWindow(QWidget):
             colour = PLAN_PENS[k % len(PLAN_PENS)]
             t = np.arange(len(plan.states)) * CONTROL_PERIOD
             for j in range(7):
-                joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1))
+                # One legend entry per plan (its colour), not one per joint.
+                joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1), name=plan.name if j == 0 else None)
             tool.plot(t, tool_heights(plan.states, self.renderer.world), pen=pg.mkPen(colour, width=2), name=plan.name)
             style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
             heights = block_heights(plan.states)
             for b, name in enumerate(BLOCK_NAMES):
                 rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
-                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style))
+                label = f"{name} ({'solid' if k == 0 else 'dashed'}: {plan.name})" if k < 2 else None
+                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=label)
 
     def set_overlay(self, on: bool) -> None:
         for view in self.views:
             view.setVisible(not on)
         self.overlay.setVisible(on)
+        # The overlay takes the whole row (the hidden views' columns would leave it half empty).
+        for i in range(self.views_row.count() - 1):
+            self.views_row.setStretch(i, 0 if on else 1)
+        self.views_row.setStretch(self.views_row.count() - 1, 1 if on else 0)
         self.show_frame(self.playback.frame)
+
+    # ------------------------------------------------------------------ export
+    def export_video(self, out: str | None = None) -> None:
+        from app.export import ask_video_path, run_render
+
+        if self.plans_file is None or not all(p.id for p in self.plans):
+            self.status.setText("Only plans kept in a plans file can be rendered")
+            return
+        out = out or ask_video_path(self, "comparison.mp4")
+        if not out or self._render_job is not None:
+            return
+        args = ["--plans", str(self.plans_file), "--id", *[p.id for p in self.plans], "--out", out]
+
+        def done(ok: bool, message: str) -> None:
+            self._render_job = None
+            self.status.setText(message if ok else f"Export failed: {message}")
+
+        self._render_job = run_render(self, args, "Rendering the comparison…", done)
+
+    def export_png(self, out: str | None = None) -> None:
+        from pyqtgraph.exporters import ImageExporter
+
+        out = out or QFileDialog.getSaveFileName(self, "Export plots", "comparison.png", "PNG image (*.png)")[0]
+        if out:
+            ImageExporter(self.plots.scene()).export(out)
+            self.status.setText(f"Plots saved to {out}")
+
+    def export_csv(self, out: str | None = None) -> None:
+        from app.export import comparison_csv
+
+        out = out or QFileDialog.getSaveFileName(self, "Export data", "comparison.csv", "CSV (*.csv)")[0]
+        if out:
+            comparison_csv(self.plans, out, lambda s: tool_heights(s, self.renderer.world))
+            self.status.setText(f"Data saved to {out}")
 
     def show_frame(self, k: int) -> None:
         at = [plan.states[min(k, len(plan.states) - 1)] for plan in self.plans]

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -18,8 +20,6 @@ from app.goal_editor import GoalEditor
 from app.library import LibraryPanel
 from app.playback import PlaybackBar
 from app.view import SceneView
-import threading
-
 from app.workers import ExecuteWorker, PlanWorker, WarmupWorker
 from tasks.world import initial_state
 
@@ -44,6 +44,7 @@ def default_plans_file() -> Path:
 class MainWindow(QMainWindow):
     planFinished = Signal()  # a planning run ended (done, failed or cancelled)
     replayFinished = Signal()
+    exportFinished = Signal(bool)
 
     def __init__(
         self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.denoise_label.setFixedWidth(self.denoise_label.fontMetrics().horizontalAdvance(
             "Denoising: step 1000 of 1000, segment 10") + 8)
         self.denoise.setToolTip("Watch the plan form: each denoising step of the segment under the cursor")
+        self.guide_plot = _guide_plot()
         self.goal_editor = GoalEditor()
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
@@ -188,6 +190,7 @@ class MainWindow(QMainWindow):
         watch.addWidget(self.denoise_label)
         watch.addWidget(self.denoise, 1)
         centre.addLayout(watch)
+        centre.addWidget(self.guide_plot)
         body = QWidget()
         layout = QHBoxLayout(body)
         panel = QWidget()
@@ -216,6 +219,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(dock, demos)
         dock.raise_()
 
+        file_menu = self.menuBar().addMenu("&File")
+        self.export_video_action = file_menu.addAction("Export plan as video or GIF…", self.export_video)
+        self.export_denoising_action = file_menu.addAction("Export denoising animation…", self.export_denoising)
+        for action in (self.export_video_action, self.export_denoising_action):
+            action.setEnabled(False)
+        file_menu.addSeparator()
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._render_job = None
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.playback.toggle)
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.playback.step(-1))
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.playback.step(1))
@@ -276,6 +287,33 @@ class MainWindow(QMainWindow):
         self.trail_box.setChecked(str(self.settings.value("playback/trail", "true")).lower() == "true")
 
     # ------------------------------------------------------------------ scene and goal
+    # ------------------------------------------------------------------ export
+    def export_video(self, out: str | None = None) -> None:
+        """The shown plan (as stored in the library) as MP4 or GIF, rendered in another process."""
+        self._export(out, denoising=False)
+
+    def export_denoising(self, out: str | None = None) -> None:
+        self._export(out, denoising=True)
+
+    def _export(self, out: str | None, denoising: bool) -> None:
+        from app.export import ask_video_path, run_render
+
+        plan = self.plan
+        if plan is None or not plan.id or self._render_job is not None:
+            return
+        out = out or ask_video_path(self, f"{plan.id}{'-denoising' if denoising else ''}.mp4")
+        if not out:
+            return
+        args = ["--plans", str(self.library.path), "--id", plan.id, "--out", out]
+        args += ["--denoising"] if denoising else ["--speed", str(self.playback.speed.currentData())]
+
+        def done(ok: bool, message: str) -> None:
+            self._render_job = None
+            self.statusBar().showMessage(message if ok else f"Export failed: {message}", 10_000)
+            self.exportFinished.emit(ok)
+
+        self._render_job = run_render(self, args, f"Rendering {Path(out).name}…", done)
+
     def _planner_changed(self) -> None:
         diffuser = self.planner_choice.currentData() == "diffuser"
         for w in (self.steps, self.candidates, self.guide_scale, self.plan_seed, self.device):
@@ -323,6 +361,18 @@ class MainWindow(QMainWindow):
     def _update_trail(self) -> None:
         show = self.trail_box.isChecked() and self.frames is not None and len(self.frames) > 1
         self.view.set_trail(self._tool_path(self.frames) if show else None)
+
+    def _plot_guide(self, plan) -> None:
+        """The tool's distance from its grasp and release targets in each segment's predicted
+        plan, step by denoising step: what the guide scale pulls down (and the model alone does)."""
+        item = self.guide_plot.getPlotItem()
+        item.clear()
+        segs = ((plan.details or {}).get("segments", []) if plan is not None else [])
+        curves = [np.sqrt(np.maximum(-np.asarray(s["guide_values"]), 0)) * 100 for s in segs if s.get("guide_values")]
+        for k, cm in enumerate(curves):
+            item.plot(np.arange(1, len(cm) + 1), cm, pen=pg.mkPen(_SEGMENT_PENS[k % len(_SEGMENT_PENS)], width=2),
+                      symbol="o", symbolSize=4, name=f"segment {k + 1}")
+        self.guide_plot.setVisible(bool(curves))
 
     def _show_denoising(self, k: int) -> None:
         """Step k of the denoising of the segment under the playback cursor: its tool path as the
@@ -418,6 +468,7 @@ class MainWindow(QMainWindow):
         self.playback.set_frame(0)
         self._show_frame(0)
         self._update_trail()
+        self._plot_guide(plan)
         snaps = getattr(plan, "denoising", None)
         self.denoise.blockSignals(True)
         self.denoise.setEnabled(snaps is not None)
@@ -425,6 +476,8 @@ class MainWindow(QMainWindow):
         self.denoise.setValue(self.denoise.maximum())
         self.denoise.blockSignals(False)
         self.denoise_label.setText("Denoising: watch the plan form" if snaps is not None else "Denoising: —")
+        self.export_video_action.setEnabled(bool(plan.id))
+        self.export_denoising_action.setEnabled(bool(plan.id) and snaps is not None)
         verdict = "strict success" if result.strict_success else "no strict success"
         self.result_label.setText(
             f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"
@@ -447,7 +500,7 @@ class MainWindow(QMainWindow):
     def compare(self, plans: list) -> None:
         from app.compare import CompareWindow
 
-        window = CompareWindow(plans)
+        window = CompareWindow(plans, self.library.path)
         window.show()
         self.compare_windows.append(window)
 
@@ -499,6 +552,24 @@ def run(argv: list[str] | None = None) -> int:
     code = app.exec()
     jobs.shutdown()
     return code
+
+
+_SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
+
+
+def _guide_plot() -> "pg.PlotWidget":
+    plot = pg.PlotWidget(background="w")
+    plot.setFixedHeight(130)
+    item = plot.getPlotItem()
+    item.setTitle("Tool distance from the grasp and release targets, by denoising step", size="9pt")
+    item.setLabel("left", "cm")
+    item.setLabel("bottom", "denoising step")
+    item.setLogMode(y=True)
+    item.addLegend(offset=(-10, 5))
+    plot.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
+                    "release, in each step's predicted plan. A guide scale above 0 pulls it down during denoising.")
+    plot.setVisible(False)
+    return plot
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:

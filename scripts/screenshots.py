@@ -1,9 +1,10 @@
 """Screenshots of the real window for the README, taken from the app itself.
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py [--out docs]
+    xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py [--out docs]
 
-Opens the app, plans a tower with the Diffuser, shows the plan half-way, and saves the window;
-then compares it with the demonstrator's plan and plans the tallest tower.
+Opens the app at 1280 x 720 (a laptop screen), plans a tower with the Diffuser, shows the plan
+half-way, and saves the window, also at 1920 x 1080; then compares it with the demonstrator's
+plan and plans the tallest tower.
 """
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5")
-    w.resize(1300, 800)
+    w.resize(1280, 720)
     w.show()
+    if w.warmup is not None:
+        w.warmup.wait(120_000)
     wait(300)
     editor = w.goal_editor
     editor.mode.setCurrentText("Arrangement")
@@ -60,7 +63,12 @@ def main() -> None:
     w.playback.set_playing(False)
     w.playback.set_frame(int(len(w.frames) * 0.55))
     wait(200)
-    w.grab().save(str(out / "main-window.png"))
+    w.grab().save(str(out / "main-window-1280x720.png"))
+    w.resize(1920, 1080)
+    wait(300)
+    w.grab().save(str(out / "main-window-1920x1080.png"))
+    w.resize(1280, 720)
+    wait(300)
     w.playback.set_frame(128 + 80)  # second segment, carrying
     w.denoise.setValue(3)  # the plan as it was four denoising steps in
     wait(200)
@@ -92,7 +100,8 @@ def main() -> None:
     w.playback.set_frame(len(w.frames) - 1)
     wait(200)
     w.grab().save(str(out / "tallest-plan.png"))
-    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window.png, denoising.png, "
+    print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window-1280x720.png, "
+          f"main-window-1920x1080.png, denoising.png, "
           f"compare.png, compare-overlay.png, tallest-plan.png in {out}")
     w.close()
 

@@ -86,6 +86,10 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
     assert window.view.trail is not None and len(window.view.trail_pixels()) > 100  # the tool's path is drawn
     if planner == "diffuser":
         assert "moves: green on red" in window.result_label.text()
+    if planner == "diffuser":  # the move model made it: its tool-distance curve is plotted per step
+        segs = window.plan.details["segments"]
+        assert segs[0]["model"] == "mover" and len(segs[0]["guide_values"]) == window.steps.value()
+        assert window.guide_plot.isVisible() and len(window.guide_plot.getPlotItem().listDataItems()) == len(segs)
     if planner == "diffuser":  # watch the plan form: earlier denoising steps differ from the plan
         assert window.denoise.isEnabled() and window.denoise.maximum() == 9
         window.playback.set_frame(60)
@@ -445,3 +449,44 @@ def test_soak_looped_playback_keeps_none_and_memory_flat(window, qtbot):
           f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     assert none1 - none0 > -100
     assert rss1 - rss0 < 50
+
+
+def test_export_the_shown_plan_as_a_gif_and_a_comparison_as_png_and_csv(window, qtbot, tmp_path):
+    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
+    window.goal_editor.set_text("red,green")
+    for _ in range(2):
+        with qtbot.waitSignal(window.planFinished, timeout=120_000):
+            window.start_plan()
+    assert window.export_video_action.isEnabled() and not window.export_denoising_action.isEnabled()
+    out = tmp_path / "plan.gif"
+    with qtbot.waitSignal(window.exportFinished, timeout=240_000) as done:
+        window.export_video(str(out))
+    assert done.args == [True] and out.stat().st_size > 10_000
+    from PIL import Image
+
+    with Image.open(out) as gif:
+        assert gif.n_frames > 10 and gif.size == (480, 360)
+    window.library.select(0, 1)
+    window.library.compare()
+    cmp = window.compare_windows[-1]
+    qtbot.addWidget(cmp)
+    cmp.export_png(str(tmp_path / "plots.png"))
+    cmp.export_csv(str(tmp_path / "data.csv"))
+    assert (tmp_path / "plots.png").stat().st_size > 5_000
+    table = np.genfromtxt(tmp_path / "data.csv", delimiter=",", names=True)
+    assert len(table) == len(cmp.plans[0].states) and "plan2_tool_z" in table.dtype.names and "plan1_yellow_z" in table.dtype.names
+
+
+def test_cancelled_export_leaves_no_file(window, qtbot, tmp_path):
+    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
+    window.goal_editor.set_text("red,green,blue,yellow")
+    with qtbot.waitSignal(window.planFinished, timeout=120_000):
+        window.start_plan()
+    out = tmp_path / "plan.mp4"
+    with qtbot.waitSignal(window.exportFinished, timeout=120_000) as done:
+        window.export_video(str(out))
+        qtbot.waitUntil(lambda: window._render_job.process.state() == window._render_job.process.ProcessState.Running)
+        qtbot.wait(1500)
+        window._render_job.cancel()
+    assert done.args == [False]
+    assert not out.exists() and not list(tmp_path.glob(".plan.partial*"))

@@ -129,3 +129,22 @@ def test_a_planner_that_fails_scores_zero_without_stopping_the_evaluation(tmp_pa
 
     res = evaluate(NaNPlanner(), "conditional", 2, 0, tmp_path)
     assert res["episodes"] == 2 and res["score_mean"] == 0 and res["planning_failures"] == 2
+
+
+def test_render_writes_gif_and_mp4_and_refuses_what_it_cannot(tmp_path):
+    plans = tmp_path / "plans.h5"
+    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--seed", "1", "--out", str(plans))
+    assert r.returncode == 0, r.stderr
+    pid = list_plans(plans)[0].id
+    for name in ("one.gif", "one.mp4"):
+        r = run("render", "--plans", str(plans), "--out", str(tmp_path / name), "--speed", "4", "--size", "160", "120")
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / name).stat().st_size > 1000 and f"of {pid} to" in r.stdout
+    for args, message in [
+        (["--out", str(tmp_path / "x.avi")], "must end in .mp4 or .gif"),
+        (["--out", str(tmp_path / "no" / "x.gif")], "no such folder"),
+        (["--out", str(tmp_path / "d.gif"), "--denoising"], "without its denoising steps"),
+        (["--out", str(tmp_path / "x.gif"), "--id", "plan_99999"], "no plan 'plan_99999'"),
+    ]:
+        r = run("render", "--plans", str(plans), *args)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -1,0 +1,116 @@
+"""Exports from the app: videos and GIFs through `python main.py render` in a separate process
+(with a progress dialog and Cancel), and a comparison's plots as PNG and data as CSV."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
+
+ROOT = Path(__file__).resolve().parents[1]
+_PROGRESS = re.compile(r"(\d+)/(\d+)")
+
+
+class RenderJob(QObject):
+    """`main.py render ARGS` in a child process; reports progress(done, total) and finished(ok,
+    message). Cancelling ends the child, which removes its partial file."""
+
+    progress = Signal(int, int)
+    finished = Signal(bool, str)
+
+    def __init__(self, args: list[str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.process = QProcess(self)
+        self.process.setProgram(sys.executable)
+        self.process.setArguments([str(ROOT / "main.py"), "render", *args])
+        self.process.setWorkingDirectory(str(ROOT))
+        self.process.readyReadStandardError.connect(self._read)
+        self.process.finished.connect(self._done)
+        self._err = ""
+        self.cancelled = False
+
+    def start(self) -> None:
+        self.process.start()
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.process.terminate()
+
+    def _read(self) -> None:
+        text = bytes(self.process.readAllStandardError()).decode(errors="replace")
+        self._err = (self._err + text)[-2000:]
+        found = _PROGRESS.findall(text)
+        if found:
+            done, total = found[-1]
+            self.progress.emit(int(done), int(total))
+
+    def _done(self, code: int, _status) -> None:
+        out = bytes(self.process.readAllStandardOutput()).decode(errors="replace").strip()
+        if self.cancelled:
+            self.finished.emit(False, "Export cancelled")
+        elif code == 0:
+            self.finished.emit(True, out.splitlines()[-1] if out else "done")
+        else:
+            lines = [ln for ln in self._err.replace("\r", "\n").splitlines() if ln.startswith("error")]
+            self.finished.emit(False, lines[-1] if lines else f"render failed (exit code {code})")
+
+
+def run_render(parent: QWidget, args: list[str], title: str, on_done=None) -> RenderJob:
+    """Start a render with a progress dialog that can cancel it; `on_done(ok, message)` after."""
+    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle("Export")
+    dialog.setMinimumDuration(0)
+    job = RenderJob(args, parent)
+
+    def progress(done: int, total: int) -> None:
+        dialog.setMaximum(total)
+        dialog.setValue(done)
+
+    def finished(ok: bool, message: str) -> None:
+        dialog.reset()
+        dialog.close()
+        if on_done is not None:
+            on_done(ok, message)
+
+    job.progress.connect(progress)
+    job.finished.connect(finished)
+    dialog.canceled.connect(job.cancel)
+    job.start()
+    return job
+
+
+def ask_video_path(parent: QWidget, suggested: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Export video", suggested, "MP4 video (*.mp4);;GIF animation (*.gif)")
+    if not path:
+        return None
+    if Path(path).suffix.lower() not in (".mp4", ".gif"):
+        path += ".mp4"
+    return path
+
+
+def comparison_csv(plans: list, path: str | Path, tool_heights_of) -> None:
+    """One row per state: time, then per plan (plan1, plan2, ... in the comparison's order) its 7
+    joints, tool height and block heights; a plan that ended holds its last state."""
+    from tasks.layout import BLOCK_NAMES, LAYOUT
+    from tasks.metrics import block_heights
+    from tasks.world import CONTROL_PERIOD
+
+    n = max(len(p.states) for p in plans)
+    cols, header = [np.arange(n) * CONTROL_PERIOD], ["time_s"]
+    for k, plan in enumerate(plans):
+        states = np.asarray(plan.states)
+        pad = lambda a: np.concatenate([a, np.repeat(a[-1:], n - len(a), 0)])  # noqa: E731 (held at the end)
+        tag = f"plan{k + 1}"
+        for j in range(LAYOUT.joints.stop):
+            cols.append(pad(states[:, j]))
+            header.append(f"{tag}_joint_{j + 1}")
+        cols.append(pad(tool_heights_of(states)))
+        header.append(f"{tag}_tool_z")
+        heights = block_heights(states)
+        for b, name in enumerate(BLOCK_NAMES):
+            cols.append(pad(heights[:, b]))
+            header.append(f"{tag}_{name}_z")
+    np.savetxt(path, np.column_stack(cols), delimiter=",", header=",".join(header), comments="", fmt="%.6f")
