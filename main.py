@@ -22,7 +22,7 @@ from tasks.goals import TASKS
 PLANNERS = ("diffuser", "demonstrator")
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "diffuser.pt"  # = planner.plan.SHIPPED_CHECKPOINT, without importing torch here
-DEFAULT_MOVER = ASSETS / "move_diffuser.pt"  # = planner.plan.SHIPPED_MOVER
+DEFAULT_MOVER = ASSETS / "move_diffuser.pt"  # = planner.plan.SHIPPED_MOVER (named here for --help)
 
 
 class UsageError(Exception):
@@ -40,16 +40,20 @@ def make_planner(args):
         from planner.plan import DiffuserPlanner, PlannerSettings
 
         base = PlannerSettings.paper() if args.paper else PlannerSettings()
+        if args.no_mover:
+            base = replace(base, mover=None)
         overrides = {
             "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
             "max_checks": args.max_checks, "smooth": args.smooth, "device": args.device, "classifier": args.classifier,
             "cond_scale": args.cond_scale,
         }
-        if not args.paper and not args.no_mover:
-            overrides["mover"] = args.mover or (str(DEFAULT_MOVER) if DEFAULT_MOVER.exists() else None)
+        if args.mover:
+            overrides["mover"] = args.mover
         settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         if args.no_keyframes:
             settings = replace(settings, keyframes=False)
+        if args.keyframes:
+            settings = replace(settings, keyframes=True)
         if args.no_physics_check:
             settings = replace(settings, physics_check=False)
         try:
@@ -69,14 +73,18 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--guide-scale", type=float, help="guide gradient scale (default 0 with keyframes)")
     g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
     g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 30; 0 = off)")
-    g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (no IK keyframes)")
+    g.add_argument("--keyframes", action="store_true",
+                   help="also pin joints from inverse kinematics at the grasp and release (the whole-state "
+                        "Diffuser's best setting; the move model needs none)")
+    g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (the default)")
     g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     g.add_argument("--mover", help=f"a move-model checkpoint (train-mover) that makes each segment's motion "
                    f"(default {DEFAULT_MOVER.relative_to(DEFAULT_MOVER.parents[1])} when it exists)")
-    g.add_argument("--no-mover", action="store_true", help="plan the motion with the whole-state Diffuser instead")
+    g.add_argument("--no-mover", action="store_true",
+                   help="plan the motion with the whole-state Diffuser instead (add --keyframes for its best setting)")
     g.add_argument("--cond-scale", type=float, help="the move model's classifier-free guidance weight (default 1)")
     g.add_argument("--classifier", help="a stack-classifier checkpoint (train-classifier): its learned guide "
                    "replaces the hand-written one")

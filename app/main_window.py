@@ -394,11 +394,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ planning
     def _planner_settings(self):
         """The Diffuser's settings as the panel shows them (read on the GUI thread)."""
-        from planner.plan import PlannerSettings, shipped_mover
+        from planner.plan import PlannerSettings
 
         return PlannerSettings(
             steps=self.steps.value(), candidates=self.candidates.value(),
-            guide_scale=self.guide_scale.value(), device=self.device.currentData(), mover=shipped_mover(),
+            guide_scale=self.guide_scale.value(), device=self.device.currentData(),
         )
 
     def _planner(self, settings=None):

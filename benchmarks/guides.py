@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--scales", type=float, nargs="+", default=[0.0, 1.0, 10.0, 100.0])
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
-    planner = DiffuserPlanner(args.checkpoint, PlannerSettings(steps=args.sampling_steps, smooth=0))
+    planner = DiffuserPlanner(args.checkpoint, PlannerSettings.whole_state(steps=args.sampling_steps, smooth=0))
     classifier = load_classifier(args.classifier)
     scenes = []
     for k in range(args.scenes):

@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--sampling-steps", type=int, default=PlannerSettings.steps)
     ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
-    planner = DiffuserPlanner(args.checkpoint, PlannerSettings(steps=args.sampling_steps))
+    planner = DiffuserPlanner(args.checkpoint, PlannerSettings.whole_state(steps=args.sampling_steps))
     demonstrator = Demonstrator()
     usable, holding, legal = (np.zeros(3, dtype=int) for _ in range(3))
     chance = np.zeros(3)

@@ -14,7 +14,7 @@ is itself the segment, with no guide.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -55,24 +55,33 @@ def shipped_mover() -> str | None:
 
 @dataclass(frozen=True)
 class PlannerSettings:
+    """How the Diffuser plans. The defaults are the best setting measured (README, Figures): the
+    move model makes each segment, no inverse kinematics enters it, 16 candidates are ranked and
+    checked in physics. Without a move model, `keyframes=True` is the whole-state Diffuser's best."""
+
     steps: int = 10  # denoising steps; the model's full count (1000) is the paper's DDPM
     candidates: int = 16
-    guide_scale: float = 0.0
-    keyframes: bool = True
+    guide_scale: float = 0.0  # the move model's tool guide (planner.guides.ToolAt); ~10 helps, 100+ overshoots
+    keyframes: bool = False  # pin joints from inverse kinematics at the grasp and release
     physics_check: bool = True
     max_checks: int = 4  # candidates tried in physics per segment, best ranked first
     extra_segments: int = 1  # retries allowed beyond the moves the goal needs
     smooth: int = 30  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off)
     device: str = "cpu"
     classifier: str | None = None  # a stack-classifier checkpoint: its guide replaces PlacedOn
-    mover: str | None = None  # a move-model checkpoint (train-mover): it makes each segment's motion
+    mover: str | None = field(default_factory=shipped_mover)  # move model (train-mover): makes each segment
     cond_scale: float = 1.0  # the move model's classifier-free guidance weight (1 = plain conditioning)
 
     @classmethod
     def paper(cls) -> "PlannerSettings":
         """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
         return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
-                   extra_segments=0, smooth=0)
+                   extra_segments=0, smooth=0, mover=None)
+
+    @classmethod
+    def whole_state(cls, **changes) -> "PlannerSettings":
+        """The whole-state Diffuser alone with its IK keyframes (the best setting before the move model)."""
+        return cls(**{"keyframes": True, "mover": None, **changes})
 
 
 class DiffuserPlanner:
@@ -94,6 +103,9 @@ class DiffuserPlanner:
         if self.horizon < PHASES.length:
             raise ValueError(f"{checkpoint}: horizon {self.horizon} is shorter than a pick-and-place ({PHASES.length})")
         self.config = replace(settings, steps=min(settings.steps, self.diffusion.n_timesteps))
+        if settings.classifier and settings.mover:
+            raise ValueError("the stack classifier guides the whole-state Diffuser: plan without the move model "
+                             "(--no-mover) to use it")
         self.classifier = load_classifier(settings.classifier, self.device) if settings.classifier else None
         self.solver = KeyframeSolver()
         self.world = World()

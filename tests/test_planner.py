@@ -225,7 +225,7 @@ def test_shipped_checkpoint_plans_a_tower_segment_on_the_cpu():
     from tasks.goals import TowerOrder
     from tasks.world import initial_state
 
-    planner = DiffuserPlanner(SHIPPED, PlannerSettings(candidates=8, max_checks=2, extra_segments=0))
+    planner = DiffuserPlanner(SHIPPED, PlannerSettings.whole_state(candidates=8, max_checks=2, extra_segments=0))
     state = initial_state(3)
     plan = planner.plan(state, TowerOrder(("red", "green")), seed=0)
     planner.close()
@@ -273,7 +273,7 @@ def test_unconditional_moves_are_chosen_by_the_models_scores():
     from tasks.rewards import strictly_on
     from tasks.world import initial_state
 
-    planner = DiffuserPlanner(SHIPPED, PlannerSettings(candidates=4, max_checks=2, extra_segments=0))
+    planner = DiffuserPlanner(SHIPPED, PlannerSettings.whole_state(candidates=4, max_checks=2, extra_segments=0))
     state = initial_state(3)
     plan = planner.plan(state, Unconditional(), seed=2)
     planner.close()
@@ -426,7 +426,7 @@ def test_planner_guides_with_the_learned_classifier_when_given_one():
     from tasks.world import initial_state
 
     settings = PlannerSettings(steps=4, candidates=2, guide_scale=10.0, keyframes=False, physics_check=False,
-                               extra_segments=0, classifier=CLASSIFIER)
+                               extra_segments=0, classifier=CLASSIFIER, mover=None)
     planner = DiffuserPlanner(SHIPPED, settings)
     plan = planner.plan(initial_state(1), TowerOrder(("red", "green")), seed=0)
     planner.close()
