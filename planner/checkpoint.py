@@ -62,7 +62,9 @@ def read(path: str | Path, fmt: str = FORMAT, kind: str = "Diffuser") -> dict:
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint is tensors, numbers, strings, lists and dicts; a file that
+        # asks to build any other object (and so could run code) is refused.
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a corrupt file
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:

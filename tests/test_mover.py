@@ -140,3 +140,17 @@ def test_shipped_move_model_makes_a_move_from_one_sample_without_keyframes():
     seg = plan.details["segments"][0]
     assert seg["model"] == "mover" and not seg["keyframes"]
     assert execute(plan.states, goal, start=initial_state(7)).strict_success
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    path = tmp_path / "hostile.pt"
+    torch.save({"format": "kuka-move-diffuser-1", "x": Payload()}, path, pickle_module=pickle)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_mover(path)
+    assert not (tmp_path / "pwned").exists()
