@@ -20,7 +20,8 @@ COLUMNS = ("Name", "Goal", "Planner", "Settings", "Score", "Strict", "Plan s", "
 def _short_settings(plan: Plan) -> str:
     s = plan.settings
     if plan.planner == "diffuser":
-        return f"{s.get('steps')} steps, {s.get('candidates')} cand., step {s.get('train_step')}"
+        model = f"move model step {s['mover_train_step']}" if s.get("mover") else f"whole-state step {s.get('train_step')}"
+        return f"{s.get('steps')} steps, {s.get('candidates')} cand., {model}"
     return f"TAMP {s.get('version', '')}".strip()
 
 

@@ -237,6 +237,7 @@ class MainWindow(QMainWindow):
             self.restoreState(self.settings.value("window_state"))
         else:
             self.resize(1280, 720)
+            self.resizeDocks([dock], [190], Qt.Orientation.Vertical)  # the 3-D view gets the height
         self.new_scene()
         self._restore_view_settings()
         self._planner_changed()
@@ -565,7 +566,7 @@ def _guide_plot() -> "pg.PlotWidget":
     item.setLabel("left", "cm")
     item.setLabel("bottom", "denoising step")
     item.setLogMode(y=True)
-    item.addLegend(offset=(-10, 5))
+    item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
     plot.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
                     "release, in each step's predicted plan. A guide scale above 0 pulls it down during denoising.")
     plot.setVisible(False)

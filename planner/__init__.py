@@ -1,12 +1,27 @@
 """The Diffuser: temporal U-Net, diffusion, guides, conditioning, training, planning.
 
-Importing this package sets how PyTorch's OpenMP threads wait, before torch itself is loaded
-(libgomp reads it once, at load). By default they spin: beside any other busy process a plan
-then took 24 to 26 s instead of 0.6 s. Passive waiting costs little when the machine is idle
-(benchmarks/plan_load.py measures both). A value the user set in the environment wins.
+Importing this package sets PyTorch's OpenMP threads before torch itself is loaded (libgomp
+reads the environment once, at load). By default they spin-wait, and planning used both cores:
+beside another PyTorch program a plan took 24 to 26 s instead of 0.6 s, and beside any CPU-bound
+process 2.8 times as long. Planning's small tensors gain nothing from a second thread, so one
+thread that waits passively is the default (benchmarks/plan_load.py: idle 0.59 s per segment,
+beside a busy process 0.59 s). Training asks for more threads itself (planner.train*). A value
+the user set in the environment wins.
 """
 import os as _os
 import sys as _sys
 
+_CHOSE_THREADS = False  # True when the thread count is ours, not the user's
 if "torch" not in _sys.modules:
     _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_NUM_THREADS" not in _os.environ:
+        _os.environ["OMP_NUM_THREADS"] = "1"
+        _CHOSE_THREADS = True
+
+
+def training_threads() -> None:
+    """Training's large batches do use every core: unless the user chose a thread count, take them."""
+    if _CHOSE_THREADS:
+        import torch
+
+        torch.set_num_threads(_os.cpu_count() or 1)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from planner import training_threads
 from planner.checkpoint import CheckpointError, git_commit, read, save_atomic, segment_info
 from planner.diffusion import cosine_beta_schedule
 from planner.guides import Guide
@@ -112,6 +113,7 @@ def train_classifier(
 ) -> dict:
     """Train on the demos' whole segments, noised at uniform levels with the first state clean;
     saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised)."""
+    training_threads()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     cfg = ClassifierConfig()

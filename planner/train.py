@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 import torch
+
+from planner import training_threads
 import torch.distributed as dist
 
 from planner.checkpoint import FORMAT, CheckpointError, build, git_commit, read, save_atomic, segment_info
@@ -132,6 +134,7 @@ def train(
 ) -> Path:
     """Train (or resume training of) the Diffuser; returns the checkpoint path."""
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    training_threads()
     device = pick_device(cfg.device)
     rank = 0
     if distributed:

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from planner import training_threads
+
 from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomic, segment_info
 from planner.diffusion import DiffusionConfig
 from planner.model import ModelConfig, count_parameters
@@ -101,6 +103,7 @@ def keyframe_channels_mask(horizon: int) -> np.ndarray:
 def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",
                 progress: Callable[[int, int, float], None] | None = None) -> Path:
     """Train (or resume training of) the move model; returns the checkpoint path."""
+    training_threads()
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
