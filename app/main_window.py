@@ -565,6 +565,7 @@ def _guide_plot() -> "pg.PlotWidget":
     item.setTitle("Tool distance from the grasp and release targets, by denoising step", size="9pt")
     item.setLabel("left", "cm")
     item.setLabel("bottom", "denoising step")
+    item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
     item.setLogMode(y=True)
     item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
     plot.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "

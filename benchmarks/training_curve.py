@@ -54,12 +54,12 @@ def draw(rows: list[tuple], png: str, subtitle: str) -> None:
     from pyqtgraph.exporters import ImageExporter
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 (pyqtgraph needs one)
+    app = QApplication.instance() or QApplication([])
     steps, score, sem, strict = (np.array(c, dtype=float) for c in zip(*rows))
     widget = pg.PlotWidget(background="w")
-    widget.resize(640, 360)
+    widget.resize(720, 400)
     item = widget.getPlotItem()
-    item.setTitle(f"Move model: score against training steps<br><span style='font-size:8pt'>{subtitle}</span>")
+    item.setTitle(f"Move model, {subtitle}", size="9pt")
     item.setLabel("bottom", "training steps (batch 512)")
     item.setLabel("left", "normalised score / strict success %")
     item.addLegend(offset=(-10, -10))
@@ -68,6 +68,8 @@ def draw(rows: list[tuple], png: str, subtitle: str) -> None:
     item.plot(steps, 100 * strict, pen=pg.mkPen((213, 94, 0), width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
               symbol="s", name="strict success %")
     item.setYRange(0, 105)
+    widget.show()
+    app.processEvents()  # lay the plot out at its size before it is drawn
     ImageExporter(item).export(png)
     print(f"curve: {png}")
 

@@ -431,3 +431,14 @@ def test_planner_guides_with_the_learned_classifier_when_given_one():
     plan = planner.plan(initial_state(1), TowerOrder(("red", "green")), seed=0)
     planner.close()
     assert plan.settings["classifier"] == "stack_classifier.pt" and plan.states.shape == (128, LAYOUT.dim)
+
+
+@pytest.mark.parametrize("entry", ["import main", "import app.main_window", "import planner.plan"])
+def test_every_entry_point_sets_the_thread_policy_before_torch_loads(entry):
+    """Spinning OpenMP threads made plans 3 to 40 times slower beside any busy process; the policy
+    only counts if it is set before torch is imported, whichever module a program imports first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    code = f"{entry}\nimport os, torch\nprint(torch.get_num_threads(), os.environ['OMP_WAIT_POLICY'])"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "PASSIVE"]
