@@ -54,6 +54,8 @@ def make_planner(args):
             settings = replace(settings, keyframes=False)
         if args.keyframes:
             settings = replace(settings, keyframes=True)
+        if args.no_mover and args.smooth is None and not args.paper:
+            settings = replace(settings, smooth=PlannerSettings.whole_state().smooth)  # that model's jumps need it
         if args.no_physics_check:
             settings = replace(settings, physics_check=False)
         try:
@@ -72,7 +74,7 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--candidates", type=int, help="candidates sampled per segment (default 16)")
     g.add_argument("--guide-scale", type=float, help="guide gradient scale (default 0 with keyframes)")
     g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
-    g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 30; 0 = off)")
+    g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 0; 30 with --no-mover)")
     g.add_argument("--keyframes", action="store_true",
                    help="also pin joints from inverse kinematics at the grasp and release (the whole-state "
                         "Diffuser's best setting; the move model needs none)")

@@ -31,6 +31,7 @@ class CompareWindow(QWidget):
         self.plans = plans
         self.renderer = shared_renderer()  # the app's one renderer draws every view, in turn
         self.views = []
+        self.labels = []
         views_row = QHBoxLayout()
         for k, plan in enumerate(plans):
             col = QVBoxLayout()
@@ -39,6 +40,7 @@ class CompareWindow(QWidget):
             view.set_state(plan.states[0])
             col.addWidget(label)
             col.addWidget(view, 1)
+            self.labels.append(label)
             views_row.addLayout(col)
             self.views.append(view)
         # Overlay: the first plan solid, the others as translucent ghosts in one view.
@@ -69,10 +71,12 @@ class CompareWindow(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        titles = ("Joint angles (rad)", "Tool height (m)", "Block heights (m)")
+        titles = ("Joint angles (rad)", "Tool height (m)",
+                  "Block heights (m): the first plan solid, the others dashed")
         self.plot_items = [self.plots.addPlot(row=i, col=0, title=t) for i, t in enumerate(titles)]
         for item in self.plot_items:
-            item.addLegend(offset=(-10, 5), labelTextSize="8pt")
+            # One row of entries along the top, off the curves.
+            item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=len(BLOCK_NAMES))
         self.cursors = []
         for item in self.plot_items:
             item.setLabel("bottom", "time", units="s")
@@ -112,12 +116,12 @@ class CompareWindow(QWidget):
             heights = block_heights(plan.states)
             for b, name in enumerate(BLOCK_NAMES):
                 rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
-                label = f"{name} ({'solid' if k == 0 else 'dashed'}: {plan.name})" if k < 2 else None
-                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=label)
+                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=name if k == 0 else None)
 
     def set_overlay(self, on: bool) -> None:
-        for view in self.views:
+        for view, label in zip(self.views, self.labels):
             view.setVisible(not on)
+            label.setVisible(not on)  # the table and the plots' legends still name the plans
         self.overlay.setVisible(on)
         # The overlay takes the whole row (the hidden views' columns would leave it half empty).
         for i in range(self.views_row.count() - 1):

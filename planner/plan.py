@@ -66,7 +66,7 @@ class PlannerSettings:
     physics_check: bool = True
     max_checks: int = 4  # candidates tried in physics per segment, best ranked first
     extra_segments: int = 1  # retries allowed beyond the moves the goal needs
-    smooth: int = 30  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off)
+    smooth: int = 0  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off; the whole-state model: 30)
     device: str = "cpu"
     classifier: str | None = None  # a stack-classifier checkpoint: its guide replaces PlacedOn
     mover: str | None = field(default_factory=shipped_mover)  # move model (train-mover): makes each segment
@@ -81,7 +81,7 @@ class PlannerSettings:
     @classmethod
     def whole_state(cls, **changes) -> "PlannerSettings":
         """The whole-state Diffuser alone with its IK keyframes (the best setting before the move model)."""
-        return cls(**{"keyframes": True, "mover": None, **changes})
+        return cls(**{"keyframes": True, "mover": None, "smooth": 30, **changes})
 
 
 class DiffuserPlanner:
