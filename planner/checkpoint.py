@@ -85,6 +85,11 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     mc = ModelConfig.from_dict(ckpt["model_config"])
     if mc.state_dim != LAYOUT.dim:
         raise CheckpointError(f"{path}: model state_dim {mc.state_dim}, expected {LAYOUT.dim}")
+    return _loaded(path, ckpt, mc, device)
+
+
+def _loaded(path, ckpt: dict, mc: ModelConfig, device) -> Loaded:
+    """The checkpoint's EMA weights in a model of its config, in eval mode, with its normaliser."""
     diffusion = build(mc, DiffusionConfig(**ckpt["diffusion_config"]))
     try:
         diffusion.model.load_state_dict(ckpt["ema"])
@@ -103,13 +108,4 @@ def load_mover(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     ckpt = read(path, MOVER_FORMAT, "move-model")
     if tuple(ckpt.get("channel_names", ())) != CHANNEL_NAMES or tuple(ckpt.get("cond_names", ())) != COND_NAMES:
         raise CheckpointError(f"{path}: made for other move channels or conditions than this program's")
-    mc = ModelConfig.from_dict(ckpt["model_config"])
-    diffusion = build(mc, DiffusionConfig(**ckpt["diffusion_config"]))
-    try:
-        diffusion.model.load_state_dict(ckpt["ema"])
-    except RuntimeError as e:
-        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
-        raise CheckpointError(f"{path}: weights do not fit the model of its config ({first})") from None
-    diffusion.to(device).eval()
-    meta = {k: v for k, v in ckpt.items() if k not in ("ema", "model", "optimizer")}
-    return Loaded(diffusion, Normaliser.from_dict(ckpt["normaliser"]), meta)
+    return _loaded(path, ckpt, ModelConfig.from_dict(ckpt["model_config"]), device)

@@ -16,6 +16,7 @@ import numpy as np
 
 from planner.guides import Guide, PlacedOn
 from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
+from planner.moves import Move
 from tasks.demonstrator.streams import (
     CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
@@ -23,17 +24,6 @@ from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
 from tasks.rewards import strictly_on
 from tasks.world import Pose, World
-
-
-@dataclass(frozen=True)
-class Move:
-    """One pick-and-place: put `block` on `onto`."""
-
-    block: str
-    onto: str
-
-    def __str__(self) -> str:
-        return f"{self.block} on {self.onto}"
 
 
 @dataclass

@@ -22,12 +22,10 @@ from planner.guides import ToolAt
 from planner.masks import grasp_dwell, release_dwell
 from planner.moves import CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, to_canonical
 from planner.train_mover import CondNormaliser, keyframe_channels_mask
-from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
-
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
-# held block just above its support at the release (tasks.demonstrator.streams).
-GRASP_GAP = 0.004
-PLACE_GAP = 0.004
+# held block just above its support at the release.
+from tasks.demonstrator.streams import GRASP_GAP, PLACE_GAP
+from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
 
 
 def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.ndarray]:

@@ -117,6 +117,16 @@ def warm_start(model: torch.nn.Module, ckpt: dict, name: str) -> None:
         raise CheckpointError(f"{name}: cannot warm-start from it (missing {new}, unexpected {sorted(unexpected)[:3]})")
 
 
+def resume_from(ckpt: dict, model: torch.nn.Module, ema: torch.nn.Module, opt: torch.optim.Optimizer) -> int:
+    """Load a checkpoint's weights, EMA and optimizer; returns its step. A slim (EMA-only)
+    checkpoint resumes with model = EMA and a fresh optimizer."""
+    model.load_state_dict(ckpt.get("model") or ckpt["ema"])
+    ema.load_state_dict(ckpt["ema"])
+    if ckpt.get("optimizer"):
+        opt.load_state_dict(ckpt["optimizer"])
+    return int(ckpt["step"])
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -161,12 +171,7 @@ def train(
     opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
     step = 0
     if resume:
-        # A slim (EMA-only) checkpoint resumes with model = EMA and a fresh optimizer.
-        diffusion.model.load_state_dict(resume.get("model") or resume["ema"])
-        ema.load_state_dict(resume["ema"])
-        if resume.get("optimizer"):
-            opt.load_state_dict(resume["optimizer"])
-        step = int(resume["step"])
+        step = resume_from(resume, diffusion.model, ema, opt)
     elif init:
         warm_start(diffusion.model, init, cfg.init_from)
         ema.load_state_dict(diffusion.model.state_dict())

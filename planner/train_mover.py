@@ -26,7 +26,7 @@ from planner.model import ModelConfig, count_parameters
 from planner.move_data import load
 from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
 from planner.masks import grasp_dwell, release_dwell
-from planner.train import _StopOnSignal, pick_device
+from planner.train import _StopOnSignal, pick_device, resume_from
 from tasks.dataset import Normaliser
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
 
@@ -124,13 +124,7 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
     diffusion = build(model_config, diffusion_config).to(device)
     ema = copy.deepcopy(diffusion.model).requires_grad_(False)
     opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
-    step = 0
-    if resume:
-        diffusion.model.load_state_dict(resume.get("model") or resume["ema"])
-        ema.load_state_dict(resume["ema"])
-        if resume.get("optimizer"):
-            opt.load_state_dict(resume["optimizer"])
-        step = int(resume["step"])
+    step = resume_from(resume, diffusion.model, ema, opt) if resume else 0
 
     x_all = torch.from_numpy(normaliser.normalise(train_set.channels).astype(np.float32)).to(device)
     c_all = torch.from_numpy(cond_norm(train_set.cond)).to(device)
