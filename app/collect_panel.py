@@ -3,6 +3,8 @@ appended to the dataset the Diffuser trains on, with progress and Cancel; the da
 opening a demo; keeping a successful plan as a demonstration."""
 from __future__ import annotations
 
+import os
+
 from collections import Counter
 from pathlib import Path
 
@@ -64,7 +66,7 @@ class CollectPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.workers = QSpinBox()
-        self.workers.setRange(1, 64)
+        self.workers.setRange(1, max(1, os.cpu_count() or 1))  # more processes than cores only slow it
         self.workers.setValue(1)
         self.use_editor_goal = QCheckBox("Use the goal in the editor")
         self.collect_button = QPushButton("Collect")

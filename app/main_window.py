@@ -1,9 +1,10 @@
 """The main window: scene, goal, planner settings, Plan / Cancel, the 3-D view and playback."""
 from __future__ import annotations
 
+import json
 import sys
 import threading
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -272,6 +273,12 @@ class MainWindow(QMainWindow):
         self.settings.setValue("playback/speed", self.playback.speed.currentData())
         self.settings.setValue("playback/loop", self.playback.loop.isChecked())
         self.settings.setValue("playback/trail", self.trail_box.isChecked())
+        self.settings.setValue("view/camera", json.dumps(asdict(self.view.camera)))
+        c = self.collector
+        for name in ("episodes", "seed", "workers"):
+            self.settings.setValue(f"collect/{name}", getattr(c, name).value())
+        self.settings.setValue("collect/task", c.task.currentText())
+        self.settings.setValue("collect/use_editor_goal", c.use_editor_goal.isChecked())
 
     def _restore_view_settings(self) -> None:
         """The goal, its mode and the playback options as the user left them."""
@@ -286,6 +293,24 @@ class MainWindow(QMainWindow):
             self.playback.speed.setCurrentIndex(self.playback.speed.findData(float(speed)))
         self.playback.loop.setChecked(str(self.settings.value("playback/loop", "false")).lower() == "true")
         self.trail_box.setChecked(str(self.settings.value("playback/trail", "true")).lower() == "true")
+        camera = self.settings.value("view/camera")
+        if camera:
+            from app.render import OrbitCamera
+
+            try:
+                self.view.set_camera(OrbitCamera(**{k: tuple(v) if isinstance(v, list) else v
+                                                    for k, v in json.loads(camera).items()}))
+            except (TypeError, ValueError):
+                pass  # a camera saved by another version: keep the default view
+        c = self.collector
+        for name in ("episodes", "seed", "workers"):
+            value = self.settings.value(f"collect/{name}")
+            if value is not None:
+                getattr(c, name).setValue(int(value))
+        task = self.settings.value("collect/task")
+        if task and c.task.findText(task) >= 0:
+            c.task.setCurrentText(task)
+        c.use_editor_goal.setChecked(str(self.settings.value("collect/use_editor_goal", "false")).lower() == "true")
 
     # ------------------------------------------------------------------ scene and goal
     # ------------------------------------------------------------------ export

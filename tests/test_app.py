@@ -490,3 +490,25 @@ def test_cancelled_export_leaves_no_file(window, qtbot, tmp_path):
         window._render_job.cancel()
     assert done.args == [False]
     assert not out.exists() and not list(tmp_path.glob(".plan.partial*"))
+
+
+def test_goal_camera_playback_and_collection_settings_survive_a_restart(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    files = dict(plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(settings=settings, **files)
+    qtbot.addWidget(w)
+    w.goal_editor.set_text("green on red, yellow on blue")
+    w.playback.speed.setCurrentIndex(w.playback.speed.findData(2.0))
+    w.playback.loop.setChecked(True)
+    w.view.set_camera(w.view.camera.orbit(30, -10).zoom(0.8))
+    w.collector.task.setCurrentText("rearrangement")
+    w.collector.episodes.setValue(7)
+    camera = w.view.camera
+    w.close()
+    again = MainWindow(settings=settings, **files)
+    qtbot.addWidget(again)
+    assert again.goal_editor.mode.currentText() == "Arrangement"
+    assert str(again.goal_editor.goal) == "green on red, yellow on blue"
+    assert again.playback.speed.currentData() == 2.0 and again.playback.loop.isChecked()
+    assert again.view.camera == camera
+    assert again.collector.task.currentText() == "rearrangement" and again.collector.episodes.value() == 7
