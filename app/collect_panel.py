@@ -4,7 +4,6 @@ opening a demo; keeping a successful plan as a demonstration."""
 from __future__ import annotations
 
 import os
-
 from collections import Counter
 from pathlib import Path
 
