@@ -98,6 +98,10 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
         assert "step 1 of 10" in window.denoise_label.text()
         assert not np.allclose(window.view.state, final)
         window.denoise.setValue(9)
+        out = window.library.path.parent / "denoising.gif"  # the plan forming, as an animation
+        with qtbot.waitSignal(window.exportFinished, timeout=240_000) as done:
+            window.export_denoising(str(out))
+        assert done.args == [True] and out.stat().st_size > 10_000
 
 
 def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
