@@ -45,7 +45,7 @@ def make_planner(args):
         overrides = {
             "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
             "max_checks": args.max_checks, "smooth": args.smooth, "device": args.device, "classifier": args.classifier,
-            "cond_scale": args.cond_scale,
+            "cond_scale": args.cond_scale, "extra_segments": args.extra_segments,
         }
         if args.mover:
             overrides["mover"] = args.mover
@@ -80,6 +80,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
                         "Diffuser's best setting; the move model needs none)")
     g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (the default)")
     g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
+    g.add_argument("--extra-segments", type=int,
+                   help="segments allowed beyond the moves the goal needs, to retry a failed move (default 1; "
+                        "0 = exactly one segment per move, as the paper)")
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
