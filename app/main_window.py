@@ -587,14 +587,16 @@ def _guide_plot() -> "pg.PlotWidget":
     plot = pg.PlotWidget(background="w")
     plot.setFixedHeight(130)
     item = plot.getPlotItem()
-    item.setTitle("Tool distance from the grasp and release targets, by denoising step", size="9pt")
+    item.setTitle("Tool distance from the grasp and release targets (median candidate), by denoising step", size="9pt")
     item.setLabel("left", "cm")
     item.setLabel("bottom", "denoising step")
     item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
     item.setLogMode(y=True)
+    item.getAxis("left").setStyle(maxTickLevel=0)  # 1, 10, 100 cm only: minor labels overlap
     item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
     plot.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
-                    "release, in each step's predicted plan. A guide scale above 0 pulls it down during denoising.")
+                    "release, in each step's predicted plan (the median candidate). A guide scale above 0 pulls it "
+                    "down during denoising.")
     plot.setVisible(False)
     return plot
 

@@ -65,7 +65,8 @@ class MoveModel:
 
         `keyframes` (q_grasp, q_release) in world joints pins the joints through the dwells (the
         IK setting); without them only the start state is pinned. `guide_values`, if given,
-        receives the mean ToolAt value of the predicted clean trajectory after every step."""
+        receives the median candidate's ToolAt value of the predicted clean trajectory after every
+        step (a mean would follow the worst candidate, which ranking discards)."""
         dev = self.device
         angle = frame_angle(state, move.block)
         values = np.zeros((self.horizon, CHANNELS))
@@ -86,7 +87,7 @@ class MoveModel:
         if guide_values is not None:
             def on_step(k: int, x0: torch.Tensor) -> None:
                 with torch.no_grad():
-                    guide_values.append(float(guide(self.normaliser.unnormalise(x0)).mean()))
+                    guide_values.append(float(guide(self.normaliser.unnormalise(x0)).median()))
         x = self.diffusion.sample(
             (n, self.horizon, CHANNELS), constraints, guide=guide if guide_scale else None, guide_scale=guide_scale,
             steps=steps, generator=gen, unnormalise=self.normaliser.unnormalise, progress=progress,
