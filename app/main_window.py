@@ -394,9 +394,9 @@ class MainWindow(QMainWindow):
         item = self.guide_plot.getPlotItem()
         item.clear()
         segs = ((plan.details or {}).get("segments", []) if plan is not None else [])
-        curves = [np.sqrt(np.maximum(-np.asarray(s["guide_values"]), 0)) * 100 for s in segs if s.get("guide_values")]
+        curves = [np.sqrt(np.maximum(-np.asarray(s["guide_values"]), 1e-8)) * 100 for s in segs if s.get("guide_values")]
         for k, cm in enumerate(curves):
-            item.plot(np.arange(1, len(cm) + 1), cm, pen=pg.mkPen(_SEGMENT_PENS[k % len(_SEGMENT_PENS)], width=2),
+            item.plot(np.arange(1, len(cm) + 1), np.log10(cm), pen=pg.mkPen(_SEGMENT_PENS[k % len(_SEGMENT_PENS)], width=2),
                       symbol="o", symbolSize=4, name=f"segment {k + 1}")
         self.guide_plot.setVisible(bool(curves))
 
@@ -591,8 +591,9 @@ def _guide_plot() -> "pg.PlotWidget":
     item.setLabel("left", "cm")
     item.setLabel("bottom", "denoising step")
     item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
-    item.setLogMode(y=True)
-    item.getAxis("left").setStyle(maxTickLevel=0)  # 1, 10, 100 cm only: minor labels overlap
+    # A log scale drawn by hand (log10 of cm, labelled in cm): pyqtgraph's own log axis labels
+    # every minor tick, and they overlap in a plot this low.
+    item.getAxis("left").setTicks([[(v, f"{10.0 ** v:g}") for v in (-1, 0, 1, 2, 3)], []])
     item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
     plot.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
                     "release, in each step's predicted plan (the median candidate). A guide scale above 0 pulls it "
