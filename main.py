@@ -72,8 +72,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     g.add_argument("--sampling-steps", type=int, help="denoising steps (default 10; 1000 = the paper's DDPM)")
     g.add_argument("--candidates", type=int, help="candidates sampled per segment (default 16)")
-    g.add_argument("--guide-scale", type=float, help="the guide's weight: the move model's tool guide (about 10 helps, 100+ overshoots), "
-                   "the whole-state model's PlacedOn (default 0)")
+    g.add_argument("--guide-scale", type=float,
+                   help="the guide's weight: the move model's tool guide (about 10 helps, 100+ overshoots), "
+                        "the whole-state model's PlacedOn (default 0)")
     g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
     g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 0; 30 with --no-mover)")
     g.add_argument("--keyframes", action="store_true",
