@@ -159,8 +159,8 @@ class DiffuserPlanner:
             by_mover = self.mover is not None and move is not None
             guide_values: list | None = [] if (keep_denoising and by_mover) else None
             if by_mover:
-                cond, traj, snaps = self._sample_mover(current, move, gen, i, max_segments, progress, should_stop,
-                                                       snaps, guide_values)
+                cond, traj, snaps, keyed = self._sample_mover(current, move, gen, i, max_segments, progress,
+                                                              should_stop, snaps, guide_values)
             else:
                 cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
                 if self.classifier is not None and move is not None:
@@ -168,10 +168,10 @@ class DiffuserPlanner:
                 traj = self._sample(cond, cfg.candidates, gen, cfg.steps, i, max_segments, progress, should_stop, snaps)
                 if snaps is not None:
                     snaps = [self.normaliser.unnormalise(s.numpy()) for s in snaps]
+                keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
             chosen, checked = self._commit(traj, order, move, current, goal)
-            keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
             segments.append(self._held_by_kinematics(traj[chosen], move) if keyed and not by_mover else traj[chosen])
             if snaps is not None:
                 as_states = (lambda c: channels_to_states(current, move, c, self.solver.world)) if by_mover else (lambda c: c)
@@ -212,7 +212,8 @@ class DiffuserPlanner:
         return np.where(cond.mask, cond.values, out)  # pinned cells exactly, free of float round trips
 
     def _sample_mover(self, state, move, gen, seg, segs, progress, should_stop, snaps, guide_values):
-        """Candidates for `move` from the move model: (conditions for ranking, (n, H, 39), snapshots)."""
+        """Candidates for `move` from the move model: conditions for ranking and smoothing, (n, H, 39)
+        states, snapshots, and whether IK keyframes were pinned."""
         cfg = self.config
         found = self.solver.keyframes(state, move) if cfg.keyframes else None
         channels, pinned = self.mover.sample(
@@ -233,7 +234,7 @@ class DiffuserPlanner:
         guide = PlacedOn(move.block, move.onto)
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
-        return SegmentConditions(move, mask, traj[0], guide), traj, snaps
+        return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
 
     def _held_by_kinematics(self, traj: np.ndarray, move: Move) -> np.ndarray:
         """The held block's pose while carried, from forward kinematics and the grasp (the
