@@ -9,9 +9,8 @@ and into full states: still blocks keep their start poses, the held block follow
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +19,9 @@ from planner.checkpoint import load_mover
 from planner.diffusion import Constraints
 from planner.guides import ToolAt
 from planner.masks import grasp_dwell, release_dwell
-from planner.moves import CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, to_canonical
+from planner.moves import (
+    CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, rotate_xy, to_canonical,
+)
 from planner.train_mover import CondNormaliser, keyframe_channels_mask
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
@@ -31,11 +32,9 @@ from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
 def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.ndarray]:
     """Canonical-frame tool positions at the grasp and at the release of `move` from a state."""
     angle = frame_angle(cond_state, move.block)
-    c, s = math.cos(-angle), math.sin(-angle)
 
     def turned(name: str) -> np.ndarray:
-        x, y, z = cond_state[LAYOUT.block(name).position]
-        return np.array([c * x - s * y, s * x + c * y, z])
+        return rotate_xy(cond_state[LAYOUT.block(name).position], -angle)
 
     grasp = turned(move.block) + [0, 0, BLOCK_HEIGHT / 2 + GRASP_GAP]
     release = turned(move.onto) + [0, 0, BLOCK_HEIGHT / 2 + PLACE_GAP + BLOCK_HEIGHT + GRASP_GAP]
@@ -53,7 +52,6 @@ class MoveModel:
         self.cond_normaliser = CondNormaliser.from_dict(loaded.meta["cond_normaliser"])
         self.horizon = self.diffusion.model.config.horizon
         self.device = device
-        self.checkpoint = str(checkpoint)
 
     def sample(
         self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, steps: int,
@@ -72,7 +70,7 @@ class MoveModel:
         values = np.zeros((self.horizon, CHANNELS))
         values[0, :NUM_JOINTS] = to_canonical(state[LAYOUT.joints], angle)
         mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
-        mask[0] = True
+        mask[0] = True  # the start state (with nothing held)
         if keyframes is not None:
             mask = keyframe_channels_mask(self.horizon)
             for q, steps_at in ((keyframes[0], grasp_dwell()), (keyframes[1], release_dwell())):
@@ -101,13 +99,26 @@ class MoveModel:
         return np.stack([channels_to_states(state, move, c, fk_world) for c in channels])
 
 
-def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
-    """(H, 39) one segment's full states: the model's joints and grasp timing, the still blocks
-    at their start poses, the held block carried by the tool (forward kinematics on `fk_world`,
-    a planning World) from the first held state on, and left where it was let go."""
+def carry_by_kinematics(states: np.ndarray, block: str, held: Sequence[int], fk_world) -> None:
+    """Write `block`'s pose in place for the (increasing) timesteps `held`: where the tool carries it, by
+    forward kinematics on `fk_world` (a planning World) and the grasp made the state before
+    (the executor carries it by a constraint, so the model's own numbers there are not used)."""
     from tasks.demonstrator.streams import invert, multiply
     from tasks.world import Pose
 
+    s = LAYOUT.block(block)
+    at_grasp = fk_world.tcp_pose(states[held[0] - 1, LAYOUT.joints])
+    grasp = multiply(invert(at_grasp), Pose(states[0, s.position], states[0, s.orientation]))
+    for t in held:
+        pose = multiply(fk_world.tcp_pose(states[t, LAYOUT.joints]), grasp)
+        states[t, s.position] = pose.position
+        states[t, s.orientation] = pose.orientation
+
+
+def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
+    """(H, 39) one segment's full states: the model's joints and grasp timing, the still blocks
+    at their start poses, the held block carried by the tool (forward kinematics on `fk_world`,
+    a planning World) while held, and left where it was let go."""
     angle = frame_angle(state, move.block)
     out = np.repeat(np.asarray(state, dtype=np.float64)[None], len(channels), axis=0)
     out[:, LAYOUT.joints] = from_canonical(channels[:, :NUM_JOINTS], angle)
@@ -116,14 +127,11 @@ def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_w
     held[0] = False  # the segment starts with nothing held
     s = LAYOUT.block(move.block)
     out[:, s.attached] = held.astype(np.float64)
-    if held.any():
-        first = int(np.argmax(held))
-        at_grasp = fk_world.tcp_pose(out[first - 1, LAYOUT.joints])
-        grasp = multiply(invert(at_grasp), Pose(out[0, s.position], out[0, s.orientation]))
-        last = None
-        for t in range(first, len(out)):
-            if held[t]:
-                last = multiply(fk_world.tcp_pose(out[t, LAYOUT.joints]), grasp)
-            out[t, s.position] = last.position
-            out[t, s.orientation] = last.orientation
+    steps = np.flatnonzero(held)
+    if len(steps):
+        carry_by_kinematics(out, move.block, steps, fk_world)
+        for t in range(steps[0] + 1, len(out)):  # let go: it stays where the tool left it
+            if not held[t]:
+                out[t, s.position] = out[t - 1, s.position]
+                out[t, s.orientation] = out[t - 1, s.orientation]
     return LAYOUT.canonical(out)

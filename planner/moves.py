@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tasks.layout import BLOCK_NAMES, LAYOUT, NUM_JOINTS, PHASES
+from tasks.world import quaternion_yaw
 
 GRIPPER = NUM_JOINTS  # channel index of the gripper in a move trajectory
 CHANNELS = NUM_JOINTS + 1
@@ -48,15 +49,11 @@ def frame_angle(state: np.ndarray, block: str) -> float:
     return math.atan2(float(y), float(x))
 
 
-def _rotate_xy(xyz: np.ndarray, angle: float) -> np.ndarray:
+def rotate_xy(xyz, angle: float) -> np.ndarray:
+    """A point turned by `angle` about the robot's base (z) axis."""
     c, s = math.cos(angle), math.sin(angle)
     x, y, z = xyz
     return np.array([c * x - s * y, s * x + c * y, z])
-
-
-def _yaw(q: np.ndarray) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def move_condition(state: np.ndarray, move: Move) -> np.ndarray:
@@ -71,10 +68,10 @@ def move_condition(state: np.ndarray, move: Move) -> np.ndarray:
     parts = [joints]
     for name in (move.block, move.onto):
         s = LAYOUT.block(name)
-        yaw = _yaw(state[s.orientation]) - angle
-        parts += [_rotate_xy(state[s.position], -angle), [math.sin(4 * yaw), math.cos(4 * yaw)]]
+        yaw = quaternion_yaw(state[s.orientation]) - angle
+        parts += [rotate_xy(state[s.position], -angle), [math.sin(4 * yaw), math.cos(4 * yaw)]]
     for name in (b for b in BLOCK_NAMES if b not in (move.block, move.onto)):
-        parts.append(_rotate_xy(state[LAYOUT.block(name).position], -angle))
+        parts.append(rotate_xy(state[LAYOUT.block(name).position], -angle))
     return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
 

@@ -31,14 +31,13 @@ from planner.conditioning import (
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell, start_mask
 from planner.guides import PlacedOn, Smoothness
-from planner.mover import MoveModel, channels_to_states
+from planner.mover import MoveModel, carry_by_kinematics, channels_to_states
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
 from tasks.layout import BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
 from tasks.plans import Plan
 from tasks.rewards import strict_success, strictly_on
-from tasks.demonstrator.streams import invert, multiply
-from tasks.world import Pose, World
+from tasks.world import World
 
 # progress(segment, segments, step, steps)
 Progress = Callable[[int, int, int, int], None]
@@ -237,18 +236,10 @@ class DiffuserPlanner:
         return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
 
     def _held_by_kinematics(self, traj: np.ndarray, move: Move) -> np.ndarray:
-        """The held block's pose while carried, from forward kinematics and the grasp (the
-        executor carries it by a constraint; the model's own numbers there are not used)."""
+        """The held block's pose while carried, from forward kinematics (the planning scene:
+        moving its arm disturbs no physics)."""
         out = traj.copy()
-        s = LAYOUT.block(move.block)
-        fk = self.solver.world  # the planning scene: moving its arm disturbs no physics
-        at_grasp = fk.tcp_pose(out[PHASES.grasp_index - 1, LAYOUT.joints])
-        block = Pose(out[0, s.position], out[0, s.orientation])
-        grasp = multiply(invert(at_grasp), block)
-        for t in range(PHASES.grasp_index, PHASES.release_index):
-            pose = multiply(fk.tcp_pose(out[t, LAYOUT.joints]), grasp)
-            out[t, s.position] = pose.position
-            out[t, s.orientation] = pose.orientation
+        carry_by_kinematics(out, move.block, range(PHASES.grasp_index, PHASES.release_index), self.solver.world)
         return LAYOUT.canonical(out)
 
     def _rank(self, traj: np.ndarray, cond: SegmentConditions) -> tuple[np.ndarray, np.ndarray]:

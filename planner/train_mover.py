@@ -21,7 +21,7 @@ import torch
 from planner import training_threads
 
 from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomic, segment_info
-from planner.diffusion import DiffusionConfig
+from planner.diffusion import DiffusionConfig, GaussianDiffusion
 from planner.model import ModelConfig, count_parameters
 from planner.move_data import load
 from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
@@ -157,16 +157,17 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
             common.update(model=diffusion.model.state_dict(), optimizer=opt.state_dict())
         return common
 
+    # The held-out batch and the EMA model's diffusion are made once, not at every save.
+    valid_x = torch.from_numpy(normaliser.normalise(valid.channels[:512]).astype(np.float32)).to(device)
+    valid_c = torch.from_numpy(cond_norm(valid.cond[:512])).to(device)
+    ema_diffusion = GaussianDiffusion(ema, diffusion_config).to(device)
+
     @torch.no_grad()
     def valid_loss() -> float | None:
         if len(valid) == 0:
             return None
         g = torch.Generator(device).manual_seed(1234)
-        x = torch.from_numpy(normaliser.normalise(valid.channels[:512]).astype(np.float32)).to(device)
-        c = torch.from_numpy(cond_norm(valid.cond[:512])).to(device)
-        ema_diffusion = build(model_config, diffusion_config).to(device)
-        ema_diffusion.model.load_state_dict(ema.state_dict())
-        return float(ema_diffusion.denoising_error(x, mask[0].expand_as(x[0]), 8, g, cond=c).mean())
+        return float(ema_diffusion.denoising_error(valid_x, mask[0], 8, g, cond=valid_c).mean())
 
     def save() -> None:
         full = payload(True)
