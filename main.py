@@ -11,22 +11,72 @@ GOAL is a tower order bottom to top (``red,green,blue,yellow``), "top on bottom"
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import planner  # noqa: F401  (sets PyTorch's thread policy before anything loads torch)
+from planner.config import (
+    DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig,
+    check_value, meta, range_text,
+)
 from tasks.goals import TASKS
 
 PLANNERS = ("diffuser", "demonstrator")
-ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "diffuser.pt"  # = planner.plan.SHIPPED_CHECKPOINT, without importing torch here
-DEFAULT_MOVER = ASSETS / "move_diffuser.pt"  # = planner.plan.SHIPPED_MOVER (named here for --help)
+MAX_WORKERS = os.cpu_count() or 1  # more processes than cores only thrash
+MAX_EPISODES = 1_000_000
 
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the argument (not the whole usage text)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see python {self.prog} --help)\n")
+
+
+def bounded(kind: type, low: float | None = None, high: float | None = None, above: bool = False, what: str = ""):
+    """An argparse type: `kind` within the range, else a message with the range."""
+    limits = {"low": low, "high": high, "above": above}
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
+                                             f"got {text[:40]!r}") from None
+        problem = check_value(limits, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem + (f" ({what})" if what else ""))
+        return value
+
+    return parse
+
+
+def field_type(cls, name: str, kind: type | None = None):
+    """The argparse type of dataclass field `name`: its kind and range, as the dataclass checks them."""
+    m = meta(cls, name)
+    kind = kind or type(m["default"])
+    return bounded(kind, m["low"], m["high"], m["above"])
+
+
+def field_help(cls, name: str, extra: str = "") -> str:
+    m = meta(cls, name)
+    shown = m["default"]
+    if isinstance(shown, str) and os.sep in shown:
+        shown = Path(shown).relative_to(SHIPPED_CHECKPOINT.parents[1]) if Path(shown).is_absolute() else shown
+    rng = "" if m.get("choices") or m["low"] is None and m["high"] is None else f"; {range_text(m)}"
+    return f"{m['help']}{extra} (default {shown}{rng})".replace("%", "%%")
+
+
+SEED = bounded(int, 0, MAX_SEED)
+WORKERS = bounded(int, 1, MAX_WORKERS, what="this machine's cores")
+EPISODES = bounded(int, 1, MAX_EPISODES)
 
 
 def make_planner(args):
@@ -37,7 +87,7 @@ def make_planner(args):
 
         return Demonstrator()
     if name == "diffuser":
-        from planner.plan import DiffuserPlanner, PlannerSettings
+        from planner.plan import DiffuserPlanner
 
         base = PlannerSettings.paper() if args.paper else PlannerSettings()
         if args.no_mover:
@@ -66,53 +116,78 @@ def make_planner(args):
 
 
 def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
+    """The planner's options; their defaults, ranges and help come from PlannerSettings."""
     parser.add_argument("--planner", choices=PLANNERS, default=None,
                         help="default: diffuser when the checkpoint exists, else demonstrator")
     g = parser.add_argument_group("diffuser settings")
-    g.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    g.add_argument("--sampling-steps", type=int, help="denoising steps (default 10; 1000 = the paper's DDPM)")
-    g.add_argument("--candidates", type=int, help="candidates sampled per segment (default 16)")
-    g.add_argument("--guide-scale", type=float,
-                   help="the guide's weight: the move model's tool guide (about 10 helps, 100+ overshoots), "
-                        "the whole-state model's PlacedOn (default 0)")
-    g.add_argument("--max-checks", type=int, help="candidates tried in physics per segment (default 4)")
-    g.add_argument("--smooth", type=int, help="smoothing passes over free joint cells (default 0; 30 with --no-mover)")
+    S = PlannerSettings
+    g.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
+                   help="the whole-state Diffuser (default assets/diffuser.pt)")
+    for flag, name in (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
+                       ("--max-checks", "max_checks"), ("--smooth", "smooth"), ("--extra-segments", "extra_segments"),
+                       ("--cond-scale", "cond_scale")):
+        extra = "; 30 with --no-mover" if name == "smooth" else ""
+        g.add_argument(flag, type=field_type(S, name), help=field_help(S, name, extra))
     g.add_argument("--keyframes", action="store_true",
                    help="also pin joints from inverse kinematics at the grasp and release (the whole-state "
                         "Diffuser's best setting; the move model needs none)")
     g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (the default)")
     g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
-    g.add_argument("--extra-segments", type=int,
-                   help="segments allowed beyond the moves the goal needs, to retry a failed move (default 1; "
-                        "0 = exactly one segment per move, as the paper)")
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
-    g.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    g.add_argument("--mover", help=f"a move-model checkpoint (train-mover) that makes each segment's motion "
-                   f"(default {DEFAULT_MOVER.relative_to(DEFAULT_MOVER.parents[1])} when it exists)")
+    g.add_argument("--device", choices=DEVICES, help=field_help(S, "device"))
+    g.add_argument("--mover", help=f"{meta(S, 'mover')['help']} (default "
+                   f"{SHIPPED_MOVER.relative_to(SHIPPED_MOVER.parents[1])} when it exists)")
     g.add_argument("--no-mover", action="store_true",
                    help="plan the motion with the whole-state Diffuser instead (add --keyframes for its best setting)")
-    g.add_argument("--cond-scale", type=float, help="the move model's classifier-free guidance weight (default 1)")
-    g.add_argument("--classifier", help="a stack-classifier checkpoint (train-classifier): its learned guide "
-                   "replaces the hand-written one")
+    g.add_argument("--classifier", help=meta(S, "classifier")["help"] + " (train-classifier)")
+
+
+def stopped(stop, kept: str, again: str) -> int:
+    """The one message of a command stopped by a signal; its exit code (130, 143)."""
+    print(f"stopped by {stop.name}; {kept}; {again}", file=sys.stderr)
+    return stop.exit_code
+
+
+def check_checkpoint_target(path: str | None, fmt: str | None, kind: str) -> None:
+    """Refuse, before any work, a checkpoint path that cannot be written or holds something else."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{p}: is a folder, not a checkpoint file")
+    existing = next(q for q in (p.parent, *p.parent.parents) if q.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{p}: cannot write there ({existing} is not a writable folder)")
+    if p.exists() and fmt is not None:
+        from planner.checkpoint import read
+
+        read(p, fmt, kind)  # resumed (train, train-mover) or replaced (train-classifier): ours only
 
 
 def cmd_collect(args) -> int:
     from tqdm import tqdm
 
     from tasks.collect import collect, pending_episodes
+    from tasks.h5io import check_target
+    from tasks.stopping import StopOnSignal
 
+    check_target(args.out, "demonstrations")
     todo = len(pending_episodes(args.out, args.task, args.seed, args.episodes))
-    with tqdm(total=args.episodes, initial=args.episodes - todo, unit="demo", desc=f"collect {args.task}") as bar:
+    with StopOnSignal() as stop, tqdm(total=args.episodes, initial=args.episodes - todo, unit="demo",
+                                      desc=f"collect {args.task}") as bar:
         def progress(done: int, total: int, failures: int) -> None:
             bar.update(done - bar.n)
             bar.set_postfix(failed=failures)
 
         t0 = time.perf_counter()
-        written, failures = collect(args.out, args.task, args.episodes, args.seed, args.workers, progress=progress)
+        written, failures = collect(args.out, args.task, args.episodes, args.seed, args.workers, progress=progress,
+                                    should_stop=stop)
     seconds = time.perf_counter() - t0
     for f in failures:
         print(f"unsolved: {f}", file=sys.stderr)
+    if stop.requested:
+        return stopped(stop, f"{written} demos written to {args.out}", "the same command resumes after them")
     rate = written / seconds * 60 if seconds > 0 and written else 0.0
     print(f"wrote {written} demos to {args.out} in {seconds:.1f} s ({rate:.0f} demos/min); "
           f"{args.episodes - todo} already there; {len(failures)} unsolved")
@@ -122,10 +197,12 @@ def cmd_collect(args) -> int:
 def cmd_plan(args) -> int:
     from tasks.execute import execute
     from tasks.goals import parse_goal
+    from tasks.h5io import check_target
     from tasks.plans import append_plan
     from tasks.world import initial_state
 
     goal = parse_goal(args.goal)
+    check_target(args.out, "plans")
     planner = make_planner(args)
     state = initial_state(args.seed)
     plan = planner.plan(state, goal, args.seed)
@@ -144,11 +221,19 @@ def cmd_plan(args) -> int:
 def cmd_evaluate(args) -> int:
     from tqdm import tqdm
 
-    from tasks.evaluate import evaluate, format_table
+    from tasks.evaluate import PARTIAL_EPISODES, PARTIAL_RESULTS, check_out_dir, evaluate, format_table
+    from tasks.stopping import StopOnSignal
 
+    check_out_dir(args.out)
     planner = make_planner(args)
-    with tqdm(total=args.episodes, unit="episode", desc=f"evaluate {planner.name} {args.task}") as bar:
-        results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1))
+    with StopOnSignal() as stop, tqdm(total=args.episodes, unit="episode",
+                                      desc=f"evaluate {planner.name} {args.task}") as bar:
+        results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1),
+                           should_stop=stop)
+    if not results["complete"]:
+        kept = (f"{results['episodes']} of {args.episodes} episodes kept in {args.out}/{PARTIAL_EPISODES} and "
+                f"{PARTIAL_RESULTS}" if results["episodes"] else "no episode was finished")
+        return stopped(stop, kept, "the same command continues from there")
     print(format_table([results]))
     if results["moves_by"]:
         print("moves chosen by: " + ", ".join(f"{k} {v}" for k, v in results["moves_by"].items()))
@@ -156,43 +241,81 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from planner.model import ModelConfig
-    from planner.train import TrainConfig, train
+MODEL_SHAPE = ("horizon", "dim", "dim_mults", "original_unet")
 
-    mix = {k: getattr(args, k) for k in ("aligned_fraction", "keyframe_fraction", "flag_weight", "flag_x0_floor",
-                                   "position_x0_floor") if getattr(args, k) is not None}
-    cfg = TrainConfig(
-        data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        save_every=args.save_every, seed=args.seed, device=args.device, slim=args.slim,
-        init_from=args.init_from, **mix,
-    )
-    original = args.original_unet
-    model = ModelConfig(horizon=args.horizon, dim=args.dim, dim_mults=tuple(args.dim_mults),
-                        start_conditioning=not original, input_gain=not original)
-    out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+
+def cmd_train(args) -> int:
+    from planner.checkpoint import FORMAT, read
+    from planner.train import train
+    from tasks.stopping import StopOnSignal
+
+    check_checkpoint_target(args.out, FORMAT, "Diffuser")
+    check_checkpoint_target(args.slim, None, "Diffuser")
+    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "init_from", "slim", "aligned_fraction",
+              "keyframe_fraction", "flag_weight", "flag_x0_floor", "position_x0_floor")
+    try:
+        cfg = TrainConfig(data=args.data, out=args.out,
+                          **{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
+        shape = {k: getattr(args, k) for k in ("horizon", "dim") if getattr(args, k) is not None}
+        if args.dim_mults:
+            shape["dim_mults"] = tuple(args.dim_mults)
+        if args.original_unet:
+            shape.update(start_conditioning=False, input_gain=False)
+        model = ModelConfig(**shape)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if Path(args.out).exists() and shape:
+        stored = ModelConfig.from_dict(read(args.out)["model_config"])
+        differ = [f"{k} {getattr(stored, k)} (asked {v})" for k, v in shape.items() if getattr(stored, k) != v]
+        if differ:
+            raise UsageError(f"{args.out}: resuming a model trained with {', '.join(differ)}; leave out the shape "
+                             f"options to resume it, or give another --out for a new model")
+    with StopOnSignal() as stop:
+        out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
+    if stop.requested:
+        return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
     print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
     return 0
 
 
 def cmd_train_classifier(args) -> int:
-    from planner.classifier import train_classifier
+    from planner.classifier import FORMAT, train_classifier
+    from tasks.stopping import StopOnSignal
 
-    figures = train_classifier(args.data, args.out, steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    check_checkpoint_target(args.out, FORMAT, "stack-classifier")
+    with StopOnSignal() as stop:
+        figures = train_classifier(args.data, args.out, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+                                   stop=stop)
+    if stop.requested:
+        return stopped(stop, f"the classifier trained for {figures['steps']} of {args.steps} steps is saved in "
+                       f"{args.out}", "train-classifier starts over when run again")
     print(f"classifier: {args.out}; held-out segments with every relation right: "
           f"{100 * figures['valid_accuracy_clean']:.1f} % clean, {100 * figures['valid_accuracy_t=250']:.1f} % at "
           f"noise step 250, {100 * figures['valid_accuracy_t=500']:.1f} % at 500")
     return 0
 
 
-def cmd_train_mover(args) -> int:
-    from planner.train_mover import MoverTrainConfig, train_mover
+MOVER_FIELDS = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
+                "keyframe_fraction")
 
-    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
-              "keyframe_fraction")
-    given = {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
-    cfg = MoverTrainConfig(data=args.data, out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()), **given)
-    out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+
+def cmd_train_mover(args) -> int:
+    from planner.checkpoint import MOVER_FORMAT
+    from planner.train_mover import train_mover
+    from tasks.stopping import StopOnSignal
+
+    check_checkpoint_target(args.out, MOVER_FORMAT, "move-model")
+    check_checkpoint_target(args.slim, None, "move-model")
+    given = {k: getattr(args, k) for k in MOVER_FIELDS if getattr(args, k) is not None}
+    try:
+        cfg = MoverTrainConfig(data=args.data, out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()),
+                               **given)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    with StopOnSignal() as stop:
+        out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
+    if stop.requested:
+        return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
     print(f"move model: {out}")
     return 0
 
@@ -241,58 +364,49 @@ def cmd_render(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
 
     c = sub.add_parser("collect", help="collect demonstrations with the demonstrator into an HDF5 dataset")
     c.add_argument("--task", choices=TASKS, required=True)
-    c.add_argument("--episodes", type=int, required=True)
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--workers", type=int, default=1, help="worker processes (the result does not depend on it)")
+    c.add_argument("--episodes", type=EPISODES, required=True)
+    c.add_argument("--seed", type=SEED, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    c.add_argument("--workers", type=WORKERS, default=1,
+                   help=f"worker processes, 1 to {MAX_WORKERS} (the result does not depend on it)")
     c.add_argument("--out", required=True, help="HDF5 file; appended to, and resumed if it holds this collection")
     c.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("plan", help="plan one goal from a seeded scene and append the plan to a plans file")
     add_planner_arguments(p)
     p.add_argument("--goal", required=True, help="'red,green,blue,yellow', 'green on red, yellow on blue' or 'tallest'")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0, help=f"the scene, 0 to {MAX_SEED} (default 0)")
     p.add_argument("--out", default="plans.h5")
     p.set_defaults(func=cmd_plan)
 
     e = sub.add_parser("evaluate", help="score a planner on seeded episodes of a task")
     add_planner_arguments(e)
     e.add_argument("--task", choices=TASKS, required=True)
-    e.add_argument("--episodes", type=int, default=100)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--episodes", type=EPISODES, default=100)
+    e.add_argument("--seed", type=SEED, default=0, help=f"0 to {MAX_SEED} (default 0)")
     e.add_argument("--out", required=True, help="directory for results.json and episodes.h5")
     e.set_defaults(func=cmd_evaluate)
+
+    T = TrainConfig
     t = sub.add_parser("train", help="train the Diffuser on a demonstrations file (resumes from --out if it exists)")
     t.add_argument("--data", required=True, help="demonstrations HDF5 file")
     t.add_argument("--out", required=True, help="checkpoint path (full: weights, EMA, optimizer)")
-    t.add_argument("--steps", type=int, default=100_000, help="total steps, counting those already done")
-    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=2e-4)
-    t.add_argument("--save-every", type=int, default=1000)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--horizon", type=int, default=128)
-    t.add_argument("--dim", type=int, default=32)
-    t.add_argument("--dim-mults", type=int, nargs="+", default=[1, 2, 4, 8])
+    for name in ("steps", "batch_size", "lr", "save_every", "seed", "aligned_fraction", "keyframe_fraction",
+                 "flag_weight", "flag_x0_floor", "position_x0_floor"):
+        t.add_argument("--" + name.replace("_", "-"), type=field_type(T, name), help=field_help(T, name))
+    t.add_argument("--device", choices=DEVICES, help=field_help(T, "device"))
+    for name in ("horizon", "dim"):
+        t.add_argument("--" + name, type=field_type(ModelConfig, name), help=field_help(ModelConfig, name))
+    t.add_argument("--dim-mults", type=bounded(int, 1, 64), nargs="+",
+                   help=f"channel multipliers per U-Net level (default {' '.join(map(str, ModelConfig().dim_mults))})")
     t.add_argument("--original-unet", action="store_true",
                    help="the original U-Net: no start embedding and no input gain (planner/model.py)")
-    t.add_argument("--init-from", help="start a new run from this checkpoint's EMA weights (it may lack start conditioning)")
-    t.add_argument("--aligned-fraction", type=float,
-                   help="share of windows that are one whole pick-and-place, the rest start anywhere (default 0.75)")
-    t.add_argument("--keyframe-fraction", type=float,
-                   help="share of aligned windows pinned with the keyframe mask, the rest with the start state only (default 0.7)")
-    t.add_argument("--flag-weight", type=float, help="loss weight of the attach flags (default 1)")
-    t.add_argument("--flag-x0-floor", type=float,
-                   help="weigh the flags' errors at least this much in x0 terms, so high-noise steps, where a "
-                        "sample picks its block, learn from the start state (default 0 = off)")
-    t.add_argument("--position-x0-floor", type=float,
-                   help="the same floor for the blocks' positions, where a sample decides where the held block "
-                        "goes (default 0 = off)")
-    t.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
+    t.add_argument("--init-from", help=meta(T, "init_from")["help"])
+    t.add_argument("--slim", help=meta(T, "slim")["help"])
     t.set_defaults(func=cmd_train)
 
     r = sub.add_parser("render", help="render stored plans as an MP4 or GIF (the 3-D view with the tool trail)")
@@ -300,40 +414,33 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--id", nargs="+", help="plan id(s); several play side by side (default: the newest plan)")
     r.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
     r.add_argument("--denoising", action="store_true", help="animate how the plan formed, step by denoising step")
-    r.add_argument("--size", type=int, nargs=2, default=[480, 360], metavar=("WIDTH", "HEIGHT"))
-    r.add_argument("--speed", type=float, default=1.0, help="times the plan's real time (default 1)")
-    r.add_argument("--fps", type=float, default=15.0)
+    r.add_argument("--size", type=bounded(int, 16, 4096), nargs=2, default=[480, 360], metavar=("WIDTH", "HEIGHT"))
+    r.add_argument("--speed", type=bounded(float, 0, 100, above=True), default=1.0,
+                   help="times the plan's real time (default 1)")
+    r.add_argument("--fps", type=bounded(float, 1, 120), default=15.0)
     r.add_argument("--no-trail", action="store_true", help="leave the tool's path out")
     r.set_defaults(func=cmd_render)
 
-    from planner.train_mover import MoverTrainConfig as M  # the dataclass holds the defaults
-
+    M = MoverTrainConfig
     m = sub.add_parser("train-mover", help="train the move model (joints + gripper of one pick-and-place, "
                        "conditioned on the move; resumes from --out if it exists)")
     m.add_argument("--data", required=True, help="demonstrations HDF5 file (or its extracted .segments.npz)")
     m.add_argument("--out", required=True, help="checkpoint path (weights, EMA, optimizer)")
-    m.add_argument("--steps", type=int, help=f"total steps, counting those already done (default {M.steps})")
-    m.add_argument("--batch-size", type=int, help=f"default {M.batch_size}")
-    m.add_argument("--lr", type=float, help=f"peak learning rate, cosine-decayed (default {M.lr})")
-    m.add_argument("--save-every", type=int, help=f"default {M.save_every}")
-    m.add_argument("--seed", type=int, help=f"default {M.seed}")
-    m.add_argument("--device", choices=("auto", "cpu", "cuda"), help=f"default {M.device}")
-    m.add_argument("--minutes", type=float, help="stop with a checkpoint after this much time (default: no limit)")
-    m.add_argument("--cond-drop", type=float, help=f"condition dropout for classifier-free guidance (default {M.cond_drop})")
-    m.add_argument("--key-weight", type=float, help=f"joints' loss weight at the grasp and release (default {M.key_weight})")
-    m.add_argument("--keyframe-fraction", type=float,
-                   help=f"share of samples also pinned at the grasp and release (default {M.keyframe_fraction})")
-    m.add_argument("--slim", help="also keep an EMA-only copy here at every save (what the app ships)")
-    m.add_argument("--snapshots", type=int, nargs="*",
+    for name in MOVER_FIELDS:
+        if name != "device":
+            m.add_argument("--" + name.replace("_", "-"), type=field_type(M, name), help=field_help(M, name))
+    m.add_argument("--device", choices=DEVICES, help=field_help(M, "device"))
+    m.add_argument("--slim", help=meta(M, "slim")["help"])
+    m.add_argument("--snapshots", type=bounded(int, 1, 10**9), nargs="*",
                    help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")
     m.set_defaults(func=cmd_train_mover)
 
     k = sub.add_parser("train-classifier", help="train the stack-relation classifier (a learned guide) on demonstrations")
     k.add_argument("--data", required=True, help="demonstrations HDF5 file")
     k.add_argument("--out", required=True, help="classifier checkpoint path")
-    k.add_argument("--steps", type=int, default=15_000)
-    k.add_argument("--batch-size", type=int, default=64)
-    k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--steps", type=bounded(int, 1, 10**9), default=15_000)
+    k.add_argument("--batch-size", type=bounded(int, 1, 65536), default=64)
+    k.add_argument("--seed", type=SEED, default=0)
     k.set_defaults(func=cmd_train_classifier)
     return parser
 
@@ -345,9 +452,6 @@ def main(argv: list[str] | None = None) -> int:
         from app.main_window import run
 
         return run()
-    for name in ("episodes", "workers", "steps"):
-        if getattr(args, name, 1) < 1:
-            parser.error(f"--{name} must be at least 1")
     from tasks.demonstrator import PlanningError
     from tasks.goals import GoalError
     from tasks.h5io import FileFormatError
@@ -362,9 +466,10 @@ def main(argv: list[str] | None = None) -> int:
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted; everything written so far is kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", 2)
+        print("interrupted; every record already written is whole and kept", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -22,10 +22,15 @@ from app.library import LibraryPanel
 from app.playback import PlaybackBar
 from app.view import SceneView
 from app.workers import ExecuteWorker, PlanWorker, WarmupWorker
+from planner.config import SHIPPED_CHECKPOINT, PlannerSettings, meta
 from tasks.world import initial_state
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = ROOT / "assets" / "diffuser.pt"  # = planner.plan.SHIPPED_CHECKPOINT (torch loads later)
+def setting_box(box, name: str, high: float | None = None):
+    """A spin box with the range and default of PlannerSettings' field `name`."""
+    m = meta(PlannerSettings, name)
+    box.setRange(m["low"], min(m["high"], high or m["high"]))
+    box.setValue(m["default"])
+    return box
 APP_NAME = "kuka-diffuser"
 
 
@@ -48,7 +53,7 @@ class MainWindow(QMainWindow):
     exportFinished = Signal(bool)
 
     def __init__(
-        self, checkpoint: Path = DEFAULT_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
+        self, checkpoint: Path = SHIPPED_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
         dataset_file: Path | None = None,
     ) -> None:
         super().__init__()
@@ -101,14 +106,9 @@ class MainWindow(QMainWindow):
         self.planner_choice = QComboBox()
         self.planner_choice.addItem("Diffuser", "diffuser")
         self.planner_choice.addItem("Demonstrator (TAMP)", "demonstrator")
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 1000)
-        self.steps.setValue(10)
-        self.candidates = QSpinBox()
-        self.candidates.setRange(1, 256)
-        self.candidates.setValue(16)
-        self.guide_scale = QDoubleSpinBox()
-        self.guide_scale.setRange(0, 10000)
+        self.steps = setting_box(QSpinBox(), "steps")
+        self.candidates = setting_box(QSpinBox(), "candidates")
+        self.guide_scale = setting_box(QDoubleSpinBox(), "guide_scale", high=10_000)
         self.plan_seed = QSpinBox()
         self.plan_seed.setRange(0, 2**31 - 1)
         self.device = QComboBox()
@@ -418,10 +418,8 @@ class MainWindow(QMainWindow):
         self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
 
     # ------------------------------------------------------------------ planning
-    def _planner_settings(self):
+    def _planner_settings(self) -> PlannerSettings:
         """The Diffuser's settings as the panel shows them (read on the GUI thread)."""
-        from planner.plan import PlannerSettings
-
         return PlannerSettings(
             steps=self.steps.value(), candidates=self.candidates.value(),
             guide_scale=self.guide_scale.value(), device=self.device.currentData(),

@@ -28,7 +28,8 @@ import torch  # noqa: E402
 from planner.classifier import LearnedPlacedOn, load_classifier  # noqa: E402
 from planner.conditioning import next_move, segment_conditions  # noqa: E402
 from planner.guides import PlacedOn  # noqa: E402
-from planner.plan import DiffuserPlanner, PlannerSettings  # noqa: E402
+from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
+from planner.plan import DiffuserPlanner  # noqa: E402
 from tasks.execute import play  # noqa: E402
 from tasks.goals import sample_goal  # noqa: E402
 from tasks.layout import LAYOUT  # noqa: E402
@@ -38,7 +39,7 @@ from tasks.world import episode_seed, initial_state  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default=str(ROOT / "assets" / "diffuser.pt"))
+    ap.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
     ap.add_argument("--classifier", default=str(ROOT / "assets" / "stack_classifier.pt"))
     ap.add_argument("--scenes", type=int, default=12)
     ap.add_argument("--samples", type=int, default=8)

@@ -25,7 +25,8 @@ import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
 import torch  # noqa: E402
 
 from planner.conditioning import grows_tower, moves_between_clear, tower_picks  # noqa: E402
-from planner.plan import DiffuserPlanner, PlannerSettings, held_block, read_move  # noqa: E402
+from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
+from planner.plan import DiffuserPlanner, held_block, read_move  # noqa: E402
 from tasks.demonstrator import Demonstrator  # noqa: E402
 from tasks.goals import Unconditional  # noqa: E402
 from tasks.layout import BLOCK_NAMES, PHASES  # noqa: E402
@@ -34,7 +35,7 @@ from tasks.world import episode_seed, initial_state  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default=str(ROOT / "assets" / "diffuser.pt"))
+    ap.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
     ap.add_argument("--scenes", type=int, default=12)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--sampling-steps", type=int, default=PlannerSettings.steps)

@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
 from planner.checkpoint import load_mover  # noqa: E402
-from planner.plan import SHIPPED_CHECKPOINT, DiffuserPlanner, PlannerSettings  # noqa: E402
+from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
+from planner.plan import DiffuserPlanner  # noqa: E402
 from tasks.evaluate import evaluate  # noqa: E402
 
 

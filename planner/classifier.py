@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,10 +110,11 @@ class LearnedPlacedOn(Guide):
 
 def train_classifier(
     data: str, out: str, steps: int = 3000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-    progress: bool = True,
+    progress: bool = True, stop: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Train on the demos' whole segments, noised at uniform levels with the first state clean;
-    saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised)."""
+    saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised).
+    `stop()` is polled between steps: what is trained by then is saved, with the steps done."""
     training_threads()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -146,7 +148,10 @@ def train_classifier(
 
     bar = tqdm(total=steps, desc="train classifier", unit="step", file=sys.stderr, disable=not progress)
     t0 = time.perf_counter()
+    done = 0
     for step in range(1, steps + 1):
+        if stop():
+            break
         idx = rng.integers(len(x_train), size=batch_size)
         x, y = torch.from_numpy(x_train[idx]), torch.from_numpy(y_train[idx])
         # low noise levels drawn more often: there the relation can be read, and guides act
@@ -156,11 +161,12 @@ def train_classifier(
         loss.backward()
         opt.step()
         bar.update(1)
+        done = step
         if step % 50 == 0:
             bar.set_postfix(loss=f"{loss.item():.4f}")
     bar.close()
     model.eval()
-    figures = {"train_seconds": time.perf_counter() - t0, "segments": len(x_train)}
+    figures = {"train_seconds": time.perf_counter() - t0, "segments": len(x_train), "steps": done}
     with torch.no_grad():
         x, y = torch.from_numpy(x_valid), torch.from_numpy(y_valid)
         gen = torch.Generator().manual_seed(seed)
@@ -171,7 +177,7 @@ def train_classifier(
     save_atomic({
         "format": FORMAT, "state_names": LAYOUT.names, "pairs": [list(p) for p in PAIRS], "segment": segment_info(),
         "config": asdict(cfg), "normaliser": train.normaliser.to_dict(), "weights": model.state_dict(),
-        "steps": steps, "figures": figures, "parameters": count_parameters(model),
+        "steps": done, "figures": figures, "parameters": count_parameters(model),
         "command": " ".join(sys.argv), "commit": git_commit(), "data": str(data),
     }, out)
     return figures

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from planner.config import DiffusionConfig
 from planner.model import TemporalUnet
 
 # Largest weight the x0 floor may give one cell's epsilon error (SNR -> 0 as t -> T).
@@ -23,15 +24,6 @@ X0_FLOOR_CAP = 100.0
 
 # A guide: unnormalised trajectories (B, H, D) -> value per sample (B,), higher is better.
 GuideFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class DiffusionConfig:
-    n_timesteps: int = 1000
-    clip_denoised: bool = True
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def cosine_beta_schedule(n: int, s: float = 0.008) -> torch.Tensor:

@@ -12,36 +12,10 @@ the first state reach the output through step-dependent gains per dimension (see
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class ModelConfig:
-    horizon: int = 128
-    state_dim: int = 39
-    dim: int = 32
-    dim_mults: tuple[int, ...] = (1, 2, 4, 8)
-    kernel_size: int = 5
-    start_conditioning: bool = True
-    input_gain: bool = True
-    cond_dim: int = 0  # a conditioning vector per sample (the move model's move), 0 = none
-    embed_dim: int = 0  # width of the step (+ start, + condition) embedding; 0 = dim
-    film: bool = False  # the embedding scales as well as shifts each block's features
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
-        # Checkpoints from before start conditioning existed have no such key and no such weights.
-        return cls(**{"start_conditioning": False, "input_gain": False, **d, "dim_mults": tuple(d["dim_mults"])})
-
-    @property
-    def embedding(self) -> int:
-        return self.embed_dim or self.dim
+from planner.config import ModelConfig
 
 
 class SinusoidalPosEmb(nn.Module):

@@ -24,6 +24,7 @@ import torch
 
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
+from planner.config import PlannerSettings
 from planner.conditioning import (
     KeyframeSolver, Move, SegmentConditions, clear_blocks, grows_tower, moves_between_clear, next_move,
     segment_conditions, tower_top,
@@ -41,47 +42,6 @@ from tasks.world import World
 
 # progress(segment, segments, step, steps)
 Progress = Callable[[int, int, int, int], None]
-
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-SHIPPED_CHECKPOINT = ASSETS / "diffuser.pt"  # the whole-state Diffuser (keyframe setting, move scores)
-SHIPPED_MOVER = ASSETS / "move_diffuser.pt"  # the move model (each segment's motion)
-
-
-def shipped_mover() -> str | None:
-    """The shipped move model's path, if it is there (a checkout without it plans without it)."""
-    return str(SHIPPED_MOVER) if SHIPPED_MOVER.exists() else None
-
-
-@dataclass(frozen=True)
-class PlannerSettings:
-    """How the Diffuser plans. The defaults are the best setting measured (README, Figures): the
-    move model makes each segment, no inverse kinematics enters it, 16 candidates are ranked and
-    checked in physics. Without a move model, `keyframes=True` is the whole-state Diffuser's best."""
-
-    steps: int = 10  # denoising steps; the model's full count (1000) is the paper's DDPM
-    candidates: int = 16
-    guide_scale: float = 0.0  # the move model's tool guide (planner.guides.ToolAt); ~10 helps, 100+ overshoots
-    keyframes: bool = False  # pin joints from inverse kinematics at the grasp and release
-    physics_check: bool = True
-    max_checks: int = 4  # candidates tried in physics per segment, best ranked first
-    extra_segments: int = 1  # retries allowed beyond the moves the goal needs
-    smooth: int = 0  # passes of a [1/4, 1/2, 1/4] filter over free joint cells (0 = off; the whole-state model: 30)
-    device: str = "cpu"
-    classifier: str | None = None  # a stack-classifier checkpoint: its guide replaces PlacedOn
-    mover: str | None = field(default_factory=shipped_mover)  # move model (train-mover): makes each segment
-    cond_scale: float = 1.0  # the move model's classifier-free guidance weight (1 = plain conditioning)
-
-    @classmethod
-    def paper(cls) -> "PlannerSettings":
-        """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
-        return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
-                   extra_segments=0, smooth=0, mover=None)
-
-    @classmethod
-    def whole_state(cls, **changes) -> "PlannerSettings":
-        """The whole-state Diffuser alone with its IK keyframes (the best setting before the move model)."""
-        return cls(**{"keyframes": True, "mover": None, "smooth": 30, **changes})
-
 
 class DiffuserPlanner:
     name = "diffuser"

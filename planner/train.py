@@ -8,12 +8,11 @@ with the start mask. Pinned cells are clean in x_t and left out of the loss (pla
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 import math
 import os
-import signal
 import sys
-import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -24,32 +23,12 @@ from planner import training_threads
 import torch.distributed as dist
 
 from planner.checkpoint import FORMAT, CheckpointError, build, git_commit, read, save_atomic, segment_info
-from planner.diffusion import DiffusionConfig
+from planner.config import DiffusionConfig, ModelConfig, TrainConfig
 from planner.masks import keyframe_mask, moved_block, start_mask
-from planner.model import ModelConfig, count_parameters
+from planner.model import count_parameters
 from tasks.dataset import Normaliser, TrajectoryWindows
 from tasks.layout import LAYOUT, PHASES
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: str
-    out: str
-    steps: int = 100_000
-    batch_size: int = 32
-    lr: float = 2e-4
-    ema_decay: float = 0.995
-    ema_start: int = 1000
-    save_every: int = 1000
-    aligned_fraction: float = 0.75
-    keyframe_fraction: float = 0.7
-    seed: int = 0
-    device: str = "auto"
-    slim: str | None = None  # also keep an EMA-only copy here, refreshed at every save
-    flag_weight: float = 1.0  # weight of the attach flags' errors: which block moves is the plan's one discrete choice
-    flag_x0_floor: float = 0.0  # flags' errors weighed at least this much in x0 terms (GaussianDiffusion.loss)
-    position_x0_floor: float = 0.0  # the same for the blocks' positions (where the moved block ends up)
-    init_from: str | None = None  # a new run starts from this checkpoint's EMA weights (see warm_start)
+from tasks.stopping import StopOnSignal
 
 
 class SegmentBatches:
@@ -83,25 +62,6 @@ class SegmentBatches:
             xs.append(x)
             ms.append(m)
         return np.stack(xs), np.stack(ms)
-
-
-class _StopOnSignal:
-    """SIGTERM (and SIGINT, which background jobs may ignore) ends training after the current
-    step, with a checkpoint; the same command resumes."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def warm_start(model: torch.nn.Module, ckpt: dict, name: str) -> None:
@@ -141,8 +101,10 @@ def train(
     diffusion_config: DiffusionConfig = DiffusionConfig(),
     command: str = "",
     progress: Callable[[int, int, float], None] | None = None,
+    stop: StopOnSignal | None = None,
 ) -> Path:
-    """Train (or resume training of) the Diffuser; returns the checkpoint path."""
+    """Train (or resume training of) the Diffuser; returns the checkpoint path. SIGINT or SIGTERM
+    (or the caller's `stop`) ends it after the current step, with a checkpoint."""
     distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
     training_threads()
     device = pick_device(cfg.device)
@@ -207,35 +169,35 @@ def train(
 
         bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train", file=sys.stderr)
     loss_avg = math.nan
-    stop = _StopOnSignal()
+    stopping = StopOnSignal() if stop is None else nullcontext(stop)
     try:
-        while step < cfg.steps and not stop.requested:
-            x0, mask = batches.sample()
-            x0 = torch.from_numpy(x0).to(device)
-            mask = torch.from_numpy(mask).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = trainer(x0, mask, weights, x0_floor)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            with torch.no_grad():
-                decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
-                for pe, pm in zip(ema.parameters(), diffusion.model.parameters()):
-                    pe.lerp_(pm, 1 - decay)
-                for be, bm in zip(ema.buffers(), diffusion.model.buffers()):
-                    be.copy_(bm)
-            value = float(loss.detach())
-            loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_avg:.4f}")
-            if progress is not None:
-                progress(step, cfg.steps, loss_avg)
-            if step % cfg.save_every == 0:
-                save()
+        with stopping as stop:
+            while step < cfg.steps and not stop.requested:
+                x0, mask = batches.sample()
+                x0 = torch.from_numpy(x0).to(device)
+                mask = torch.from_numpy(mask).to(device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    loss = trainer(x0, mask, weights, x0_floor)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                with torch.no_grad():
+                    decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
+                    for pe, pm in zip(ema.parameters(), diffusion.model.parameters()):
+                        pe.lerp_(pm, 1 - decay)
+                    for be, bm in zip(ema.buffers(), diffusion.model.buffers()):
+                        be.copy_(bm)
+                value = float(loss.detach())
+                loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss_avg:.4f}")
+                if progress is not None:
+                    progress(step, cfg.steps, loss_avg)
+                if step % cfg.save_every == 0:
+                    save()
     finally:
-        stop.restore()
         if bar is not None:
             bar.close()
     if step % cfg.save_every or stop.requested:

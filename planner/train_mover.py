@@ -11,6 +11,7 @@ import copy
 import math
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,41 +22,22 @@ import torch
 from planner import training_threads
 
 from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomic, segment_info
-from planner.diffusion import DiffusionConfig, GaussianDiffusion
-from planner.model import ModelConfig, count_parameters
+from planner.config import DiffusionConfig, ModelConfig, MoverTrainConfig
+from planner.diffusion import GaussianDiffusion
+from planner.model import count_parameters
 from planner.move_data import load
 from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
 from planner.masks import grasp_dwell, release_dwell
-from planner.train import _StopOnSignal, pick_device, resume_from
+from planner.train import pick_device, resume_from
 from tasks.dataset import Normaliser
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
+from tasks.stopping import StopOnSignal
 
 
 def mover_model_config() -> ModelConfig:
     """The move model's shape: 8 channels, a 23-number condition, FiLM, a wide embedding."""
     return ModelConfig(horizon=PHASES.length, state_dim=CHANNELS, dim=32, dim_mults=(1, 2, 4, 6),
                        cond_dim=COND_DIM, embed_dim=128, film=True)
-
-
-@dataclass(frozen=True)
-class MoverTrainConfig:
-    data: str  # demonstrations (.h5) or extracted segments (.npz)
-    out: str
-    steps: int = 60_000
-    batch_size: int = 64
-    lr: float = 2e-4
-    lr_final: float = 2e-5  # cosine decay to this over `steps`
-    ema_decay: float = 0.999
-    ema_start: int = 500
-    save_every: int = 1000
-    cond_drop: float = 0.1  # classifier-free guidance: the condition is dropped this often
-    key_weight: float = 5.0  # joints' error weight while the tool dwells at the grasp and release
-    keyframe_fraction: float = 0.25  # samples also pinned at the dwells (planning with IK keyframes)
-    seed: int = 0
-    device: str = "auto"
-    minutes: float = 0.0  # stop (with a checkpoint) after this much training time; 0 = no limit
-    slim: str | None = None  # also keep an EMA-only copy here at every save (what the app ships)
-    snapshots: tuple[int, ...] = field(default_factory=tuple)  # EMA-only half-precision copies at these steps
 
 
 class CondNormaliser:
@@ -101,8 +83,9 @@ def keyframe_channels_mask(horizon: int) -> np.ndarray:
 
 
 def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",
-                progress: Callable[[int, int, float], None] | None = None) -> Path:
-    """Train (or resume training of) the move model; returns the checkpoint path."""
+                progress: Callable[[int, int, float], None] | None = None, stop: StopOnSignal | None = None) -> Path:
+    """Train (or resume training of) the move model; returns the checkpoint path. SIGINT or SIGTERM
+    (or the caller's `stop`) ends it after the current step, with a checkpoint."""
     training_threads()
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -189,40 +172,40 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
 
         bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train mover", file=sys.stderr)
     loss_avg = math.nan
-    stop = _StopOnSignal()
     ema_params, model_params = list(ema.parameters()), list(diffusion.model.parameters())
     t_start = time.monotonic()
+    stopping = StopOnSignal() if stop is None else nullcontext(stop)
     try:
-        while step < cfg.steps and not stop.requested:
-            if cfg.minutes and time.monotonic() - t_start > cfg.minutes * 60:
-                break
-            idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=device, generator=gen)
-            use_keys = torch.rand((cfg.batch_size, 1, 1), device=device, generator=gen) < cfg.keyframe_fraction
-            batch_mask = torch.where(use_keys, keyed, mask)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = diffusion(x_all[idx], batch_mask, weights, None, c_all[idx], cfg.cond_drop)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
-            opt.step()
-            step += 1
-            with torch.no_grad():
-                decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
-                torch._foreach_lerp_(ema_params, model_params, 1 - decay)
-            if step % 50 == 0 or step == cfg.steps:
-                value = float(loss.detach())
-                loss_avg = value if math.isnan(loss_avg) else 0.9 * loss_avg + 0.1 * value
-                if bar is not None:
-                    bar.update(step - bar.n)
-                    bar.set_postfix(loss=f"{loss_avg:.4f}")
-                if progress is not None:
-                    progress(step, cfg.steps, loss_avg)
-            if step % cfg.save_every == 0 or step in cfg.snapshots:
-                save()
+        with stopping as stop:
+            while step < cfg.steps and not stop.requested:
+                if cfg.minutes and time.monotonic() - t_start > cfg.minutes * 60:
+                    break
+                idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=device, generator=gen)
+                use_keys = torch.rand((cfg.batch_size, 1, 1), device=device, generator=gen) < cfg.keyframe_fraction
+                batch_mask = torch.where(use_keys, keyed, mask)
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(step)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    loss = diffusion(x_all[idx], batch_mask, weights, None, c_all[idx], cfg.cond_drop)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
+                opt.step()
+                step += 1
+                with torch.no_grad():
+                    decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
+                    torch._foreach_lerp_(ema_params, model_params, 1 - decay)
+                if step % 50 == 0 or step == cfg.steps:
+                    value = float(loss.detach())
+                    loss_avg = value if math.isnan(loss_avg) else 0.9 * loss_avg + 0.1 * value
+                    if bar is not None:
+                        bar.update(step - bar.n)
+                        bar.set_postfix(loss=f"{loss_avg:.4f}")
+                    if progress is not None:
+                        progress(step, cfg.steps, loss_avg)
+                if step % cfg.save_every == 0 or step in cfg.snapshots:
+                    save()
     finally:
-        stop.restore()
         if bar is not None:
             bar.close()
     save()

@@ -7,6 +7,7 @@ results are written in episode order. Episodes already in the file are skipped (
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -67,15 +68,33 @@ def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal
     return [k for k in range(episodes) if k not in done]
 
 
-def run_episodes(jobs: list[tuple], workers: int, processes: bool = False) -> Iterator[EpisodeResult]:
+def _ignore_sigint() -> None:
+    # Ctrl+C reaches every process of the terminal's group: the parent decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_episodes(jobs: list[tuple], workers: int, processes: bool = False,
+                 should_stop: Callable[[], bool] = lambda: False) -> Iterator[EpisodeResult]:
     """Results in job order, from `workers` processes (in this process when workers <= 1, unless
-    `processes`: a GUI must keep PyBullet, which holds Python's lock, out of its own process)."""
+    `processes`: a GUI must keep PyBullet, which holds Python's lock, out of its own process).
+    With processes, `should_stop()` is polled while waiting; when it says stop, the workers are
+    terminated at once (the episodes they were solving are simply not written)."""
     if workers <= 1 and not processes:
         yield from map(_work, jobs)
         return
     # spawn: a fresh interpreter per worker, never a forked PyBullet or PyTorch state.
-    with mp.get_context("spawn").Pool(max(1, workers)) as pool:
-        yield from pool.imap(_work, jobs, chunksize=1)
+    with mp.get_context("spawn").Pool(max(1, workers), initializer=_ignore_sigint) as pool:
+        results = pool.imap(_work, jobs, chunksize=1)
+        for _ in jobs:
+            while True:
+                if should_stop():
+                    return  # leaving the block terminates the pool
+                try:
+                    result = results.next(timeout=0.1)
+                    break
+                except mp.TimeoutError:
+                    continue
+            yield result
 
 
 def collect(
@@ -104,7 +123,7 @@ def collect(
     written, failures = 0, []
     done = episodes - len(todo)
     jobs = [(task, seed, k, goal) for k in todo]
-    results = run_episodes(jobs, workers, processes)
+    results = run_episodes(jobs, workers, processes, should_stop)
     try:
         for r in results:
             if r.demo is not None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.goals import Goal, goal_from_json
-from tasks.h5io import FileFormatError, append_strings, check_layout, open_h5
+from tasks.h5io import FileFormatError, append_strings, check_layout, new_record, open_h5, tag
 from tasks.layout import BLOCK_NAMES, BLOCK_SIZE, LAYOUT, NUM_JOINTS, PHASES
 from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
 
@@ -77,6 +77,14 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
     """Append one demo; creates the file on first use. Returns the demo's name."""
     from tasks.rewards import rewards
 
+    states = LAYOUT.check(demo.states).astype(np.float32)
+    attrs = {  # converted first: a value HDF5 cannot store fails here, before the file is opened
+        "num_samples": len(states), "goal": demo.goal.to_json(), "task": str(demo.task), "seed": np.int64(demo.seed),
+        "episode": np.int64(demo.episode), "collection_seed": np.int64(demo.collection_seed),
+        "success": bool(demo.success), "plan_seconds": float(demo.plan_seconds), "source": str(demo.source),
+        "goal_given": bool(demo.goal_given),
+    }
+    reward = rewards(states, demo.goal)
     with open_h5(path, "a", "demonstrations") as f:
         if "data" not in f:
             data = f.create_group("data")
@@ -87,21 +95,17 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
             check_layout(f, "data", path)
         data = f["data"]
         name = f"demo_{len(data)}"
-        g = data.create_group(name)
-        states = LAYOUT.check(demo.states).astype(np.float32)
-        g.create_dataset("states", data=states, compression="gzip", compression_opts=4, shuffle=True)
-        g.create_dataset("actions", data=demo.actions, compression="gzip", compression_opts=4, shuffle=True)
-        g.create_dataset("rewards", data=rewards(states, demo.goal))
-        dones = np.zeros(len(states), dtype=np.uint8)
-        dones[-1] = 1
-        g.create_dataset("dones", data=dones)
-        g.attrs.update({
-            "num_samples": len(states), "goal": demo.goal.to_json(), "task": demo.task, "seed": demo.seed,
-            "episode": demo.episode, "collection_seed": demo.collection_seed, "success": bool(demo.success),
-            "plan_seconds": float(demo.plan_seconds), "source": demo.source, "goal_given": bool(demo.goal_given),
-        })
+        with new_record(data, name) as g:
+            g.create_dataset("states", data=states, compression="gzip", compression_opts=4, shuffle=True)
+            g.create_dataset("actions", data=demo.actions, compression="gzip", compression_opts=4, shuffle=True)
+            g.create_dataset("rewards", data=reward)
+            dones = np.zeros(len(states), dtype=np.uint8)
+            dones[-1] = 1
+            g.create_dataset("dones", data=dones)
+            g.attrs.update(attrs)
+            append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
         data.attrs["total"] = int(data.attrs["total"]) + len(states)
-        append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
+        tag(f, "demonstrations")
         return name
 
 

@@ -1,12 +1,15 @@
 """Evaluate a planner the paper's way: seeded episodes, execution in physics, normalised score.
 
 Any planner with `name`, `settings` and `plan(state, goal, seed) -> Plan` can be evaluated.
-Writes `results.json` and `episodes.h5` (`episodes/<k>/states`: realised states).
+Writes `results.json` and `episodes.h5` (`episodes/<k>/states`: realised states), whole or not
+at all; an interrupted run leaves `*.interrupted.*` beside them and continues from there.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +18,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from tasks.execute import execute
-from tasks.goals import Goal, sample_goal
-from tasks.h5io import open_h5
+from tasks.goals import Goal, goal_from_json, sample_goal
+from tasks.h5io import FileFormatError, new_record, open_h5, tag
 from tasks.plans import Plan
 from tasks.world import episode_seed, initial_state
 
@@ -61,9 +64,9 @@ def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -
     n = len(episodes)
     return {
         "task": task, "planner": planner.name, "episodes": n, "seed": seed,
-        "score_mean": float(scores.mean()),
+        "score_mean": float(scores.mean()) if n else float("nan"),
         "score_sem": float(scores.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
-        "strict_success": float(np.mean([e.strict_success for e in episodes])),
+        "strict_success": float(np.mean([e.strict_success for e in episodes])) if n else float("nan"),
         "plan_seconds_mean": float(times.mean()) if len(times) else float("nan"),
         "planning_failures": sum(1 for e in episodes if e.error),
         # who chose each pick-and-place: the goal, or (unconditional) the Diffuser: its first choice
@@ -73,31 +76,123 @@ def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -
     }
 
 
+RESULTS, EPISODES = "results.json", "episodes.h5"
+PARTIAL_RESULTS, PARTIAL_EPISODES = "results.interrupted.json", "episodes.interrupted.h5"
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Refuse, before any work, a results folder that cannot be written or holds foreign files."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise FileFormatError(f"{out}: is a file, not a folder for the results")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise FileFormatError(f"{out}: cannot write there ({existing} is not a writable folder)")
+    for name in (EPISODES, PARTIAL_EPISODES):
+        if (out / name).exists():
+            with open_h5(out / name, "r", "episodes"):
+                pass  # one of ours: it will be replaced (finished run) or continued (interrupted)
+    for name in (RESULTS, PARTIAL_RESULTS):
+        if (out / name).exists():
+            try:
+                ours = "task" in json.loads((out / name).read_text())
+            except (ValueError, TypeError, OSError):
+                ours = False
+            if not ours:
+                raise FileFormatError(f"{out / name}: not an evaluation's results file; left untouched")
+
+
+def _identity(planner: Planner, task: str, seed: int) -> dict:
+    return {"task": task, "seed": int(seed), "planner": planner.name, "settings": json.dumps(planner.settings, sort_keys=True)}
+
+
+def _write_episode(root, task: str, e: Episode) -> None:
+    with new_record(root, str(e.episode)) as g:
+        g.create_dataset("states", data=e.states, compression="gzip")
+        g.attrs.update({
+            "task": task, "seed": e.seed, "score": e.score, "strict_success": e.strict_success, "goal": e.goal.to_json(),
+            "plan_seconds": e.plan_seconds, "error": e.error, "details": json.dumps(e.details),
+        })
+
+
+def _read_episodes(root) -> list[Episode]:
+    out = []
+    for k in sorted(root, key=int):
+        a = root[k].attrs
+        out.append(Episode(int(k), int(a["seed"]), goal_from_json(a["goal"]), float(a["score"]),
+                           bool(a["strict_success"]), float(a["plan_seconds"]), root[k]["states"][:],
+                           str(a["error"]), json.loads(a["details"])))
+    return out
+
+
+def _resumable(path: Path, identity: dict) -> bool:
+    if not path.exists():
+        return False
+    with open_h5(path, "r", "episodes") as f:
+        return all(str(f["episodes"].attrs.get(k)) == str(v) for k, v in identity.items())
+
+
 def evaluate(
     planner: Planner, task: str, episodes: int, seed: int, out_dir: str | Path,
-    progress: Callable[[Episode], None] | None = None,
+    progress: Callable[[Episode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
 ) -> dict:
-    """Run and save `episodes` episodes; returns the results dict written to results.json."""
+    """Run and save `episodes` episodes; returns the results dict written to results.json.
+
+    Episodes go to a temporary file, moved over `episodes.h5` only when every episode is done.
+    A run stopped early (`should_stop()`, polled between episodes, or an exception) keeps what it
+    did as `episodes.interrupted.h5` and `results.interrupted.json` (its dict has `complete`
+    False); the same call later continues from there. A finished run's files are never touched
+    by an unfinished one.
+    """
     out = Path(out_dir)
+    check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
+    identity = _identity(planner, task, seed)
+    tmp = out / f".{EPISODES}.{os.getpid()}.tmp"
     done: list[Episode] = []
-    with open_h5(out / "episodes.h5", "w", "episodes") as f:
-        root = f.create_group("episodes")
-        for k in range(episodes):
-            e = run_episode(planner, task, seed, k)
-            g = root.create_group(str(k))
-            g.create_dataset("states", data=e.states, compression="gzip")
-            g.attrs.update({
-                "task": task, "seed": e.seed, "score": e.score, "strict_success": e.strict_success,
-                "goal": e.goal.to_json(), "plan_seconds": e.plan_seconds, "error": e.error,
-                "details": json.dumps(e.details),
-            })
-            done.append(e)
-            if progress:
-                progress(e)
-    results = summarise(task, planner, done, seed)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
-    return results
+    if _resumable(out / PARTIAL_EPISODES, identity):
+        shutil.copyfile(out / PARTIAL_EPISODES, tmp)
+    else:
+        with open_h5(tmp, "w", "episodes") as f:
+            tag(f, "episodes")
+            f.create_group("episodes").attrs.update(identity)
+    complete = False
+    try:
+        with open_h5(tmp, "a", "episodes") as f:
+            root = f["episodes"]
+            done = [e for e in _read_episodes(root) if e.episode < episodes]
+            finished = {e.episode for e in done}
+            for k in range(episodes):
+                if k in finished:
+                    continue
+                if should_stop():
+                    break
+                e = run_episode(planner, task, seed, k)
+                _write_episode(root, task, e)
+                done.append(e)
+                if progress:
+                    progress(e)
+            complete = len(done) == episodes
+    finally:
+        done.sort(key=lambda e: e.episode)
+        results = {**summarise(task, planner, done, seed), "complete": complete} if done else None
+        if complete:
+            _write_json(out / RESULTS, results)
+            os.replace(tmp, out / EPISODES)
+            for name in (PARTIAL_EPISODES, PARTIAL_RESULTS):
+                (out / name).unlink(missing_ok=True)
+        elif results is not None and tmp.exists():
+            _write_json(out / PARTIAL_RESULTS, {**results, "episodes_asked": episodes})
+            os.replace(tmp, out / PARTIAL_EPISODES)
+        else:
+            tmp.unlink(missing_ok=True)
+    return results or {**summarise(task, planner, [], seed), "complete": False}
+
+
+def _write_json(path: Path, value: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2))
+    os.replace(tmp, path)
 
 
 def format_table(rows: list[dict]) -> str:

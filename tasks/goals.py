@@ -24,9 +24,18 @@ class GoalError(ValueError):
     """A goal that names an unknown block, repeats one, or cannot be built."""
 
 
+MAX_GOAL_CHARS = 200  # the longest sensible goal is under 80 characters
+
+
+def _shown(text: object, limit: int = 40) -> str:
+    """`text` quoted for a message, cut short: an error never repeats a huge input whole."""
+    r = repr(text)
+    return r if len(r) <= limit else r[:limit - 4] + "...'"
+
+
 def _check_block(name: str) -> str:
-    if name not in BLOCK_NAMES:
-        raise GoalError(f"unknown block {name!r}; blocks are {', '.join(BLOCK_NAMES)}")
+    if not isinstance(name, str) or name not in BLOCK_NAMES:
+        raise GoalError(f"unknown block {_shown(name)}; blocks are {', '.join(BLOCK_NAMES)}")
     return name
 
 
@@ -138,6 +147,9 @@ Goal = Union[Unconditional, TowerOrder, Arrangement]
 
 def parse_goal(text: str) -> Goal:
     """Parse the CLI's goal syntax; raises GoalError naming the problem."""
+    if len(text) > MAX_GOAL_CHARS:
+        raise GoalError(f"goal of {len(text)} characters; a goal is at most {MAX_GOAL_CHARS} "
+                        f"(a tower order, 'top on bottom' pairs or 'tallest')")
     t = text.strip().lower()
     if not t:
         raise GoalError("empty goal; give a tower order (red,green,blue), pairs (green on red) or 'tallest'")
@@ -148,15 +160,15 @@ def parse_goal(text: str) -> Goal:
         for part in t.split(","):
             words = part.split()
             if len(words) != 3 or words[1] != "on":
-                raise GoalError(f"cannot read {part.strip()!r}: expected 'TOP on BOTTOM'")
+                raise GoalError(f"cannot read {_shown(part.strip())}: expected 'TOP on BOTTOM'")
             pairs.append((words[0], words[2]))
         return Arrangement(tuple(pairs))
     names = [n.strip() for n in t.split(",")]
     if any(not n for n in names):
-        raise GoalError(f"empty block name in tower order {text!r}")
+        raise GoalError(f"empty block name in tower order {_shown(text)}")
     for n in names:
         if " " in n:
-            raise GoalError(f"cannot read {n!r}: expected 'TOP on BOTTOM' pairs or a comma-separated tower order")
+            raise GoalError(f"cannot read {_shown(n)}: expected 'TOP on BOTTOM' pairs or a comma-separated tower order")
     return TowerOrder(tuple(names))
 
 
@@ -166,13 +178,15 @@ def goal_from_json(text: str) -> Goal:
         data = json.loads(text)
     except (TypeError, json.JSONDecodeError) as e:
         raise GoalError(f"goal is not valid JSON: {e}") from None
-    if isinstance(data, dict) and "order" in data:
+    if isinstance(data, dict) and isinstance(data.get("order"), list):
         return TowerOrder(tuple(data["order"]))
-    if isinstance(data, dict) and "pairs" in data:
+    if isinstance(data, dict) and isinstance(data.get("pairs"), list):
+        if not all(isinstance(p, list) and len(p) == 2 for p in data["pairs"]):
+            raise GoalError("goal JSON 'pairs' must be [top, bottom] lists")
         return Arrangement(tuple(tuple(p) for p in data["pairs"]))
-    if isinstance(data, dict) and data.get("tallest"):
+    if isinstance(data, dict) and data.get("tallest") is True:
         return Unconditional()
-    raise GoalError(f"goal JSON must have 'order', 'pairs' or 'tallest': {text!r}")
+    raise GoalError(f"goal JSON must have 'order' (a list), 'pairs' (a list) or 'tallest': {_shown(text)}")
 
 
 def sample_goal(task: str, rng: np.random.Generator) -> Goal:

@@ -1,8 +1,14 @@
-"""HDF5 helpers shared by the demonstrations and plans files.
+"""HDF5 helpers shared by the demonstrations, plans and episodes files.
 
-Every append opens the file, writes one group, and closes it. HDF5 keeps its metadata in memory
-until the file is closed, so a process killed mid-append leaves the file as it was before that
-append (the new group's raw bytes past the end are simply unreferenced).
+Each file says what it is: a `format` attribute at its root (files written before the tag
+existed are recognised by their top group). A file of another kind, or not HDF5 at all, is
+refused with its name and never written to.
+
+Every append opens the file, writes one group, and closes it, and is all or nothing: an error
+while writing the record (a value HDF5 cannot store, a full disk) removes the half-written group
+before the error is reported, and the file-wide counters change only after the record is whole.
+HDF5 keeps its metadata in memory until the file is closed, so a process killed mid-append also
+leaves the file as it was before that append.
 """
 from __future__ import annotations
 
@@ -23,18 +29,77 @@ LOCK_RETRIES = 100
 LOCK_WAIT = 0.05  # seconds between tries while another process appends
 
 
+# kind -> (format tag, top group)
+FORMATS = {
+    "demonstrations": ("kuka-demonstrations-1", "data"),
+    "plans": ("kuka-plans-1", "plans"),
+    "episodes": ("kuka-episodes-1", "episodes"),
+}
+
+
 class FileFormatError(ValueError):
     """A file that is not readable HDF5, or not the kind of file expected; names the file."""
 
 
+def check_target(path: str | os.PathLike, kind: str) -> None:
+    """Refuse, before any work, an output path that cannot become or is not a `kind` file."""
+    path = Path(path)
+    if path.is_dir():
+        raise FileFormatError(f"{path}: is a folder, not a {kind} file")
+    if not path.parent.is_dir():
+        raise FileFormatError(f"{path}: no such folder {path.parent}")
+    if path.exists():
+        with open_h5(path, "r+", kind):
+            pass  # readable, writable and of our kind
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        raise FileFormatError(f"{path}: cannot create it, the folder {path.parent} is not writable")
+
+
+def _check_kind(f: h5py.File, kind: str, path: Path) -> None:
+    if kind not in FORMATS:
+        return
+    tag, group = FORMATS[kind]
+    found = f.attrs.get("format")
+    if found is not None:
+        if str(found) != tag:
+            raise FileFormatError(f"{path}: a {found} file, not a {kind} file ({tag}); left untouched")
+        return
+    if len(f) and group not in f:  # an older file of ours has its top group; an empty one is new
+        keys = ", ".join(sorted(f)[:3])
+        raise FileFormatError(f"{path}: not a {kind} file (it holds {keys}, no '{group}'); left untouched")
+
+
+def tag(f: h5py.File, kind: str) -> None:
+    """Mark a file we write as a `kind` file."""
+    if f.attrs.get("format") is None:
+        f.attrs["format"] = FORMATS[kind][0]
+
+
+@contextmanager
+def new_record(parent: h5py.Group, name: str) -> Iterator[h5py.Group]:
+    """Create group `name`; if anything fails before the block ends, the group is removed again."""
+    g = parent.create_group(name)
+    try:
+        yield g
+    except BaseException:
+        del parent[name]
+        raise
+
+
 @contextmanager
 def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File]:
-    """Open `path`; unreadable files raise FileFormatError naming the file and never get replaced."""
+    """Open `path`; unreadable, damaged or foreign files raise FileFormatError naming the file,
+    and are never replaced or written to."""
     path = Path(path)
-    if mode == "r" and not path.exists():
+    if path.is_dir():
+        raise FileFormatError(f"{path}: is a folder, not a {kind} file")
+    if mode in ("r", "r+") and not path.exists():
         raise FileFormatError(f"{path}: no such {kind} file")
-    if mode == "a" and path.exists() and not h5py.is_hdf5(path):
+    if mode in ("a", "r+") and path.exists() and not h5py.is_hdf5(path):
         raise FileFormatError(f"{path}: not an HDF5 {kind} file (corrupt or another format); left untouched")
+    if mode in ("a", "w") and not path.parent.is_dir():
+        raise FileFormatError(f"{path}: no such folder {path.parent}")
+    created = mode in ("a", "w") and not path.exists()
     f = None
     for _ in range(LOCK_RETRIES):
         try:
@@ -44,13 +109,28 @@ def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File
             # Another process holds the file for one append (milliseconds): wait for it.
             time.sleep(LOCK_WAIT)
         except OSError as e:
-            raise FileFormatError(f"{path}: cannot open {kind} file ({e}); left untouched") from None
+            raise FileFormatError(f"{path}: cannot open {kind} file ({_short(e)}); left untouched") from None
     if f is None:
         raise FileFormatError(f"{path}: {kind} file is locked by another process that is writing it; try again")
     try:
+        if mode != "w":
+            _check_kind(f, kind, path)
         yield f
+    except BaseException as e:
+        f.close()
+        if created:  # a file this call created and could not fill is not left behind
+            path.unlink(missing_ok=True)
+        if isinstance(e, (OSError, KeyError)):  # h5py's errors for damaged data or a missing member
+            raise FileFormatError(f"{path}: {kind} file damaged, not in this program's layout, or not writable "
+                                  f"({_short(e)}); records already in it are kept") from None
+        raise
     finally:
         f.close()
+
+
+def _short(e: Exception, limit: int = 160) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def check_layout(f: h5py.File, where: str, path) -> None:

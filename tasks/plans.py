@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.goals import Goal, goal_from_json
-from tasks.h5io import FileFormatError, check_layout, open_h5
+from tasks.h5io import FileFormatError, check_layout, new_record, open_h5, tag
 from tasks.layout import LAYOUT
 
 
@@ -47,6 +47,14 @@ class Plan:
 
 def append_plan(path: str | Path, plan: Plan) -> str:
     """Append `plan` to the plans file (created on first use); returns its id."""
+    created = plan.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    attrs = {  # converted first: a value HDF5 cannot store fails here, before the file is opened
+        "goal": plan.goal.to_json(), "planner": str(plan.planner), "settings": json.dumps(plan.settings),
+        "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
+        "strict_success": bool(plan.strict_success), "seed": np.int64(plan.seed), "created": created,
+        "name": plan.name or f"{plan.planner} {plan.goal}", "details": json.dumps(plan.details),
+    }
+    states = LAYOUT.check(plan.states).astype(np.float32)
     with open_h5(path, "a", "plans") as f:
         if "plans" not in f:
             g = f.create_group("plans")
@@ -57,18 +65,13 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         root = f["plans"]
         n = int(root.attrs["next_id"])
         pid = f"plan_{n:05d}"
-        g = root.create_group(pid)
-        g.create_dataset("states", data=LAYOUT.check(plan.states).astype(np.float32), compression="gzip")
-        if plan.denoising is not None:
-            g.create_dataset("denoising", data=np.asarray(plan.denoising, np.float32), compression="gzip")
-        created = plan.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
-        g.attrs.update({
-            "goal": plan.goal.to_json(), "planner": plan.planner, "settings": json.dumps(plan.settings),
-            "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
-            "strict_success": bool(plan.strict_success), "seed": int(plan.seed), "created": created,
-            "name": plan.name or f"{plan.planner} {plan.goal}", "details": json.dumps(plan.details),
-        })
+        with new_record(root, pid) as g:
+            g.create_dataset("states", data=states, compression="gzip")
+            if plan.denoising is not None:
+                g.create_dataset("denoising", data=np.asarray(plan.denoising, np.float32), compression="gzip")
+            g.attrs.update(attrs)
         root.attrs["next_id"] = n + 1
+        tag(f, "plans")
         return pid
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from planner import config
 from planner.checkpoint import CheckpointError, load_mover
 from planner.guides import ToolAt
 from planner.kinematics import ToolFK
@@ -22,7 +23,7 @@ from tasks.world import World
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
-SHIPPED_MOVER = os.path.join(ROOT, "assets", "move_diffuser.pt")
+SHIPPED_MOVER = str(config.SHIPPED_MOVER)
 
 
 def first_segment():
@@ -124,17 +125,18 @@ def test_train_mover_command_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     assert load_mover(out).meta["step"] == 3
     assert (tmp_path / "demos.segments.npz").exists()
     with pytest.raises(CheckpointError, match="not a move-model checkpoint"):
-        load_mover(os.path.join(ROOT, "assets", "diffuser.pt"))
+        load_mover(str(config.SHIPPED_CHECKPOINT))
 
 
 @pytest.mark.skipif(not os.path.exists(SHIPPED_MOVER), reason="no shipped move model")
 def test_shipped_move_model_makes_a_move_from_one_sample_without_keyframes():
-    from planner.plan import DiffuserPlanner, PlannerSettings
+    from planner.plan import DiffuserPlanner
+    from planner.config import PlannerSettings
     from tasks.goals import TowerOrder
     from tasks.world import initial_state
 
     settings = PlannerSettings(keyframes=False, candidates=1, physics_check=False, mover=SHIPPED_MOVER)
-    planner = DiffuserPlanner(os.path.join(ROOT, "assets", "diffuser.pt"), settings)
+    planner = DiffuserPlanner(str(config.SHIPPED_CHECKPOINT), settings)
     goal = TowerOrder(("red", "green"))
     plan = planner.plan(initial_state(7), goal, seed=0)
     seg = plan.details["segments"][0]
