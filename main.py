@@ -22,7 +22,7 @@ from planner.config import (
     DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig,
     check_value, meta, range_text,
 )
-from tasks.goals import TASKS
+from tasks.goals import TASKS, shown
 
 PLANNERS = ("diffuser", "demonstrator")
 MAX_WORKERS = os.cpu_count() or 1  # more processes than cores only thrash
@@ -49,7 +49,7 @@ def bounded(kind: type, low: float | None = None, high: float | None = None, abo
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
-                                             f"got {text[:40]!r}") from None
+                                             f"got {shown(text)}") from None
         problem = check_value(limits, value)
         if problem:
             raise argparse.ArgumentTypeError(problem + (f" ({what})" if what else ""))

@@ -66,7 +66,11 @@ def read(path: str | Path, fmt: str = FORMAT, kind: str = "Diffuser") -> dict:
         # asks to build any other object (and so could run code) is refused.
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a corrupt file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+        if "Weights only load failed" in str(e):
+            why = "not a file of tensors and plain containers; anything else is refused, as loading it could run code"
+        else:
+            why = f"{type(e).__name__}: {' '.join(str(e).split())[:160]}"
+        raise CheckpointError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != fmt:
         raise CheckpointError(f"{path}: not a {kind} checkpoint of format {fmt}")
     if ckpt.get("state_names") != LAYOUT.names:

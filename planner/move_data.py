@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.moves import CHANNELS, COND_DIM, COND_NAMES, demonstrated_move, move_condition, segment_channels
+from tasks.h5io import FileFormatError
 from tasks.layout import PHASES
 
 QUANTUM = 2e-4  # rad per int16 step (+-6.5 rad), relative to the segment's first state (see _offset)
@@ -92,6 +93,8 @@ def load(path: str | Path) -> MoveSegments:
     """Segments from a .npz written by `save`, or extracted from an HDF5 demonstrations file
     (cached as FILE.segments.npz beside it, refreshed when the file changes)."""
     path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such demonstrations or move-segments file")
     if path.suffix != ".npz":
         cache = path.with_suffix(".segments.npz")
         if cache.exists():
@@ -108,13 +111,14 @@ def _read(path: Path) -> MoveSegments:
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable move-segments file ({e})") from None
+        why = "not an .npz archive of arrays" if "pickled" in str(e) else " ".join(str(e).split())[:160]
+        raise FileFormatError(f"{path}: not a readable move-segments file ({why})") from None
     with z:
         if "format" not in z or str(z["format"]) != SEGMENTS_FORMAT or tuple(z["cond_names"]) != COND_NAMES:
-            raise ValueError(f"{path}: not a move-segments file of this program's layout")
+            raise FileFormatError(f"{path}: not a move-segments file of this program's layout")
         channels = z["first"][:, None].astype(np.float64) + z["steps"].astype(np.float64) * QUANTUM
         if channels.shape[1:] != (PHASES.length, CHANNELS) or z["cond"].shape[1] != COND_DIM:
-            raise ValueError(f"{path}: segments of shape {channels.shape[1:]}, expected ({PHASES.length}, {CHANNELS})")
+            raise FileFormatError(f"{path}: segments of shape {channels.shape[1:]}, expected ({PHASES.length}, {CHANNELS})")
         return MoveSegments(channels.astype(np.float32), z["cond"], z["valid"], str(z["source"]))
 
 

@@ -30,6 +30,7 @@ from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
 from planner.masks import grasp_dwell, release_dwell
 from planner.train import pick_device, resume_from
 from tasks.dataset import Normaliser
+from tasks.h5io import FileFormatError
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
 from tasks.stopping import StopOnSignal
 
@@ -94,7 +95,7 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
     segments = load(cfg.data)
     train_set = segments.split(valid=False)
     if len(train_set) == 0:
-        raise ValueError(f"{cfg.data}: no training segments")
+        raise FileFormatError(f"{cfg.data}: no training segments")
     if resume:
         model_config = ModelConfig.from_dict(resume["model_config"])
         normaliser = Normaliser.from_dict(resume["normaliser"])

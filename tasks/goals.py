@@ -27,7 +27,7 @@ class GoalError(ValueError):
 MAX_GOAL_CHARS = 200  # the longest sensible goal is under 80 characters
 
 
-def _shown(text: object, limit: int = 40) -> str:
+def shown(text: object, limit: int = 40) -> str:
     """`text` quoted for a message, cut short: an error never repeats a huge input whole."""
     r = repr(text)
     return r if len(r) <= limit else r[:limit - 4] + "...'"
@@ -35,7 +35,7 @@ def _shown(text: object, limit: int = 40) -> str:
 
 def _check_block(name: str) -> str:
     if not isinstance(name, str) or name not in BLOCK_NAMES:
-        raise GoalError(f"unknown block {_shown(name)}; blocks are {', '.join(BLOCK_NAMES)}")
+        raise GoalError(f"unknown block {shown(name)}; blocks are {', '.join(BLOCK_NAMES)}")
     return name
 
 
@@ -160,15 +160,15 @@ def parse_goal(text: str) -> Goal:
         for part in t.split(","):
             words = part.split()
             if len(words) != 3 or words[1] != "on":
-                raise GoalError(f"cannot read {_shown(part.strip())}: expected 'TOP on BOTTOM'")
+                raise GoalError(f"cannot read {shown(part.strip())}: expected 'TOP on BOTTOM'")
             pairs.append((words[0], words[2]))
         return Arrangement(tuple(pairs))
     names = [n.strip() for n in t.split(",")]
     if any(not n for n in names):
-        raise GoalError(f"empty block name in tower order {_shown(text)}")
+        raise GoalError(f"empty block name in tower order {shown(text)}")
     for n in names:
         if " " in n:
-            raise GoalError(f"cannot read {_shown(n)}: expected 'TOP on BOTTOM' pairs or a comma-separated tower order")
+            raise GoalError(f"cannot read {shown(n)}: expected 'TOP on BOTTOM' pairs or a comma-separated tower order")
     return TowerOrder(tuple(names))
 
 
@@ -186,7 +186,7 @@ def goal_from_json(text: str) -> Goal:
         return Arrangement(tuple(tuple(p) for p in data["pairs"]))
     if isinstance(data, dict) and data.get("tallest") is True:
         return Unconditional()
-    raise GoalError(f"goal JSON must have 'order' (a list), 'pairs' (a list) or 'tallest': {_shown(text)}")
+    raise GoalError(f"goal JSON must have 'order' (a list), 'pairs' (a list) or 'tallest': {shown(text)}")
 
 
 def sample_goal(task: str, rng: np.random.Generator) -> Goal:

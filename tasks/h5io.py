@@ -45,7 +45,7 @@ def check_target(path: str | os.PathLike, kind: str) -> None:
     """Refuse, before any work, an output path that cannot become or is not a `kind` file."""
     path = Path(path)
     if path.is_dir():
-        raise FileFormatError(f"{path}: is a folder, not a {kind} file")
+        raise FileFormatError(f"{path}: is a folder, not {_a(kind)} file")
     if not path.parent.is_dir():
         raise FileFormatError(f"{path}: no such folder {path.parent}")
     if path.exists():
@@ -62,11 +62,11 @@ def _check_kind(f: h5py.File, kind: str, path: Path) -> None:
     found = f.attrs.get("format")
     if found is not None:
         if str(found) != tag:
-            raise FileFormatError(f"{path}: a {found} file, not a {kind} file ({tag}); left untouched")
+            raise FileFormatError(f"{path}: a {found} file, not {_a(kind)} file ({tag}); left untouched")
         return
     if len(f) and group not in f:  # an older file of ours has its top group; an empty one is new
         keys = ", ".join(sorted(f)[:3])
-        raise FileFormatError(f"{path}: not a {kind} file (it holds {keys}, no '{group}'); left untouched")
+        raise FileFormatError(f"{path}: not {_a(kind)} file (it holds {keys}, no '{group}'); left untouched")
 
 
 def tag(f: h5py.File, kind: str) -> None:
@@ -92,10 +92,10 @@ def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File
     and are never replaced or written to."""
     path = Path(path)
     if path.is_dir():
-        raise FileFormatError(f"{path}: is a folder, not a {kind} file")
+        raise FileFormatError(f"{path}: is a folder, not {_a(kind)} file")
     if mode in ("r", "r+") and not path.exists():
         raise FileFormatError(f"{path}: no such {kind} file")
-    if mode in ("a", "r+") and path.exists() and not h5py.is_hdf5(path):
+    if path.exists() and not h5py.is_hdf5(path):
         raise FileFormatError(f"{path}: not an HDF5 {kind} file (corrupt or another format); left untouched")
     if mode in ("a", "w") and not path.parent.is_dir():
         raise FileFormatError(f"{path}: no such folder {path.parent}")
@@ -120,12 +120,20 @@ def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File
         f.close()
         if created:  # a file this call created and could not fill is not left behind
             path.unlink(missing_ok=True)
-        if isinstance(e, (OSError, KeyError)):  # h5py's errors for damaged data or a missing member
-            raise FileFormatError(f"{path}: {kind} file damaged, not in this program's layout, or not writable "
-                                  f"({_short(e)}); records already in it are kept") from None
-        raise
+        if isinstance(e, FileFormatError) or not isinstance(e, (OSError, KeyError, ValueError, TypeError)):
+            raise
+        # h5py's errors for damaged data or a missing member, or a stored value we cannot read
+        if mode == "r":
+            raise FileFormatError(f"{path}: {kind} file damaged or not in this program's layout "
+                                  f"({type(e).__name__}: {_short(e)})") from None
+        raise FileFormatError(f"{path}: could not write the {kind} record ({type(e).__name__}: {_short(e)}); "
+                              f"the records already in it are kept") from None
     finally:
         f.close()
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _short(e: Exception, limit: int = 160) -> str:

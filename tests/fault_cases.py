@@ -1,0 +1,189 @@
+"""Hostile but realistic command lines, the files they meet, and what must come back.
+
+One list serves two readers: `tests/test_faults.py` runs every case (through `main.main`, or a
+real process where a signal is sent) and asserts the message, the exit code and that the watched
+files are byte-for-byte unchanged; `scripts/fault_table.py` runs each as a shell command and
+writes the table in docs/hostile-input.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "assets" / "sample_demos.h5"
+SHIPPED = ROOT / "assets" / "diffuser.pt"
+HUGE_SEED = str(2**70)
+LONG_GOAL = "red on " * 1500 + "green"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # what the user did
+    argv: tuple[str, ...]  # main.py's arguments; {d} is the folder made by make_files
+    message: str  # a part of the one line the user must see
+    code: int = 2
+    watch: tuple[str, ...] = ()  # files in {d} that must stay byte-for-byte the same
+    send: tuple[int, float] | None = None  # (signal, seconds after start): stop it mid-work
+
+    def args(self, d: Path) -> list[str]:
+        return [a.replace("{d}", str(d)) for a in self.argv]
+
+
+CASES = [
+    # 1. a seed too large for HDF5
+    Case("collect, seed too large for HDF5", ("collect", "--task", "conditional", "--episodes", "1", "--seed", HUGE_SEED,
+         "--out", "{d}/demos.h5"), "argument --seed: must be between 0 and 4294967295", watch=("demos.h5",)),
+    Case("plan, seed too large for HDF5", ("plan", "--planner", "demonstrator", "--goal", "red,green", "--seed", HUGE_SEED,
+         "--out", "{d}/plans.h5"), "argument --seed: must be between 0 and 4294967295", watch=("plans.h5",)),
+    # 2. evaluation output
+    Case("evaluate into a folder whose episodes.h5 is foreign", ("evaluate", "--planner", "demonstrator", "--task",
+         "conditional", "--episodes", "1", "--out", "{d}/foreign_eval"), "not an episodes file",
+         watch=("foreign_eval/episodes.h5",)),
+    Case("evaluate into a folder whose episodes.h5 is corrupt", ("evaluate", "--planner", "demonstrator", "--task",
+         "conditional", "--episodes", "1", "--out", "{d}/corrupt_eval"), "not an HDF5 episodes file",
+         watch=("corrupt_eval/episodes.h5",)),
+    Case("evaluate --out is a file", ("evaluate", "--planner", "demonstrator", "--task", "conditional", "--out",
+         "{d}/notes.txt"), "is a file, not a folder for the results", watch=("notes.txt",)),
+    Case("evaluate --out under a file", ("evaluate", "--planner", "demonstrator", "--task", "conditional", "--out",
+         "{d}/notes.txt/run"), "is not a writable folder", watch=("notes.txt",)),
+    # 3. plans into foreign files
+    Case("plan --out a demonstrations file", ("plan", "--planner", "demonstrator", "--goal", "red,green", "--out",
+         "{d}/demos.h5"), "not a plans file", watch=("demos.h5",)),
+    Case("plan --out a checkpoint", ("plan", "--planner", "demonstrator", "--goal", "red,green", "--out",
+         "{d}/model.pt"), "not an HDF5 plans file", watch=("model.pt",)),
+    Case("plan --out a folder", ("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", "{d}"),
+         "is a folder, not a plans file"),
+    Case("plan --out in a missing folder", ("plan", "--planner", "demonstrator", "--goal", "red,green", "--out",
+         "{d}/missing/plans.h5"), "no such folder"),
+    # 4. training output
+    Case("train --out cannot be written", ("train", "--data", "{d}/demos.h5", "--out", "{d}/notes.txt/model.pt",
+         "--steps", "1"), "is not a writable folder", watch=("notes.txt", "demos.h5")),
+    Case("train-classifier --out cannot be written", ("train-classifier", "--data", "{d}/demos.h5", "--out",
+         "{d}/notes.txt/clf.pt", "--steps", "1"), "is not a writable folder", watch=("notes.txt",)),
+    Case("train-classifier --out is another kind of checkpoint", ("train-classifier", "--data", "{d}/demos.h5",
+         "--out", "{d}/model.pt", "--steps", "1"), "not a stack-classifier checkpoint", watch=("model.pt",)),
+    Case("train-mover --out is a folder", ("train-mover", "--data", "{d}/demos.h5", "--out", "{d}", "--steps", "1"),
+         "is a folder, not a checkpoint file"),
+    Case("train --save-every 0", ("train", "--data", "{d}/demos.h5", "--out", "{d}/new.pt", "--save-every", "0"),
+         "argument --save-every: must be between 1 and"),
+    # 5. workers
+    Case("collect --workers 500", ("collect", "--task", "conditional", "--episodes", "1", "--workers", "500", "--out",
+         "{d}/demos.h5"), "argument --workers: must be between 1 and", watch=("demos.h5",)),
+    # 6. tracebacks before
+    Case("train --data with the wrong state layout", ("train", "--data", "{d}/wrong_layout.h5", "--out",
+         "{d}/new.pt", "--steps", "1"), "state layout differs", watch=("wrong_layout.h5",)),
+    Case("train --data internally corrupt", ("train", "--data", "{d}/corrupt.h5", "--out", "{d}/new.pt", "--steps",
+         "1"), "demonstrations file damaged", watch=("corrupt.h5",)),
+    Case("collect --out internally corrupt", ("collect", "--task", "conditional", "--episodes", "1", "--out",
+         "{d}/corrupt.h5"), "demonstrations file damaged", watch=("corrupt.h5",)),
+    Case("collect --out truncated", ("collect", "--task", "conditional", "--episodes", "1", "--out",
+         "{d}/truncated.h5"), "cannot open demonstrations file", watch=("truncated.h5",)),
+    Case("collect with a negative seed", ("collect", "--task", "conditional", "--episodes", "1", "--seed", "-1",
+         "--out", "{d}/demos.h5"), "argument --seed: must be between 0", watch=("demos.h5",)),
+    Case("plan --candidates 0", ("plan", "--goal", "red,green", "--candidates", "0", "--out", "{d}/plans.h5"),
+         "argument --candidates: must be between 1 and 1024, got 0", watch=("plans.h5",)),
+    Case("plan --sampling-steps -3", ("plan", "--goal", "red,green", "--sampling-steps", "-3"),
+         "argument --sampling-steps: must be between 1 and 1000, got -3"),
+    Case("plan --guide-scale nan", ("plan", "--goal", "red,green", "--guide-scale", "nan"),
+         "argument --guide-scale: must be a finite number"),
+    Case("train --horizon 100", ("train", "--data", "{d}/demos.h5", "--out", "{d}/new.pt", "--horizon", "100"),
+         "horizon 100 must be divisible by 8"),
+    Case("train --lr nan", ("train", "--data", "{d}/demos.h5", "--out", "{d}/new.pt", "--lr", "nan"),
+         "argument --lr: must be a finite number"),
+    Case("plan --seed abc", ("plan", "--goal", "red,green", "--seed", "abc"), "argument --seed: expected a whole number"),
+    # 7. nonsense accepted before
+    Case("plan --sampling-steps 0", ("plan", "--goal", "red,green", "--sampling-steps", "0"),
+         "argument --sampling-steps: must be between 1 and 1000, got 0"),
+    Case("plan --max-checks 0", ("plan", "--goal", "red,green", "--max-checks", "0"),
+         "argument --max-checks: must be between 1 and 1024, got 0"),
+    Case("plan --smooth -1", ("plan", "--goal", "red,green", "--smooth", "-1"),
+         "argument --smooth: must be between 0 and 1000, got -1"),
+    Case("plan --guide-scale -5", ("plan", "--goal", "red,green", "--guide-scale", "-5"),
+         "argument --guide-scale: must be between 0 and"),
+    Case("train resumes a checkpoint with another --horizon", ("train", "--data", "{d}/demos.h5", "--out",
+         "{d}/model.pt", "--horizon", "64"), "resuming a model trained with horizon 128 (asked 64)",
+         watch=("model.pt", "demos.h5")),
+    # 8. smaller
+    Case("plan with a 10,000-character goal", ("plan", "--goal", LONG_GOAL, "--out", "{d}/plans.h5"),
+         "goal of 10505 characters; a goal is at most 200", watch=("plans.h5",)),
+    Case("train --data is a folder", ("train", "--data", "{d}", "--out", "{d}/new.pt", "--steps", "1"),
+         "is a folder, not a demonstrations file"),
+    Case("render --plans is a folder", ("render", "--plans", "{d}", "--out", "{d}/x.gif"),
+         "is a folder, not a plans file"),
+    # own cases
+    Case("plan a goal with a cycle", ("plan", "--goal", "red on green, green on red", "--out", "{d}/plans.h5"),
+         "cycle red on green on red", watch=("plans.h5",)),
+    Case("plan a goal with an unknown block", ("plan", "--goal", "red,purple", "--out", "{d}/plans.h5"),
+         "unknown block 'purple'", watch=("plans.h5",)),
+    Case("plan with a demonstrations file as --checkpoint", ("plan", "--planner", "diffuser", "--goal", "red,green",
+         "--checkpoint", "{d}/demos.h5", "--out", "{d}/plans.h5"), "not a readable checkpoint",
+         watch=("plans.h5", "demos.h5")),
+    Case("plan with the Diffuser as --mover", ("plan", "--planner", "diffuser", "--goal", "red,green", "--mover",
+         "{d}/model.pt", "--out", "{d}/plans.h5"), "not a move-model checkpoint", watch=("plans.h5", "model.pt")),
+    Case("render a plan id that is not there", ("render", "--plans", "{d}/plans.h5", "--id", "plan_99999", "--out",
+         "{d}/x.gif"), "no plan 'plan_99999'", watch=("plans.h5",)),
+    Case("train-mover --data is a text file", ("train-mover", "--data", "{d}/notes.npz", "--out", "{d}/mover.pt",
+         "--steps", "1"), "not a readable move-segments file", watch=("notes.npz",)),
+    Case("train-mover --data is missing", ("train-mover", "--data", "{d}/none.h5", "--out", "{d}/mover.pt"),
+         "no such demonstrations or move-segments file"),
+    Case("collect --out a plans file", ("collect", "--task", "conditional", "--episodes", "1", "--out",
+         "{d}/plans.h5"), "not a demonstrations file", watch=("plans.h5",)),
+    Case("evaluate an unknown task", ("evaluate", "--task", "juggling", "--out", "{d}/eval"),
+         "argument --task: invalid choice: 'juggling'"),
+    Case("plan --device cuda without CUDA", ("plan", "--planner", "diffuser", "--goal", "red,green", "--device",
+         "cuda", "--out", "{d}/plans.h5"), "no CUDA device is available", watch=("plans.h5",)),
+    # signals (a real process; the signal arrives while it works)
+    Case("evaluate stopped by Ctrl+C beside a finished run", ("evaluate", "--planner", "demonstrator", "--task",
+         "conditional", "--episodes", "40", "--out", "{d}/eval"),
+         "stopped by SIGINT (Ctrl+C)", 130, watch=("eval/results.json", "eval/episodes.h5"),
+         send=(signal.SIGINT, 8.0)),
+    Case("collect with 2 workers stopped by SIGTERM", ("collect", "--task", "conditional", "--episodes", "40",
+         "--workers", "2", "--seed", "5", "--out", "{d}/demos.h5"), "stopped by SIGTERM", 143,
+         send=(signal.SIGTERM, 12.0)),
+    Case("train stopped by SIGTERM", ("train", "--data", "{d}/demos.h5", "--out", "{d}/small.pt", "--steps", "100000",
+         "--dim", "8", "--dim-mults", "1", "2", "--save-every", "100000"), "stopped by SIGTERM; checkpoint saved", 143,
+         send=(signal.SIGTERM, 10.0)),
+]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
+def make_files(d: Path) -> None:
+    """The files the cases meet: ours, foreign, corrupt, and a finished evaluation."""
+    from tasks.demonstrator import Demonstrator
+    from tasks.evaluate import evaluate
+    from tasks.plans import Plan, append_plan
+    from tasks.dataset import load_states
+    from tasks.goals import TowerOrder
+
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE, d / "demos.h5")
+    shutil.copy(SHIPPED, d / "model.pt")
+    (d / "notes.txt").write_text("a user's notes\n")
+    (d / "notes.npz").write_text("not numpy\n")
+    states = next(iter(load_states(SAMPLE, names=["demo_0"]).values()))
+    append_plan(d / "plans.h5", Plan(states, TowerOrder(("red", "green")), "demonstrator", seed=0))
+    data = SAMPLE.read_bytes()
+    broken = bytearray(data)
+    broken[4096:8192] = b"\0" * 4096  # inside the file's metadata
+    (d / "corrupt.h5").write_bytes(bytes(broken))
+    (d / "truncated.h5").write_bytes(data[: len(data) // 2])
+    with h5py.File(d / "wrong_layout.h5", "w") as f:
+        g = f.create_group("data")
+        g.attrs["env_args"] = json.dumps({"state_names": [f"x{i}" for i in range(20)]})
+        g.create_group("demo_0").create_dataset("states", data=np.zeros((200, 20), np.float32))
+    (d / "foreign_eval").mkdir()
+    shutil.copy(SAMPLE, d / "foreign_eval" / "episodes.h5")
+    (d / "corrupt_eval").mkdir()
+    (d / "corrupt_eval" / "episodes.h5").write_bytes(b"half an episodes file, cut off by a full disk")
+    evaluate(Demonstrator(), "conditional", 1, 0, d / "eval")  # a finished run the cases must not touch
