@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import planner  # noqa: F401  (sets PyTorch's thread policy before anything loads torch)
+import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
 from planner.config import (
     DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig,
     check_value, meta, range_text,

@@ -3,4 +3,4 @@
 The planner package is imported first: it sets PyTorch's OpenMP thread count and wait policy,
 which only count before torch loads (the main window imports torch to look for CUDA).
 """
-import planner  # noqa: F401
+import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)

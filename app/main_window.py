@@ -581,7 +581,7 @@ def run(argv: list[str] | None = None) -> int:
 _SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
 
 
-def _guide_plot() -> "pg.PlotWidget":
+def _guide_plot() -> pg.PlotWidget:
     plot = pg.PlotWidget(background="w")
     plot.setFixedHeight(130)
     item = plot.getPlotItem()

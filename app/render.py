@@ -29,13 +29,13 @@ class OrbitCamera:
     pitch: float = -30.0
     fov: float = 55.0
 
-    def orbit(self, d_yaw: float, d_pitch: float) -> "OrbitCamera":
+    def orbit(self, d_yaw: float, d_pitch: float) -> OrbitCamera:
         return replace(self, yaw=(self.yaw + d_yaw) % 360, pitch=float(np.clip(self.pitch + d_pitch, -89, 89)))
 
-    def zoom(self, factor: float) -> "OrbitCamera":
+    def zoom(self, factor: float) -> OrbitCamera:
         return replace(self, distance=float(np.clip(self.distance * factor, 0.3, 10.0)))
 
-    def pan(self, dx: float, dy: float) -> "OrbitCamera":
+    def pan(self, dx: float, dy: float) -> OrbitCamera:
         """Move the target in the view plane; dx, dy in fractions of the view's height."""
         right, up, _ = self._axes()
         scale = 2 * self.distance * math.tan(math.radians(self.fov / 2))
@@ -78,11 +78,11 @@ class OrbitCamera:
         return eye, eye + direction * FAR
 
 
-_SHARED: "SceneRenderer | None" = None
+_SHARED: SceneRenderer | None = None
 HIDDEN = [0.0, 0.0, -10.0]  # where unused ghosts wait, under the floor
 
 
-def shared_renderer() -> "SceneRenderer":
+def shared_renderer() -> SceneRenderer:
     """The one renderer every view in the app draws with. PyBullet's EGL plugin misdraws once a
     third client in the process loads it (the older clients render an empty scene, even after
     the third closes), so the main view and every compare window share this one."""

@@ -9,7 +9,7 @@ ffmpeg binary that the imageio-ffmpeg wheel carries for MP4.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 

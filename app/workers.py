@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal

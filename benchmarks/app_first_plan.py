@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 import torch  # noqa: E402
 
 from planner.classifier import LearnedPlacedOn, load_classifier  # noqa: E402
@@ -83,8 +83,9 @@ def main() -> None:
                     achieved += bool(strictly_on(play(planner.world, traj)[-1], move.block, move.onto))
             n = args.scenes * args.samples
             label = "none" if scale == 0 else name
-            print(f"{label:12s} {scale:6g} {100 * np.median(errors):12.1f} {placed:>7d} / {n:<4d} {achieved:>12d} / {n:<4d} {time.perf_counter() - t0:8.1f}",
-                  flush=True)
+            seconds = time.perf_counter() - t0
+            print(f"{label:12s} {scale:6g} {100 * np.median(errors):12.1f} {placed:>7d} / {n:<4d} {achieved:>12d} / {n:<4d} "
+                  f"{seconds:8.1f}", flush=True)
     planner.close()
 
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 import torch  # noqa: E402
 
 from main import add_planner_arguments, make_planner  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 import torch  # noqa: E402
 
 from planner.model import ModelConfig, count_parameters  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import planner  # noqa: E402,F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 from planner.checkpoint import load_mover  # noqa: E402
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
 from planner.plan import DiffuserPlanner  # noqa: E402

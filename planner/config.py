@@ -103,13 +103,13 @@ class PlannerSettings:
         validate(self)
 
     @classmethod
-    def paper(cls) -> "PlannerSettings":
+    def paper(cls) -> PlannerSettings:
         """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
         return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
                    extra_segments=0, smooth=0, mover=None)
 
     @classmethod
-    def whole_state(cls, **changes) -> "PlannerSettings":
+    def whole_state(cls, **changes) -> PlannerSettings:
         """The whole-state Diffuser alone with its IK keyframes (the best setting before the move model)."""
         return cls(**{"keyframes": True, "mover": None, "smooth": 30, **changes})
 
@@ -141,7 +141,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         # Checkpoints from before start conditioning existed have no such key and no such weights.
         return cls(**{"start_conditioning": False, "input_gain": False, **d, "dim_mults": tuple(d["dim_mults"])})
 

@@ -9,8 +9,8 @@ the step's variance and a user-set scale. The guide sees unnormalised states.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Callable
+from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -45,7 +45,7 @@ class Constraints:
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         return torch.where(self.mask.bool(), self.values.to(x.dtype), x)
 
-    def to(self, device) -> "Constraints":
+    def to(self, device) -> Constraints:
         return Constraints(self.mask.to(device), self.values.to(device))
 
 

@@ -32,7 +32,7 @@ class MoveSegments:
     def __len__(self) -> int:
         return len(self.channels)
 
-    def split(self, valid: bool) -> "MoveSegments":
+    def split(self, valid: bool) -> MoveSegments:
         keep = self.valid == valid
         return MoveSegments(self.channels[keep], self.cond[keep], self.valid[keep], self.source)
 

@@ -10,7 +10,7 @@ and into full states: still blocks keep their start poses, the held block follow
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch

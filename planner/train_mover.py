@@ -12,9 +12,9 @@ import math
 import sys
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ class CondNormaliser:
         self.std = np.maximum(np.asarray(std, np.float32), 1e-3)
 
     @classmethod
-    def fit(cls, cond: np.ndarray) -> "CondNormaliser":
+    def fit(cls, cond: np.ndarray) -> CondNormaliser:
         return cls(cond.mean(0), cond.std(0))
 
     def __call__(self, cond: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ class CondNormaliser:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CondNormaliser":
+    def from_dict(cls, d: dict) -> CondNormaliser:
         return cls(np.array(d["mean"]), np.array(d["std"]))
 
 

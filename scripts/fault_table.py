@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import planner  # noqa: E402,F401  (thread policy first)
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 from fault_cases import CASES, LONG_GOAL, digest, make_files  # noqa: E402
 
 HEADER = """# Hostile input: what each case does

@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv)
+    _app = QApplication.instance() or QApplication(sys.argv)  # kept alive while the windows exist
     # Private settings and files: the screenshots never depend on (or change) the user's own.
     tmp = Path(tempfile.mkdtemp())
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)

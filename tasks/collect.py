@@ -10,7 +10,7 @@ import multiprocessing as mp
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 

@@ -171,7 +171,7 @@ class Normaliser:
         self.scale = np.maximum((self.high - self.low) / 2, MIN_HALF_RANGE).astype(np.float32)
 
     @classmethod
-    def fit(cls, states: np.ndarray) -> "Normaliser":
+    def fit(cls, states: np.ndarray) -> Normaliser:
         return cls(states.min(axis=0), states.max(axis=0))
 
     def normalise(self, x):
@@ -195,7 +195,7 @@ class Normaliser:
         return {"low": self.low.tolist(), "high": self.high.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Normaliser":
+    def from_dict(cls, d: dict) -> Normaliser:
         return cls(np.array(d["low"]), np.array(d["high"]))
 
 

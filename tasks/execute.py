@@ -9,7 +9,7 @@ grasps nothing. At the end every block is released and physics settles before sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pybullet as p

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -142,7 +141,7 @@ class Arrangement:
         return ", ".join(f"{t} on {b}" for t, b in self.pairs)
 
 
-Goal = Union[Unconditional, TowerOrder, Arrangement]
+Goal = Unconditional | TowerOrder | Arrangement
 
 
 def parse_goal(text: str) -> Goal:

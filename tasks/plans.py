@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,13 @@ class Plan:
     details: dict = field(default_factory=dict)  # per-segment timings, candidate scores, ...
     denoising: np.ndarray | None = None  # (segments, steps, H, 39) snapshots, when kept
 
-    def with_result(self, score: float, strict_success: bool) -> "Plan":
+    def with_result(self, score: float, strict_success: bool) -> Plan:
         return replace(self, score=float(score), strict_success=bool(strict_success))
 
 
 def append_plan(path: str | Path, plan: Plan) -> str:
     """Append `plan` to the plans file (created on first use); returns its id."""
-    created = plan.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = plan.created or datetime.now(UTC).isoformat(timespec="seconds")
     attrs = {  # converted first: a value HDF5 cannot store fails here, before the file is opened
         "goal": plan.goal.to_json(), "planner": str(plan.planner), "settings": json.dumps(plan.settings),
         "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),

@@ -7,7 +7,7 @@ higher, and neither is attached (the paper's definition). Every reward's maximum
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def _stacked(pos, att, top: str, bottom: str) -> bool:
 def _longest_chain(relation: dict[str, list[str]]) -> int:
     """Longest path (in edges) in an acyclic 'on' relation, top -> bottoms."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def depth(b: str) -> int:
         return max((1 + depth(c) for c in relation[b]), default=0)
 

@@ -30,7 +30,7 @@ class StopOnSignal:
         self.signum: int | None = None
         self._previous: dict = {}
 
-    def __enter__(self) -> "StopOnSignal":
+    def __enter__(self) -> StopOnSignal:
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNAL_NAMES:
                 if signal.getsignal(sig) is signal.SIG_IGN:

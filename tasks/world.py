@@ -251,7 +251,7 @@ class World:
                 p.disconnect(self.client)
         self.client = None
 
-    def __enter__(self) -> "World":
+    def __enter__(self) -> World:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,16 +1,10 @@
-import sys
-from pathlib import Path
+import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before any test loads torch)
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import planner  # noqa: E402,F401  (sets PyTorch's thread policy before any test loads torch)
-
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT  # noqa: E402
-from tasks.world import HOME_JOINTS  # noqa: E402
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
+from tasks.world import HOME_JOINTS
 
 
 def make_state(positions: dict, attached: dict | None = None, joints=HOME_JOINTS) -> np.ndarray:

@@ -4,7 +4,6 @@ Each case asserts one line on stderr naming the problem, the exit code, no trace
 every watched file is byte-for-byte unchanged and nothing new was left behind.
 """
 import json
-import os
 import subprocess
 import sys
 import time

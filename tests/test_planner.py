@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-import planner  # noqa: F401  (sets the thread policy before torch loads)
+import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
 import torch
 
 from planner.checkpoint import CheckpointError, load, read, save_atomic

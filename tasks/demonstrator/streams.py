@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pybullet as p
@@ -64,7 +64,7 @@ class Scene:
         self.poses = dict(poses)
         self.held = held
 
-    def copy(self) -> "Scene":
+    def copy(self) -> Scene:
         return Scene(self.poses, self.held)
 
     def top_of(self, name: str) -> float:

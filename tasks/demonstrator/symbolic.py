@@ -13,7 +13,7 @@ import heapq
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from pddl.logic.base import And, Not
 from pddl.parser.domain import DomainParser
@@ -76,7 +76,7 @@ def load_domain() -> tuple[Operator, ...]:
 
 
 def _fluents(ops: tuple[Operator, ...]) -> frozenset[str]:
-    return frozenset(l.predicate for o in ops for l in o.eff)
+    return frozenset(lit.predicate for o in ops for lit in o.eff)
 
 
 def _objects(type_name: str) -> list[str]:
@@ -124,13 +124,13 @@ class SymbolicPlanner:
                 if not self._applicable(op, binding, facts):
                     continue
                 new = set(facts)
-                for l in op.eff:
-                    fact = (l.predicate, *(binding[a] for a in l.args))
-                    if not l.positive:
+                for lit in op.eff:
+                    fact = (lit.predicate, *(binding[a] for a in lit.args))
+                    if not lit.positive:
                         new.discard(fact)
-                for l in op.eff:
-                    if l.positive:
-                        new.add((l.predicate, *(binding[a] for a in l.args)))
+                for lit in op.eff:
+                    if lit.positive:
+                        new.add((lit.predicate, *(binding[a] for a in lit.args)))
                 yield Step(op.name, {n: binding[n] for n, _ in op.params}), frozenset(new)
 
     def _bind_continuous(self, op: Operator, binding: dict, facts: frozenset[Fact]) -> bool:
@@ -138,8 +138,8 @@ class SymbolicPlanner:
             if type_name not in CONTINUOUS_TYPES:
                 continue
             anchor = next(
-                (l for l in op.pre if l.positive and l.predicate in self.fluents and name in l.args
-                 and all(a == name or a in binding for a in l.args)),
+                (lit for lit in op.pre if lit.positive and lit.predicate in self.fluents and name in lit.args
+                 and all(a == name or a in binding for a in lit.args)),
                 None,
             )
             if anchor is None:  # nothing holds it yet: an optimistic stream output
@@ -156,11 +156,11 @@ class SymbolicPlanner:
         return True
 
     def _applicable(self, op: Operator, binding: dict, facts: frozenset[Fact]) -> bool:
-        for l in op.pre:
-            if l.predicate not in self.fluents:
+        for lit in op.pre:
+            if lit.predicate not in self.fluents:
                 continue  # certified by a stream: optimistic during the search
-            fact = (l.predicate, *(binding[a] for a in l.args))
-            if (fact in facts) != l.positive:
+            fact = (lit.predicate, *(binding[a] for a in lit.args))
+            if (fact in facts) != lit.positive:
                 return False
         return True
 
