@@ -133,8 +133,9 @@ class DiffuserPlanner:
             chosen, checked = self._commit(traj, order, move, current, goal)
             segments.append(self._held_by_kinematics(traj[chosen], move) if keyed and not by_mover else traj[chosen])
             if snaps is not None:
-                as_states = (lambda c: channels_to_states(current, move, c, self.solver.world)) if by_mover else (lambda c: c)
-                snapshots.append(np.stack([as_states(s[chosen]) for s in snaps]))
+                snapshots.append(np.stack([
+                    channels_to_states(current, move, s[chosen], self.solver.world) if by_mover else s[chosen]
+                    for s in snaps]))
             before, current = current, self.world.get_state()
             details.append({
                 "move": str(move or read_move(traj[chosen], before) or "no readable move"), "proposal": proposal,
