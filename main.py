@@ -19,8 +19,8 @@ from pathlib import Path
 
 import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
 from planner.config import (
-    DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig,
-    check_value, meta, range_text,
+    DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ClassifierTrainConfig, ModelConfig, MoverTrainConfig,
+    PlannerSettings, TrainConfig, check_value, meta, range_text,
 )
 from tasks.goals import TASKS, shown
 
@@ -278,16 +278,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+CLASSIFIER_FIELDS = ("steps", "batch_size", "lr", "seed")
+
+
 def cmd_train_classifier(args) -> int:
     from planner.classifier import FORMAT, train_classifier
     from tasks.stopping import StopOnSignal
 
     check_checkpoint_target(args.out, FORMAT, "stack-classifier")
+    cfg = ClassifierTrainConfig(data=args.data, out=args.out, **{k: getattr(args, k) for k in CLASSIFIER_FIELDS
+                                                                 if getattr(args, k) is not None})
     with StopOnSignal() as stop:
-        figures = train_classifier(args.data, args.out, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
-                                   stop=stop)
+        figures = train_classifier(cfg, stop=stop)
     if stop.requested:
-        return stopped(stop, f"the classifier trained for {figures['steps']} of {args.steps} steps is saved in "
+        return stopped(stop, f"the classifier trained for {figures['steps']} of {cfg.steps} steps is saved in "
                        f"{args.out}", "train-classifier starts over when run again")
     print(f"classifier: {args.out}; held-out segments with every relation right: "
           f"{100 * figures['valid_accuracy_clean']:.1f} % clean, {100 * figures['valid_accuracy_t=250']:.1f} % at "
@@ -435,12 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")
     m.set_defaults(func=cmd_train_mover)
 
+    C = ClassifierTrainConfig
     k = sub.add_parser("train-classifier", help="train the stack-relation classifier (a learned guide) on demonstrations")
     k.add_argument("--data", required=True, help="demonstrations HDF5 file")
     k.add_argument("--out", required=True, help="classifier checkpoint path")
-    k.add_argument("--steps", type=bounded(int, 1, 10**9), default=15_000)
-    k.add_argument("--batch-size", type=bounded(int, 1, 65536), default=64)
-    k.add_argument("--seed", type=SEED, default=0)
+    for name in CLASSIFIER_FIELDS:
+        k.add_argument("--" + name.replace("_", "-"), type=field_type(C, name), help=field_help(C, name))
     k.set_defaults(func=cmd_train_classifier)
     return parser
 

@@ -11,9 +11,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pybullet as p
 
-from tasks import quiet_stdio
+from tasks.bullet import p, quiet_stdio
 from tasks.world import World
 
 NEAR, FAR = 0.05, 20.0

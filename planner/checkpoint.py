@@ -14,7 +14,7 @@ import torch
 
 from planner.diffusion import DiffusionConfig, GaussianDiffusion
 from planner.model import ModelConfig, TemporalUnet
-from tasks.dataset import Normaliser
+from planner.data import Normaliser
 from tasks.layout import LAYOUT, PHASES
 
 FORMAT = "kuka-diffuser-1"

@@ -20,11 +20,12 @@ from torch import nn
 from tqdm import tqdm
 
 from planner import training_threads
+from planner.config import ClassifierTrainConfig
 from planner.checkpoint import CheckpointError, git_commit, read, save_atomic, segment_info
 from planner.diffusion import cosine_beta_schedule
 from planner.guides import Guide
 from planner.model import Conv1dBlock, SinusoidalPosEmb, count_parameters
-from tasks.dataset import Normaliser, TrajectoryWindows
+from planner.data import Normaliser, TrajectoryWindows
 from tasks.h5io import FileFormatError
 from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.rewards import strictly_on
@@ -109,12 +110,13 @@ class LearnedPlacedOn(Guide):
 
 
 def train_classifier(
-    data: str, out: str, steps: int = 3000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-    progress: bool = True, stop: Callable[[], bool] = lambda: False,
+    config: ClassifierTrainConfig, progress: bool = True, stop: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Train on the demos' whole segments, noised at uniform levels with the first state clean;
     saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised).
     `stop()` is polled between steps: what is trained by then is saved, with the steps done."""
+    data, out, steps, batch_size, lr, seed = (config.data, config.out, config.steps, config.batch_size, config.lr,
+                                              config.seed)
     training_threads()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)

@@ -191,6 +191,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ClassifierTrainConfig:
+    """Training of the stack-relation classifier (planner.classifier)."""
+
+    data: str
+    out: str
+    steps: int = option(15_000, "training steps (it starts over when run again)", 1, 10**9)
+    batch_size: int = option(64, "segments per step", 1, 65536)
+    lr: float = option(1e-3, "learning rate", 0, 1, above=True)
+    seed: int = option(0, "", 0, MAX_SEED)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
 class MoverTrainConfig:
     """Training of the move model (planner.train_mover)."""
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.layout import LAYOUT, PHASES
+from planner.moves import CHANNELS, GRIPPER
+from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
 
 MASK_KINDS = ("start", "keyframes")
 
@@ -56,3 +57,14 @@ def moved_block(segment: np.ndarray) -> str | None:
     if flags.max() < 0.5:
         return None
     return LAYOUT.blocks[int(np.argmax(flags))]
+
+
+def keyframe_channels_mask(horizon: int) -> np.ndarray:
+    """(H, CHANNELS) what planning with IK keyframes pins: the start, the joints through both
+    dwells, and the gripper throughout."""
+    mask = np.zeros((horizon, CHANNELS), dtype=bool)
+    mask[0] = True
+    for t in list(grasp_dwell()) + list(release_dwell()):
+        mask[t, :NUM_JOINTS] = True
+    mask[:, GRIPPER] = True
+    return mask

@@ -22,7 +22,8 @@ from planner.masks import grasp_dwell, release_dwell
 from planner.moves import (
     CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, rotate_xy, to_canonical,
 )
-from planner.train_mover import CondNormaliser, keyframe_channels_mask
+from planner.data import CondNormaliser
+from planner.masks import keyframe_channels_mask
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
 from tasks.demonstrator.streams import GRASP_GAP, PLACE_GAP

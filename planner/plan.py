@@ -19,7 +19,6 @@ from pathlib import Path
 from collections.abc import Callable
 
 import numpy as np
-import pybullet as p
 import torch
 
 from planner.checkpoint import load
@@ -218,13 +217,11 @@ class DiffuserPlanner:
         if not self.config.physics_check:
             play(self.world, traj[order[0]])
             return int(order[0]), 0
-        client = self.world.client
-        saved = p.saveState(physicsClientId=client)
         held_before = _goal_pairs_standing(start, goal)
         best, best_value, tried = int(order[0]), -1.0, 0
-        try:
+        with self.world.saved() as back_to_start:
             for k in order[: self.config.max_checks]:
-                p.restoreState(saved, physicsClientId=client)
+                back_to_start()
                 tried += 1
                 end = play(self.world, traj[k])[-1]
                 ok = _achieved(start, end, move)
@@ -233,11 +230,9 @@ class DiffuserPlanner:
                     return int(k), tried
                 if value > best_value:
                     best, best_value = int(k), value
-            p.restoreState(saved, physicsClientId=client)
+            back_to_start()
             play(self.world, traj[best])
             return best, tried
-        finally:
-            p.removeState(saved, physicsClientId=client)
 
     def _choose_move(self, state, goal, gen, should_stop) -> tuple[Move | None, str, dict | None]:
         """The next move, who chose it, and (unconditional) the model's score of every move."""

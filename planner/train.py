@@ -26,7 +26,7 @@ from planner.checkpoint import FORMAT, CheckpointError, build, git_commit, read,
 from planner.config import DiffusionConfig, ModelConfig, TrainConfig
 from planner.masks import keyframe_mask, moved_block, start_mask
 from planner.model import count_parameters
-from tasks.dataset import Normaliser, TrajectoryWindows
+from planner.data import Normaliser, TrajectoryWindows
 from tasks.layout import LAYOUT, PHASES
 from tasks.stopping import StopOnSignal
 

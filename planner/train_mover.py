@@ -26,10 +26,10 @@ from planner.config import DiffusionConfig, ModelConfig, MoverTrainConfig
 from planner.diffusion import GaussianDiffusion
 from planner.model import count_parameters
 from planner.move_data import load
-from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES, GRIPPER
-from planner.masks import grasp_dwell, release_dwell
+from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES
+from planner.masks import grasp_dwell, keyframe_channels_mask, release_dwell
 from planner.train import pick_device, resume_from
-from tasks.dataset import Normaliser
+from planner.data import CondNormaliser, Normaliser
 from tasks.h5io import FileFormatError
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
 from tasks.stopping import StopOnSignal
@@ -41,28 +41,6 @@ def mover_model_config() -> ModelConfig:
                        cond_dim=COND_DIM, embed_dim=128, film=True)
 
 
-class CondNormaliser:
-    """Mean/std of the condition vector (its parts have very different scales)."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.maximum(np.asarray(std, np.float32), 1e-3)
-
-    @classmethod
-    def fit(cls, cond: np.ndarray) -> CondNormaliser:
-        return cls(cond.mean(0), cond.std(0))
-
-    def __call__(self, cond: np.ndarray) -> np.ndarray:
-        return ((np.asarray(cond) - self.mean) / self.std).astype(np.float32)
-
-    def to_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CondNormaliser:
-        return cls(np.array(d["mean"]), np.array(d["std"]))
-
-
 def loss_weights(horizon: int, key_weight: float) -> np.ndarray:
     """(H, CHANNELS): the joints count `key_weight` times while the tool is at the block, where
     centimetres decide whether the grasp holds."""
@@ -70,17 +48,6 @@ def loss_weights(horizon: int, key_weight: float) -> np.ndarray:
     for t in list(grasp_dwell()) + list(release_dwell()):
         w[t, :NUM_JOINTS] = key_weight
     return w
-
-
-def keyframe_channels_mask(horizon: int) -> np.ndarray:
-    """(H, CHANNELS) what planning with IK keyframes pins: the start, the joints through both
-    dwells, and the gripper throughout."""
-    mask = np.zeros((horizon, CHANNELS), dtype=bool)
-    mask[0] = True
-    for t in list(grasp_dwell()) + list(release_dwell()):
-        mask[t, :NUM_JOINTS] = True
-    mask[:, GRIPPER] = True
-    return mask
 
 
 def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",

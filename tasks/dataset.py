@@ -27,7 +27,6 @@ from tasks.layout import BLOCK_NAMES, BLOCK_SIZE, LAYOUT, NUM_JOINTS, PHASES
 from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
 
 VALID_FRACTION = 0.1
-MIN_HALF_RANGE = 0.05
 ACTION_DIM = NUM_JOINTS + len(BLOCK_NAMES)
 
 
@@ -158,65 +157,3 @@ def load_states(path: str | Path, names: list[str] | None = None, split: str | N
                 raise FileFormatError(f"{path}: {n}/states has shape {states.shape}, expected (T, {LAYOUT.dim})")
             out[n] = LAYOUT.canonical(states)
         return out
-
-
-class Normaliser:
-    """Per-dimension affine map of states to [-1, 1] (min/max over the data), as Diffuser does."""
-
-    def __init__(self, low: np.ndarray, high: np.ndarray) -> None:
-        self.low = np.asarray(low, dtype=np.float32)
-        self.high = np.asarray(high, dtype=np.float32)
-        # Dimensions that barely change in the data (a flat block's quaternion x) get a floor on
-        # their range, else a millimetre of real-world tilt would become a huge model input.
-        self.scale = np.maximum((self.high - self.low) / 2, MIN_HALF_RANGE).astype(np.float32)
-
-    @classmethod
-    def fit(cls, states: np.ndarray) -> Normaliser:
-        return cls(states.min(axis=0), states.max(axis=0))
-
-    def normalise(self, x):
-        return (x - self.centre(x)) / self._cast(self.scale, x)
-
-    def unnormalise(self, x):
-        return x * self._cast(self.scale, x) + self.centre(x)
-
-    def centre(self, x):
-        return self._cast((self.low + self.high) / 2, x)
-
-    @staticmethod
-    def _cast(v: np.ndarray, like):
-        if isinstance(like, np.ndarray):
-            return v
-        import torch
-
-        return torch.as_tensor(v, dtype=like.dtype, device=like.device)
-
-    def to_dict(self) -> dict:
-        return {"low": self.low.tolist(), "high": self.high.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Normaliser:
-        return cls(np.array(d["low"]), np.array(d["high"]))
-
-
-class TrajectoryWindows:
-    """Normalised windows of `horizon` states from the demos, at any start (for training)."""
-
-    def __init__(self, path: str | Path, horizon: int, split: str | None = "train", normaliser: Normaliser | None = None) -> None:
-        demos = load_states(path, split=split)
-        if not demos:
-            raise FileFormatError(f"{path}: no demos in split {split!r}")
-        self.horizon = horizon
-        self.demos = [s for s in demos.values() if len(s) >= horizon]
-        if not self.demos:
-            raise FileFormatError(f"{path}: every demo is shorter than the horizon {horizon}")
-        self.normaliser = normaliser or Normaliser.fit(np.concatenate(self.demos))
-        self.normed = [self.normaliser.normalise(s).astype(np.float32) for s in self.demos]
-        self.index = np.array([(d, t) for d, s in enumerate(self.demos) for t in range(len(s) - horizon + 1)])
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        d, t = self.index[i]
-        return self.normed[d][t:t + self.horizon]

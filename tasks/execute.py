@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from collections.abc import Callable
 
 import numpy as np
-import pybullet as p
 
+from tasks.bullet import p
 from tasks.goals import Goal
 from tasks.layout import BLOCK_HEIGHT, LAYOUT
 from tasks.rewards import normalised_score, reward, rewards, strict_success

@@ -7,12 +7,13 @@ with fixed constraints (the paper's protocol has no gripper fingers).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
-import pybullet_data
 
+from tasks.bullet import p, pybullet_data, quiet_stdio
 from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS, BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, NUM_JOINTS
 
 ROBOT_URDF = "kuka_iiwa/model.urdf"
@@ -90,8 +91,6 @@ class World:
         if egl:
             import pkgutil
 
-            from tasks import quiet_stdio
-
             plugin = pkgutil.get_loader("eglRenderer")
             with quiet_stdio():
                 self.egl = plugin is not None and p.loadPlugin(plugin.get_filename(), "_eglRendererPlugin", physicsClientId=c) >= 0
@@ -143,6 +142,16 @@ class World:
         for name, flag in att.items():
             if flag > 0.5:
                 self.attach(name)
+
+    @contextmanager
+    def saved(self) -> Iterator[Callable[[], None]]:
+        """Keep the physics state as it is now; the block gets a function that goes back to it
+        (to try several futures from one present). The saved copy is freed on leaving."""
+        saved = p.saveState(physicsClientId=self.client)
+        try:
+            yield lambda: p.restoreState(saved, physicsClientId=self.client)
+        finally:
+            p.removeState(saved, physicsClientId=self.client)
 
     def set_joints(self, joints) -> None:
         for j in range(NUM_JOINTS):
@@ -245,8 +254,6 @@ class World:
 
     def close(self) -> None:
         if self.client is not None and p.isConnected(self.client):
-            from tasks import quiet_stdio
-
             with quiet_stdio():  # the EGL plugin says goodbye on stdout
                 p.disconnect(self.client)
         self.client = None

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tasks.collect import demonstrate, pending_episodes
-from tasks.dataset import Normaliser, TrajectoryWindows, append_demo, load_states, read_index
+from planner.data import Normaliser, TrajectoryWindows
+from tasks.dataset import append_demo, load_states, read_index
 from tasks.h5io import FileFormatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -106,7 +106,7 @@ def test_masks_pin_what_the_segment_fixes():
 
 
 def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
-    from tasks.dataset import Normaliser
+    from planner.data import Normaliser
 
     torch.manual_seed(0)
     demos = load_states(SAMPLE, ["demo_0", "demo_1"])

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from collections.abc import Iterator
 
 import numpy as np
-import pybullet as p
 
+from tasks.bullet import p
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, PHASES
 from tasks.world import (
     HOME_JOINTS, NUM_JOINTS, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS, Pose, World,
