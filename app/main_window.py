@@ -53,12 +53,12 @@ class MainWindow(QMainWindow):
     exportFinished = Signal(bool)
 
     def __init__(
-        self, checkpoint: Path = SHIPPED_CHECKPOINT, settings: QSettings | None = None, plans_file: Path | None = None,
+        self, checkpoint: Path = SHIPPED_CHECKPOINT, prefs: QSettings | None = None, plans_file: Path | None = None,
         dataset_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Kuka block stacking — Diffuser planner")
-        self.settings = settings or QSettings(APP_NAME, "app")
+        self.prefs = prefs or QSettings(APP_NAME, "app")
         self.checkpoint = Path(checkpoint)
         self._planners: dict[tuple, object] = {}
         self._planners_lock = threading.Lock()  # the warm-up thread and plan workers share them
@@ -84,12 +84,12 @@ class MainWindow(QMainWindow):
         self.goal_editor = GoalEditor()
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
-        plans_file = plans_file or Path(self.settings.value("plans_file", str(default_plans_file())))
+        plans_file = plans_file or Path(self.prefs.value("plans_file", str(default_plans_file())))
         self.library = LibraryPanel(plans_file)
         self.library.replayRequested.connect(self.replay)
         self.library.compareRequested.connect(self.compare)
         self.library.planSelected.connect(self.load_into_editor)
-        dataset_file = dataset_file or Path(self.settings.value("dataset_file", str(app_data_dir() / "demos.h5")))
+        dataset_file = dataset_file or Path(self.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
         self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal)
         self.collector.openDemo.connect(self.show_states)
         self.compare_windows: list = []
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
 
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(int(self.settings.value("scene_seed", 0)))
+        self.seed.setValue(int(self.prefs.value("scene_seed", 0)))
         self.new_scene_button = QPushButton("New scene")
         self.new_scene_button.clicked.connect(self.new_scene)
         self.reset_button = QPushButton("Reset to start")
@@ -232,10 +232,10 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, lambda: self.playback.step(-1))
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, lambda: self.playback.step(1))
         QShortcut(QKeySequence("Ctrl+P"), self, self.start_plan)
-        geometry = self.settings.value("geometry")
+        geometry = self.prefs.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-            self.restoreState(self.settings.value("window_state"))
+            self.restoreState(self.prefs.value("window_state"))
         else:
             self.resize(1280, 720)
             self.resizeDocks([dock], [190], Qt.Orientation.Vertical)  # the 3-D view gets the height
@@ -256,44 +256,44 @@ class MainWindow(QMainWindow):
 
     def _restore_planner_settings(self) -> None:
         for name in self._PERSISTED:
-            value = self.settings.value(f"planner/{name}")
+            value = self.prefs.value(f"planner/{name}")
             if value is not None:
                 widget = getattr(self, name)
                 widget.setValue(type(widget.value())(value))
-        chosen = self.planner_choice.findData(self.settings.value("planner/name"))
+        chosen = self.planner_choice.findData(self.prefs.value("planner/name"))
         if chosen >= 0 and self.planner_choice.model().item(chosen).isEnabled():
             self.planner_choice.setCurrentIndex(chosen)
 
     def _save_planner_settings(self) -> None:
         for name in self._PERSISTED:
-            self.settings.setValue(f"planner/{name}", getattr(self, name).value())
-        self.settings.setValue("planner/name", self.planner_choice.currentData())
-        self.settings.setValue("goal/mode", self.goal_editor.mode.currentText())
-        self.settings.setValue("goal/text", self.goal_editor.text.text())
-        self.settings.setValue("playback/speed", self.playback.speed.currentData())
-        self.settings.setValue("playback/loop", self.playback.loop.isChecked())
-        self.settings.setValue("playback/trail", self.trail_box.isChecked())
-        self.settings.setValue("view/camera", json.dumps(asdict(self.view.camera)))
+            self.prefs.setValue(f"planner/{name}", getattr(self, name).value())
+        self.prefs.setValue("planner/name", self.planner_choice.currentData())
+        self.prefs.setValue("goal/mode", self.goal_editor.mode.currentText())
+        self.prefs.setValue("goal/text", self.goal_editor.text.text())
+        self.prefs.setValue("playback/speed", self.playback.speed.currentData())
+        self.prefs.setValue("playback/loop", self.playback.loop.isChecked())
+        self.prefs.setValue("playback/trail", self.trail_box.isChecked())
+        self.prefs.setValue("view/camera", json.dumps(asdict(self.view.camera)))
         c = self.collector
         for name in ("episodes", "seed", "workers"):
-            self.settings.setValue(f"collect/{name}", getattr(c, name).value())
-        self.settings.setValue("collect/task", c.task.currentText())
-        self.settings.setValue("collect/use_editor_goal", c.use_editor_goal.isChecked())
+            self.prefs.setValue(f"collect/{name}", getattr(c, name).value())
+        self.prefs.setValue("collect/task", c.task.currentText())
+        self.prefs.setValue("collect/use_editor_goal", c.use_editor_goal.isChecked())
 
     def _restore_view_settings(self) -> None:
         """The goal, its mode and the playback options as the user left them."""
-        mode = self.settings.value("goal/mode")
+        mode = self.prefs.value("goal/mode")
         if mode is not None and self.goal_editor.mode.findText(mode) >= 0:
             self.goal_editor.mode.setCurrentIndex(self.goal_editor.mode.findText(mode))
-        text = self.settings.value("goal/text")
+        text = self.prefs.value("goal/text")
         if text:
             self.goal_editor.set_text(str(text))
-        speed = self.settings.value("playback/speed")
+        speed = self.prefs.value("playback/speed")
         if speed is not None and self.playback.speed.findData(float(speed)) >= 0:
             self.playback.speed.setCurrentIndex(self.playback.speed.findData(float(speed)))
-        self.playback.loop.setChecked(str(self.settings.value("playback/loop", "false")).lower() == "true")
-        self.trail_box.setChecked(str(self.settings.value("playback/trail", "true")).lower() == "true")
-        camera = self.settings.value("view/camera")
+        self.playback.loop.setChecked(str(self.prefs.value("playback/loop", "false")).lower() == "true")
+        self.trail_box.setChecked(str(self.prefs.value("playback/trail", "true")).lower() == "true")
+        camera = self.prefs.value("view/camera")
         if camera:
             from app.render import OrbitCamera
 
@@ -304,13 +304,13 @@ class MainWindow(QMainWindow):
                 pass  # a camera saved by another version: keep the default view
         c = self.collector
         for name in ("episodes", "seed", "workers"):
-            value = self.settings.value(f"collect/{name}")
+            value = self.prefs.value(f"collect/{name}")
             if value is not None:
                 getattr(c, name).setValue(int(value))
-        task = self.settings.value("collect/task")
+        task = self.prefs.value("collect/task")
         if task and c.task.findText(task) >= 0:
             c.task.setCurrentText(task)
-        c.use_editor_goal.setChecked(str(self.settings.value("collect/use_editor_goal", "false")).lower() == "true")
+        c.use_editor_goal.setChecked(str(self.prefs.value("collect/use_editor_goal", "false")).lower() == "true")
 
     # ------------------------------------------------------------------ scene and goal
     # ------------------------------------------------------------------ export
@@ -555,14 +555,14 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self.worker.wait(5000)
         self._save_planner_settings()
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("window_state", self.saveState())
-        self.settings.setValue("plans_file", str(self.library.path))
-        self.settings.setValue("dataset_file", str(self.collector.path))
+        self.prefs.setValue("geometry", self.saveGeometry())
+        self.prefs.setValue("window_state", self.saveState())
+        self.prefs.setValue("plans_file", str(self.library.path))
+        self.prefs.setValue("dataset_file", str(self.collector.path))
         if self.collector.worker is not None:
             self.collector.worker.cancel()
             self.collector.worker.wait(30000)
-        self.settings.setValue("scene_seed", self.seed.value())
+        self.prefs.setValue("scene_seed", self.seed.value())
         super().closeEvent(event)
 
 

@@ -12,12 +12,9 @@ from PySide6.QtCore import QThread, Signal
 
 from tasks import jobs
 from tasks.goals import Goal
+from tasks.stopping import Cancelled
 
 POLL = 0.02  # seconds between looks at a job in the worker process
-
-
-class Cancelled(Exception):
-    pass
 
 
 def wait_for(future: Future, should_stop: Callable[[], bool]):
@@ -51,12 +48,10 @@ class PlanWorker(QThread):
         self._stop = True
 
     def run(self) -> None:
-        from planner.diffusion import Cancelled as SamplingCancelled
-
         stop = lambda: self._stop  # noqa: E731
         try:
             if self.planner == "demonstrator":
-                plan, result = wait_for(jobs.submit(jobs.demonstrate, self.state, self.goal, self.seed), stop)
+                plan, result = wait_for(jobs.submit(jobs.plan_with_demonstrator, self.state, self.goal, self.seed), stop)
             else:
                 plan = self.make_planner().plan(
                     self.state, self.goal, self.seed, progress=lambda *a: self.progress.emit(*a),
@@ -65,7 +60,7 @@ class PlanWorker(QThread):
                 result = wait_for(jobs.submit(jobs.run_execute, plan.states, self.goal, self.state), stop)
                 plan = plan.with_result(result.score, result.strict_success)
             self.done.emit(plan, result)
-        except (Cancelled, SamplingCancelled):
+        except Cancelled:
             self.cancelled.emit()
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")

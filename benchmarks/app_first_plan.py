@@ -34,7 +34,7 @@ def main() -> None:
     from app.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp())
-    w = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), plans_file=tmp / "p.h5",
+    w = MainWindow(prefs=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), plans_file=tmp / "p.h5",
                    dataset_file=tmp / "d.h5")
     w.show()
     app.processEvents()

@@ -18,6 +18,7 @@ from torch import nn
 
 from planner.config import DiffusionConfig
 from planner.model import TemporalUnet
+from tasks.stopping import Cancelled
 
 # Largest weight the x0 floor may give one cell's epsilon error (SNR -> 0 as t -> T).
 X0_FLOOR_CAP = 100.0
@@ -217,10 +218,6 @@ class GaussianDiffusion(nn.Module):
                           torch.arange(2 * len(x), device=x.device) >= len(x))
         eps_c, eps_u = both.chunk(2)
         return eps_u + cond_scale * (eps_c - eps_u)
-
-
-class Cancelled(Exception):
-    """Sampling was stopped by its cancel flag."""
 
 
 def _ddim_steps(n: int, steps: int) -> list[int]:

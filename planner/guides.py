@@ -38,15 +38,6 @@ class PlacedOn(Guide):
         return -(xy + dz + held).mean(-1)
 
 
-class Sum(Guide):
-    def __init__(self, guides: list[Guide]) -> None:
-        super().__init__()
-        self.guides = nn.ModuleList(guides)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sum(g(x) for g in self.guides)
-
-
 class Smoothness(Guide):
     """Minus the largest joint step between consecutive states (a jerk into a pinned keyframe
     is what makes position control miss a grasp)."""

@@ -16,9 +16,6 @@ import numpy as np
 from planner.moves import CHANNELS, GRIPPER
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES
 
-MASK_KINDS = ("start", "keyframes")
-
-
 def grasp_dwell() -> range:
     """Timesteps with the tool at the block: the state before the flag rises, and the dwell."""
     return range(PHASES.grasp_index - 1, PHASES.grasp_index + PHASES.grasp_dwell)

@@ -8,7 +8,6 @@ does not re-read the file and a GPU machine can be sent the segments alone.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +119,3 @@ def _read(path: Path) -> MoveSegments:
         if channels.shape[1:] != (PHASES.length, CHANNELS) or z["cond"].shape[1] != COND_DIM:
             raise FileFormatError(f"{path}: segments of shape {channels.shape[1:]}, expected ({PHASES.length}, {CHANNELS})")
         return MoveSegments(channels.astype(np.float32), z["cond"], z["valid"], str(z["source"]))
-
-
-def content_hash(segments: MoveSegments) -> str:
-    return hashlib.sha1(segments.channels.tobytes()).hexdigest()[:12]

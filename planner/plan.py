@@ -93,7 +93,7 @@ class DiffuserPlanner:
         should_stop: Callable[[], bool] | None = None,
         keep_denoising: bool = False,
     ) -> Plan:
-        """Plan `goal` from `state`. Raises planner.diffusion.Cancelled if stopped."""
+        """Plan `goal` from `state`. Raises tasks.stopping.Cancelled if stopped."""
         t0 = time.perf_counter()
         cfg = self.config
         state = LAYOUT.check(np.asarray(state)[None])[0]

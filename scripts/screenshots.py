@@ -38,7 +38,7 @@ def main() -> None:
     # Private settings and files: the screenshots never depend on (or change) the user's own.
     tmp = Path(tempfile.mkdtemp())
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5")
     w.resize(1280, 720)
     w.show()
     if w.warmup is not None:

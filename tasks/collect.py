@@ -22,13 +22,13 @@ ATTEMPTS = 3  # the demonstrator's seeds tried per episode before it counts as u
 
 
 @dataclass(frozen=True)
-class EpisodeResult:
+class CollectedEpisode:
     episode: int
     demo: Demo | None
     error: str = ""
 
 
-def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None = None) -> EpisodeResult:
+def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | None = None) -> CollectedEpisode:
     """Solve one episode and check the result by replaying it in physics."""
     from tasks.demonstrator import PlanningError, shared
     from tasks.execute import execute
@@ -47,13 +47,13 @@ def demonstrate(task: str, collection_seed: int, episode: int, goal: Goal | None
         replay = execute(result.states, goal)
         if replay.strict_success:
             demo = Demo(result.states, goal, task, seed, episode, collection_seed, True, result.plan_seconds, goal_given=given)
-            return EpisodeResult(episode, demo)
+            return CollectedEpisode(episode, demo)
         error = f"replay in physics scored {replay.score:.0f} without strict success"
-    return EpisodeResult(episode, None, error)
+    return CollectedEpisode(episode, None, error)
 
 
-def _work(args: tuple) -> EpisodeResult:
-    return demonstrate(*args)
+def _work(args: tuple) -> CollectedEpisode:
+    return collect_episode(*args)
 
 
 def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal | None = None) -> list[int]:
@@ -74,7 +74,7 @@ def _ignore_sigint() -> None:
 
 
 def run_episodes(jobs: list[tuple], workers: int, processes: bool = False,
-                 should_stop: Callable[[], bool] = lambda: False) -> Iterator[EpisodeResult]:
+                 should_stop: Callable[[], bool] = lambda: False) -> Iterator[CollectedEpisode]:
     """Results in job order, from `workers` processes (in this process when workers <= 1, unless
     `processes`: a GUI must keep PyBullet, which holds Python's lock, out of its own process).
     With processes, `should_stop()` is polled while waiting; when it says stop, the workers are

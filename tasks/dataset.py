@@ -109,7 +109,7 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
 
 
 @dataclass(frozen=True)
-class DemoInfo:
+class DemoRecord:
     name: str
     task: str
     goal: Goal
@@ -122,7 +122,7 @@ class DemoInfo:
     goal_given: bool = False
 
 
-def read_index(path: str | Path) -> list[DemoInfo]:
+def read_index(path: str | Path) -> list[DemoRecord]:
     """Every demo's attributes, in file order (no states are read)."""
     with open_h5(path, "r", "demonstrations") as f:
         if "data" not in f:
@@ -131,7 +131,7 @@ def read_index(path: str | Path) -> list[DemoInfo]:
         out = []
         for name in sorted(f["data"], key=lambda n: int(n.split("_")[1])):
             a = f["data"][name].attrs
-            out.append(DemoInfo(
+            out.append(DemoRecord(
                 name, str(a["task"]), goal_from_json(a["goal"]), int(a["seed"]), int(a["episode"]),
                 int(a["collection_seed"]), int(a["num_samples"]), bool(a["success"]),
                 str(a.get("source", "demonstrator")), bool(a.get("goal_given", False)),

@@ -35,7 +35,7 @@ class Planner(Protocol):
 
 
 @dataclass(frozen=True)
-class Episode:
+class EvaluatedEpisode:
     episode: int
     seed: int
     goal: Goal
@@ -47,7 +47,7 @@ class Episode:
     details: dict = field(default_factory=dict)  # the planner's own account (Plan.details)
 
 
-def run_episode(planner: Planner, task: str, seed: int, k: int) -> Episode:
+def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpisode:
     s = episode_seed(seed, k)
     state = initial_state(s)
     goal = sample_goal(task, np.random.default_rng(s))
@@ -55,11 +55,11 @@ def run_episode(planner: Planner, task: str, seed: int, k: int) -> Episode:
         plan = planner.plan(state, goal, s)
         result = execute(plan.states, goal, start=state)  # refuses NaN or misshapen states
     except Exception as e:  # a planner failure is an episode scored 0, not a crash
-        return Episode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
-    return Episode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, details=plan.details)
+        return EvaluatedEpisode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
+    return EvaluatedEpisode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, details=plan.details)
 
 
-def summarise(task: str, planner: Planner, episodes: list[Episode], seed: int) -> dict:
+def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], seed: int) -> dict:
     scores = np.array([e.score for e in episodes])
     times = np.array([e.plan_seconds for e in episodes if not math.isnan(e.plan_seconds)])
     n = len(episodes)
@@ -107,7 +107,7 @@ def _identity(planner: Planner, task: str, seed: int) -> dict:
     return {"task": task, "seed": int(seed), "planner": planner.name, "settings": json.dumps(planner.settings, sort_keys=True)}
 
 
-def _write_episode(root, task: str, e: Episode) -> None:
+def _write_episode(root, task: str, e: EvaluatedEpisode) -> None:
     with new_record(root, str(e.episode)) as g:
         g.create_dataset("states", data=e.states, compression="gzip")
         g.attrs.update({
@@ -116,11 +116,11 @@ def _write_episode(root, task: str, e: Episode) -> None:
         })
 
 
-def _read_episodes(root) -> list[Episode]:
+def _read_episodes(root) -> list[EvaluatedEpisode]:
     out = []
     for k in sorted(root, key=int):
         a = root[k].attrs
-        out.append(Episode(int(k), int(a["seed"]), goal_from_json(a["goal"]), float(a["score"]),
+        out.append(EvaluatedEpisode(int(k), int(a["seed"]), goal_from_json(a["goal"]), float(a["score"]),
                            bool(a["strict_success"]), float(a["plan_seconds"]), root[k]["states"][:],
                            str(a["error"]), json.loads(a["details"])))
     return out
@@ -135,7 +135,7 @@ def _resumable(path: Path, identity: dict) -> bool:
 
 def evaluate(
     planner: Planner, task: str, episodes: int, seed: int, out_dir: str | Path,
-    progress: Callable[[Episode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[EvaluatedEpisode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Run and save `episodes` episodes; returns the results dict written to results.json.
 
@@ -150,7 +150,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     identity = _identity(planner, task, seed)
     tmp = out / f".{EPISODES}.{os.getpid()}.tmp"
-    done: list[Episode] = []
+    done: list[EvaluatedEpisode] = []
     if _resumable(out / PARTIAL_EPISODES, identity):
         shutil.copyfile(out / PARTIAL_EPISODES, tmp)
     else:

@@ -24,7 +24,7 @@ SETTLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class ExecutionResult:
+class Execution:
     states: np.ndarray  # (T, 39) realised states, the first one the start
     rewards: np.ndarray  # (T,) reward at each realised state, as it accrued
     final_state: np.ndarray  # after every block is released and physics settled
@@ -77,7 +77,7 @@ def settle(world: World, seconds: float = SETTLE_SECONDS) -> np.ndarray:
     return world.get_state()
 
 
-def execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> ExecutionResult:
+def execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> Execution:
     """Play `states` in a fresh world set to `start` (default: states[0]) and score the result.
 
     Deterministic: the same inputs give the same realised states.
@@ -88,7 +88,7 @@ def execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> 
         realised = play(world, states)
         final = settle(world)
     r = reward(final, goal)
-    return ExecutionResult(
+    return Execution(
         states=realised.astype(np.float32),
         rewards=rewards(realised, goal),
         final_state=final,

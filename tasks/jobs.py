@@ -7,7 +7,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
-from tasks.execute import ExecutionResult, execute
+from tasks.execute import Execution, execute
 from tasks.goals import Goal
 from tasks.plans import Plan
 
@@ -29,7 +29,7 @@ def shutdown() -> None:
         _pool = None
 
 
-def demonstrate(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, ExecutionResult]:
+def plan_with_demonstrator(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, Execution]:
     """(In the worker) plan with the demonstrator, then execute the plan in physics."""
     from tasks.demonstrator import shared
 
@@ -38,7 +38,7 @@ def demonstrate(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, Executi
     return plan.with_result(result.score, result.strict_success), result
 
 
-def run_execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> ExecutionResult:
+def run_execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> Execution:
     """(In the worker) execute states in physics."""
     return execute(states, goal, start=start)
 

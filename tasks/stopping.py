@@ -15,6 +15,10 @@ import threading
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT (Ctrl+C)", signal.SIGTERM: "SIGTERM"}
 
 
+class Cancelled(Exception):
+    """Work stopped because its caller asked (the app's Cancel, a `should_stop` that said yes)."""
+
+
 class StoppedNow(KeyboardInterrupt):
     """A second signal: stop at once. `signum` says which one, for the exit code."""
 

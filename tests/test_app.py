@@ -16,7 +16,7 @@ from tests.test_render import project  # noqa: E402
 @pytest.fixture
 def window(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.resize(1000, 700)
     w.show()
@@ -118,7 +118,7 @@ def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
 def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     plans = tmp_path / "plans.h5"
-    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
     w.goal_editor.set_text("green on red, yellow on blue")
@@ -127,7 +127,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     assert w.library.table.rowCount() == 1
     w.close()
 
-    again = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")  # a restart
+    again = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")  # a restart
     qtbot.addWidget(again)
     assert again.planner_choice.currentData() == "demonstrator"  # settings persist too
     lib = again.library
@@ -155,7 +155,7 @@ def _window_with_plans(qtbot, tmp_path, goals):
     for k, g in enumerate(goals):
         append_plan(plans, Plan(np.repeat(initial_state(k)[None], 3, 0), parse_goal(g), "demonstrator", seed=k, name=f"p{k}"))
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     return w, plans
 
@@ -202,7 +202,7 @@ def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
     plans = tmp_path / "plans.h5"
     plans.write_bytes(b"not hdf5")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     assert "Cannot read the plans file" in w.library.message.text()
     assert plans.read_bytes() == b"not hdf5"
@@ -210,7 +210,7 @@ def test_unreadable_plans_file_is_reported_and_left_alone(qtbot, tmp_path):
 
 def test_compare_two_plans(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
     w.candidates.setValue(4)
     w.goal_editor.set_text("red,green")
@@ -291,7 +291,7 @@ def test_a_failing_worker_shows_a_message_and_the_app_stays_usable(qtbot, tmp_pa
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(checkpoint=broken, settings=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
+    w = MainWindow(checkpoint=broken, prefs=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
     qtbot.addWidget(w)
     w.goal_editor.set_text("red,green")
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
@@ -332,7 +332,7 @@ def test_topdown_editor_drag_to_stack(window, qtbot):
 
 def test_missing_checkpoint_disables_the_diffuser_and_the_demonstrator_still_plans(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(checkpoint=tmp_path / "none.pt", settings=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
+    w = MainWindow(checkpoint=tmp_path / "none.pt", prefs=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
     qtbot.addWidget(w)
     assert w.planner_choice.currentData() == "demonstrator"
     assert not w.planner_choice.model().item(w.planner_choice.findData("diffuser")).isEnabled()
@@ -347,7 +347,7 @@ def test_unreadable_dataset_is_reported_and_left_alone(qtbot, tmp_path):
     demos = tmp_path / "demos.h5"
     demos.write_bytes(b"garbage")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, plans_file=tmp_path / "p.h5", dataset_file=demos)
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "p.h5", dataset_file=demos)
     qtbot.addWidget(w)
     assert "Cannot read the dataset" in w.collector.summary.text()
     w.collector.episodes.setValue(1)
@@ -499,7 +499,7 @@ def test_cancelled_export_leaves_no_file(window, qtbot, tmp_path):
 def test_goal_camera_playback_and_collection_settings_survive_a_restart(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     files = dict(plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
-    w = MainWindow(settings=settings, **files)
+    w = MainWindow(prefs=settings, **files)
     qtbot.addWidget(w)
     w.goal_editor.set_text("green on red, yellow on blue")
     w.playback.speed.setCurrentIndex(w.playback.speed.findData(2.0))
@@ -509,7 +509,7 @@ def test_goal_camera_playback_and_collection_settings_survive_a_restart(qtbot, t
     w.collector.episodes.setValue(7)
     camera = w.view.camera
     w.close()
-    again = MainWindow(settings=settings, **files)
+    again = MainWindow(prefs=settings, **files)
     qtbot.addWidget(again)
     assert again.goal_editor.mode.currentText() == "Arrangement"
     assert str(again.goal_editor.goal) == "green on red, yellow on blue"

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tasks.collect import demonstrate, pending_episodes
+from tasks.collect import collect_episode, pending_episodes
 from planner.data import Normaliser, TrajectoryWindows
 from tasks.dataset import append_demo, load_states, read_index
 from tasks.h5io import FileFormatError
@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def demos():
-    return [demonstrate("conditional", 3, k).demo for k in range(3)]
+    return [collect_episode("conditional", 3, k).demo for k in range(3)]
 
 
 def test_append_and_read_back(tmp_path, demos):
@@ -110,4 +110,4 @@ def test_kill_9_then_resume(tmp_path):
     assert sorted(d.episode for d in index) == list(range(8))
     # the resumed file holds exactly what an uninterrupted collection makes
     for d, states in zip(index, load_states(path, [d.name for d in index]).values()):
-        np.testing.assert_array_equal(states, demonstrate("rearrangement", 4, d.episode).demo.states)
+        np.testing.assert_array_equal(states, collect_episode("rearrangement", 4, d.episode).demo.states)

@@ -1,7 +1,7 @@
 """PDDLStream-style task and motion planning demonstrator (domain.pddl + streams)."""
-from tasks.demonstrator.solver import GENERATOR_VERSION, DemoResult, Demonstrator, PlanningError
+from tasks.demonstrator.solver import GENERATOR_VERSION, Solution, Demonstrator, PlanningError
 
-__all__ = ["Demonstrator", "DemoResult", "PlanningError", "GENERATOR_VERSION"]
+__all__ = ["Demonstrator", "Solution", "PlanningError", "GENERATOR_VERSION"]
 
 
 _shared: Demonstrator | None = None

@@ -30,7 +30,7 @@ class PlanningError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class DemoResult:
+class Solution:
     states: np.ndarray  # (T, 39), T = SEGMENT_LENGTH * number of pick-and-places
     goal: Goal  # the goal as solved (the drawn tower order for an unconditional goal)
     skeleton: tuple[str, ...]
@@ -97,7 +97,7 @@ class Demonstrator:
         r = self.solve(state, goal, seed)
         return Plan(r.states, goal, self.name, self.settings, r.plan_seconds, seed)
 
-    def solve(self, state: np.ndarray, goal: Goal, seed: int) -> DemoResult:
+    def solve(self, state: np.ndarray, goal: Goal, seed: int) -> Solution:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
         t0 = time.perf_counter()
         rng = np.random.default_rng(seed)
@@ -113,11 +113,11 @@ class Demonstrator:
         for n, skeleton in enumerate(itertools.islice(self.symbolic.plans(init, goal_facts(goal)), self.max_skeletons)):
             if not skeleton:  # already satisfied: one still state
                 states = np.asarray(state, dtype=np.float32)[None]
-                return DemoResult(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
+                return Solution(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
             bound = self._bind(_manipulations(skeleton), scene, joints, motion, rng)
             if bound is not None:
                 states = self._trajectory(bound, scene, joints)
-                return DemoResult(
+                return Solution(
                     states.astype(np.float32), goal, tuple(str(s) for s in skeleton), time.perf_counter() - t0,
                     {"skeletons": n + 1, "sampling_planner_calls": motion.used_sampler},
                 )
