@@ -212,9 +212,9 @@ def cmd_plan(args) -> int:
     print(f"{pid}: {plan.planner} planned '{goal}' from scene {args.seed} in {plan.plan_seconds:.2f} s, "
           f"{len(plan.states)} states; in physics: score {result.score:.0f}, "
           f"strict success {'yes' if result.strict_success else 'no'} -> {args.out}")
-    for i, seg in enumerate(plan.details.get("segments", [])):
-        print(f"  segment {i + 1}: {seg['move']} ({seg['proposal']}), {seg['seconds']:.2f} s, "
-              f"{seg['checked']} checked in physics, {'achieved' if seg['achieved'] else 'missed'}")
+    for i, seg in enumerate(plan.segments):
+        print(f"  segment {i + 1}: {seg.move} ({seg.proposal.value}), {seg.seconds:.2f} s, "
+              f"{seg.checked} checked in physics, {'achieved' if seg.achieved else 'missed'}")
     return 0
 
 

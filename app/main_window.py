@@ -23,6 +23,7 @@ from app.playback import PlaybackBar
 from app.view import SceneView
 from app.workers import ExecuteWorker, PlanWorker, WarmupWorker
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings, meta
+from tasks.plans import Proposal
 from tasks.world import initial_state
 
 def setting_box(box, name: str, high: float | None = None):
@@ -393,8 +394,8 @@ class MainWindow(QMainWindow):
         plan, step by denoising step: what the guide scale pulls down (and the model alone does)."""
         item = self.guide_plot.getPlotItem()
         item.clear()
-        segs = ((plan.details or {}).get("segments", []) if plan is not None else [])
-        curves = [np.sqrt(np.maximum(-np.asarray(s["guide_values"]), 1e-8)) * 100 for s in segs if s.get("guide_values")]
+        segs = plan.segments if plan is not None else ()
+        curves = [np.sqrt(np.maximum(-np.asarray(s.guide_values), 1e-8)) * 100 for s in segs if s.guide_values]
         for k, cm in enumerate(curves):
             item.plot(np.arange(1, len(cm) + 1), np.log10(cm), pen=pg.mkPen(_SEGMENT_PENS[k % len(_SEGMENT_PENS)], width=2),
                       symbol="o", symbolSize=4, name=f"segment {k + 1}")
@@ -611,14 +612,14 @@ def _scrolling(widget: QWidget) -> QScrollArea:
 
 def _moves_line(plan) -> str:
     """The plan's pick-and-places in order, and how many the Diffuser chose itself (tallest tower)."""
-    segs = (plan.details or {}).get("segments", [])
+    segs = plan.segments
     if not segs:
         return ""
-    chosen = sum(str(s.get("proposal", "")).startswith("diffuser") for s in segs)
+    chosen = sum(s.proposal in (Proposal.DIFFUSER, Proposal.DIFFUSER_RULE) for s in segs)
     if not chosen:
         head = "moves"
     elif chosen == len(segs):
         head = "moves chosen by the Diffuser"
     else:
         head = f"moves ({chosen} chosen by the Diffuser)"
-    return f"<br>{head}: " + " → ".join(str(s.get("move", "?")) for s in segs)
+    return f"<br>{head}: " + " → ".join(s.move for s in segs)

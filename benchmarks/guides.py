@@ -26,7 +26,9 @@ import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread poli
 import torch  # noqa: E402
 
 from planner.classifier import LearnedPlacedOn, load_classifier  # noqa: E402
-from planner.conditioning import next_move, segment_conditions  # noqa: E402
+from planner.choice import next_move  # noqa: E402
+from planner.conditioning import segment_conditions  # noqa: E402
+from tasks.scene import SymbolicScene  # noqa: E402
 from planner.guides import PlacedOn  # noqa: E402
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
 from planner.plan import DiffuserPlanner  # noqa: E402
@@ -53,7 +55,7 @@ def main() -> None:
     for k in range(args.scenes):
         s = episode_seed(args.seed, k)
         state = initial_state(s)
-        move = next_move(state, sample_goal("conditional", np.random.default_rng(s)))
+        move = next_move(SymbolicScene.read(state), sample_goal("conditional", np.random.default_rng(s)))
         scenes.append((s, state, move))
     print(f"checkpoint: {args.checkpoint} (step {planner.meta.get('step')}), classifier: {args.classifier}")
     print(f"{args.scenes} scenes x {args.samples} samples, start state pinned only, "
@@ -72,8 +74,7 @@ def main() -> None:
             t0 = time.perf_counter()
             for s, state, move in scenes:
                 cond = replace(segment_conditions(state, move, planner.horizon, False, None), guide=make(move))
-                trajs = planner._sample(cond, args.samples, torch.Generator().manual_seed(s), args.sampling_steps,
-                                        0, 1, None, None, None)
+                trajs = planner.sample(cond, args.samples, torch.Generator().manual_seed(s))  # config.steps
                 for traj in trajs:
                     last = traj[-1]
                     errors.append(np.linalg.norm(last[LAYOUT.block(move.block).position][:2]

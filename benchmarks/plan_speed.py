@@ -38,7 +38,7 @@ def main() -> None:
     for k in range(args.episodes):
         s = episode_seed(99, k)
         plan = planner.plan(initial_state(s), sample_goal(args.task, np.random.default_rng(s)), s)
-        seconds += [seg["seconds"] for seg in plan.details["segments"]]
+        seconds += [seg.seconds for seg in plan.segments]
     print(f"settings: {planner.settings}")
     print(f"device: {planner.device}, torch threads: {torch.get_num_threads()}")
     print(f"segments timed: {len(seconds)}")

@@ -24,9 +24,10 @@ import numpy as np  # noqa: E402
 import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 import torch  # noqa: E402
 
-from planner.conditioning import grows_tower, moves_between_clear, tower_picks  # noqa: E402
+from planner.choice import grows_tower, held_block, moves_between_clear, read_move, tower_picks  # noqa: E402
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
-from planner.plan import DiffuserPlanner, held_block, read_move  # noqa: E402
+from planner.plan import DiffuserPlanner  # noqa: E402
+from tasks.scene import SymbolicScene  # noqa: E402
 from tasks.demonstrator import Demonstrator  # noqa: E402
 from tasks.goals import Unconditional  # noqa: E402
 from tasks.layout import BLOCK_NAMES, PHASES  # noqa: E402
@@ -52,14 +53,15 @@ def main() -> None:
         states = demonstrator.plan(initial_state(s), Unconditional(), s).states
         for height in range(3):  # towers of 1 (none), 2 and 3 blocks
             start = states[height * PHASES.length]
-            moves = moves_between_clear(start)
+            scene = SymbolicScene.read(start)
+            moves = moves_between_clear(scene)
             t0 = time.perf_counter()
             scores = planner.move_scores(start, moves, torch.Generator().manual_seed(s))
             score_seconds[height].append(time.perf_counter() - t0)
-            first_grows[height] += grows_tower(start, moves[int(np.argmin(scores))])
-            first_chance[height] += np.mean([grows_tower(start, m) for m in moves])
+            first_grows[height] += grows_tower(scene, moves[int(np.argmin(scores))])
+            first_chance[height] += np.mean([grows_tower(scene, m) for m in moves])
             samples = planner.start_only(start, args.samples, torch.Generator().manual_seed(s))
-            picks = tower_picks(start)
+            picks = tower_picks(start, scene)
             usable[height] += sum(read_move(t, start) is not None for t in samples)
             held = [held_block(t) for t in samples]
             holding[height] += sum(b is not None for b in held)

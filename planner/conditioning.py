@@ -1,7 +1,6 @@
-"""From a goal and the current state to the next segment's inpainting constraints and guide.
+"""From a move and the current state to the next segment's inpainting constraints and guide.
 
-A goal is met one pick-and-place ("move X onto Y") per 128-state segment, in the order the
-goal implies (bottom pairs first). For a move, `segment_conditions` pins the cells of
+For a move (planner.choice decides which), `segment_conditions` pins the cells of
 `planner.masks` to values derived from the scene: the current state, the flag schedule, the
 still blocks, X's target pose on Y, and joint keyframes from inverse kinematics at the grasp
 and the release. The guide `PlacedOn(X, Y)` expresses the same goal as a gradient, for the
@@ -17,12 +16,8 @@ import numpy as np
 from planner.guides import Guide, PlacedOn
 from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
 from planner.moves import Move
-from tasks.demonstrator.streams import (
-    CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements,
-)
-from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
-from tasks.rewards import strictly_on
+from tasks.kinematics import CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements
+from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.world import Pose, World
 
 
@@ -32,77 +27,6 @@ class SegmentConditions:
     mask: np.ndarray  # (H, 39) bool
     values: np.ndarray  # (H, 39) unnormalised
     guide: Guide | None
-
-
-def _support_chain_ok(state: np.ndarray, pairs: tuple[tuple[str, str], ...], bottom: str) -> bool:
-    """`bottom` is where the goal wants it: not required on anything, or already on it."""
-    below = dict(pairs)
-    return bottom not in below or strictly_on(state, bottom, below[bottom])
-
-
-def next_move(state: np.ndarray, goal: Goal) -> Move | None:
-    """The next pick-and-place the goal needs from this state, bottom pairs first; None when the
-    goal's pairs all stand (or, for an unconditional goal, always: the Diffuser proposes)."""
-    if isinstance(goal, Unconditional):
-        return None
-    for top, bottom in goal.pairs:
-        if strictly_on(state, top, bottom):
-            continue
-        if isinstance(goal, TowerOrder):
-            return Move(top, bottom)  # pairs are bottom-up: the ones below already stand
-        if _support_chain_ok(state, goal.pairs, bottom):
-            return Move(top, bottom)
-    if isinstance(goal, Arrangement):
-        unmet = [(t, b) for t, b in goal.pairs if not strictly_on(state, t, b)]
-        return Move(*unmet[0]) if unmet else None
-    return None
-
-
-def tower_top(state: np.ndarray) -> tuple[str, int]:
-    """The top block of the tallest strict tower and its height in blocks."""
-    above = {b: [t for t in BLOCK_NAMES if t != b and strictly_on(state, t, b)] for b in BLOCK_NAMES}
-    best, height = BLOCK_NAMES[0], 0
-
-    def climb(b: str, h: int) -> None:
-        nonlocal best, height
-        if h > height or (h == height and not above[b]):
-            best, height = b, h
-        for t in above[b]:
-            climb(t, h + 1)
-
-    for b in BLOCK_NAMES:
-        climb(b, 1)
-    return best, height
-
-
-def clear_blocks(state: np.ndarray) -> list[str]:
-    """Blocks with nothing stacked on them."""
-    return [b for b in BLOCK_NAMES if not any(strictly_on(state, t, b) for t in BLOCK_NAMES if t != b)]
-
-
-def moves_between_clear(state: np.ndarray) -> list[Move]:
-    """Every pick-and-place the scene allows: a clear block onto another clear block."""
-    clear = clear_blocks(state)
-    return [Move(b, onto) for b in clear for onto in clear if b != onto]
-
-
-def stack_height(state: np.ndarray, block: str) -> int:
-    """Blocks from the floor up to `block`, itself included."""
-    for under in BLOCK_NAMES:
-        if under != block and strictly_on(state, block, under):
-            return 1 + stack_height(state, under)
-    return 1
-
-
-def grows_tower(state: np.ndarray, move: Move) -> bool:
-    """The move makes a tower taller than the tallest one now (the unconditional task's aim)."""
-    return stack_height(state, move.onto) + 1 > tower_top(state)[1]
-
-
-def tower_picks(state: np.ndarray) -> list[str]:
-    """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
-    covered and its top is off the floor; with no tower yet, any block)."""
-    return [b for b in clear_blocks(state) if state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
 
 
 class KeyframeSolver:

@@ -10,7 +10,7 @@ and into full states: still blocks keep their start poses, the held block follow
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -24,9 +24,10 @@ from planner.moves import (
 )
 from planner.data import CondNormaliser
 from planner.masks import keyframe_channels_mask
+from planner.postprocess import carry_by_kinematics
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
-from tasks.demonstrator.streams import GRASP_GAP, PLACE_GAP
+from tasks.kinematics import GRASP_GAP, PLACE_GAP
 from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
 
 
@@ -98,22 +99,6 @@ class MoveModel:
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
         """(n, H, 39) world-frame states from canonical channels (see the module docstring)."""
         return np.stack([channels_to_states(state, move, c, fk_world) for c in channels])
-
-
-def carry_by_kinematics(states: np.ndarray, block: str, held: Sequence[int], fk_world) -> None:
-    """Write `block`'s pose in place for the (increasing) timesteps `held`: where the tool carries it, by
-    forward kinematics on `fk_world` (a planning World) and the grasp made the state before
-    (the executor carries it by a constraint, so the model's own numbers there are not used)."""
-    from tasks.demonstrator.streams import invert, multiply
-    from tasks.world import Pose
-
-    s = LAYOUT.block(block)
-    at_grasp = fk_world.tcp_pose(states[held[0] - 1, LAYOUT.joints])
-    grasp = multiply(invert(at_grasp), Pose(states[0, s.position], states[0, s.orientation]))
-    for t in held:
-        pose = multiply(fk_world.tcp_pose(states[t, LAYOUT.joints]), grasp)
-        states[t, s.position] = pose.position
-        states[t, s.orientation] = pose.orientation
 
 
 def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:

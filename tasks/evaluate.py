@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from collections.abc import Callable
@@ -21,7 +21,7 @@ import numpy as np
 from tasks.execute import execute
 from tasks.goals import Goal, goal_from_json, sample_goal
 from tasks.h5io import FileFormatError, new_record, open_h5, tag
-from tasks.plans import Plan
+from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
 from tasks.world import episode_seed, initial_state
 
 
@@ -44,7 +44,7 @@ class EvaluatedEpisode:
     plan_seconds: float
     states: np.ndarray
     error: str = ""
-    details: dict = field(default_factory=dict)  # the planner's own account (Plan.details)
+    segments: tuple[SegmentReport, ...] = ()  # the planner's own account (Plan.segments)
 
 
 def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpisode:
@@ -56,7 +56,7 @@ def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpis
         result = execute(plan.states, goal, start=state)  # refuses NaN or misshapen states
     except Exception as e:  # a planner failure is an episode scored 0, not a crash
         return EvaluatedEpisode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
-    return EvaluatedEpisode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, details=plan.details)
+    return EvaluatedEpisode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, segments=plan.segments)
 
 
 def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], seed: int) -> dict:
@@ -72,7 +72,7 @@ def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], see
         "planning_failures": sum(1 for e in episodes if e.error),
         # who chose each pick-and-place: the goal, or (unconditional) the Diffuser: its first choice
         # ("diffuser") or its best-scored move that grows the tower ("diffuser+rule")
-        "moves_by": dict(Counter(seg["proposal"] for e in episodes for seg in e.details.get("segments", []))),
+        "moves_by": dict(Counter(seg.proposal.value for e in episodes for seg in e.segments)),
         "settings": planner.settings,
     }
 
@@ -112,7 +112,7 @@ def _write_episode(root, task: str, e: EvaluatedEpisode) -> None:
         g.create_dataset("states", data=e.states, compression="gzip")
         g.attrs.update({
             "task": task, "seed": e.seed, "score": e.score, "strict_success": e.strict_success, "goal": e.goal.to_json(),
-            "plan_seconds": e.plan_seconds, "error": e.error, "details": json.dumps(e.details),
+            "plan_seconds": e.plan_seconds, "error": e.error, "details": segments_to_json(e.segments),
         })
 
 
@@ -122,7 +122,7 @@ def _read_episodes(root) -> list[EvaluatedEpisode]:
         a = root[k].attrs
         out.append(EvaluatedEpisode(int(k), int(a["seed"]), goal_from_json(a["goal"]), float(a["score"]),
                            bool(a["strict_success"]), float(a["plan_seconds"]), root[k]["states"][:],
-                           str(a["error"]), json.loads(a["details"])))
+                           str(a["error"]), segments_from_json(a["details"])))
     return out
 
 

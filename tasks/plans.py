@@ -8,13 +8,15 @@ plans                    attrs: state_names, next_id
 plans/<id>/states        (T, 39) float32
 plans/<id>/denoising     (segments, steps, H, 39) float32, optional: the plan forming
 plans/<id>               attrs: goal (JSON), planner, settings (JSON), plan_seconds, score,
-                                strict_success, seed, created (ISO time), name, details (JSON)
+                                strict_success, seed, created (ISO time), name,
+                                details (JSON {"segments": [SegmentReport.to_dict(), ...]})
 ```
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from datetime import datetime, UTC
 from pathlib import Path
 
@@ -23,6 +25,53 @@ import numpy as np
 from tasks.goals import Goal, goal_from_json
 from tasks.h5io import FileFormatError, check_layout, new_record, open_h5, tag
 from tasks.layout import LAYOUT
+
+
+class Proposal(StrEnum):
+    """Who chose a segment's move."""
+
+    GOAL = "goal"  # the goal's next pair
+    DIFFUSER = "diffuser"  # unconditional: the model's best-scored move, and it grows the tower
+    DIFFUSER_RULE = "diffuser+rule"  # unconditional: the best-scored move that grows the tower
+    SAMPLED = "sampled"  # the paper's unconditional plan: a start-only sample, no move chosen
+    NONE = "none"  # no move was possible
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    """What the planner did for one segment (one pick-and-place), as stored with the plan."""
+
+    move: str  # "green on red", the move read from the sample, or "no readable move"
+    proposal: Proposal
+    model: str  # "mover" (the move model) or "diffuser" (the whole-state model)
+    keyframes: bool  # inverse-kinematics keyframes were pinned
+    seconds: float
+    chosen: int  # the candidate kept
+    checked: int  # candidates tried in physics
+    achieved: bool  # the move stands (unconditional without a move: the tower grew)
+    rank_scores: tuple[float, ...] = ()  # the best-ranked candidates' scores, best first
+    move_scores: dict[str, float] | None = None  # unconditional: the model's score of every move
+    guide_values: tuple[float, ...] | None = None  # the tool guide per denoising step (kept for the app)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if v is not None}
+        return {**d, "proposal": self.proposal.value, "rank_scores": list(self.rank_scores),
+                **({"guide_values": list(self.guide_values)} if self.guide_values is not None else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SegmentReport:
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        return cls(**{**d, "proposal": Proposal(d["proposal"]), "rank_scores": tuple(d.get("rank_scores", ())),
+                      "guide_values": tuple(d["guide_values"]) if d.get("guide_values") else None})
+
+
+def segments_to_json(segments: tuple[SegmentReport, ...]) -> str:
+    return json.dumps({"segments": [s.to_dict() for s in segments]})
+
+
+def segments_from_json(text: str) -> tuple[SegmentReport, ...]:
+    return tuple(SegmentReport.from_dict(d) for d in json.loads(text or "{}").get("segments", []))
 
 
 @dataclass(frozen=True)
@@ -38,7 +87,7 @@ class Plan:
     name: str = ""
     created: str = ""
     id: str = ""
-    details: dict = field(default_factory=dict)  # per-segment timings, candidate scores, ...
+    segments: tuple[SegmentReport, ...] = ()  # the planner's account, one per segment
     denoising: np.ndarray | None = None  # (segments, steps, H, 39) snapshots, when kept
 
     def with_result(self, score: float, strict_success: bool) -> Plan:
@@ -52,7 +101,7 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         "goal": plan.goal.to_json(), "planner": str(plan.planner), "settings": json.dumps(plan.settings),
         "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
         "strict_success": bool(plan.strict_success), "seed": np.int64(plan.seed), "created": created,
-        "name": plan.name or f"{plan.planner} {plan.goal}", "details": json.dumps(plan.details),
+        "name": plan.name or f"{plan.planner} {plan.goal}", "details": segments_to_json(plan.segments),
     }
     states = LAYOUT.check(plan.states).astype(np.float32)
     with open_h5(path, "a", "plans") as f:
@@ -82,7 +131,7 @@ def _read(g, pid: str, with_states: bool) -> Plan:
         goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
         plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
         strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
-        details=json.loads(a.get("details", "{}")),
+        segments=segments_from_json(a.get("details", "{}")),
         denoising=g["denoising"][:] if with_states and "denoising" in g else None,
     )
 

@@ -1,18 +1,19 @@
-"""The paper's rewards, its normalised score, and a strict success test.
+"""The paper's rewards, its normalised score, and a strict success test: the two "on" relations.
 
-Block i counts as stacked on j when their xy distance is under 0.2 m, i is more than 0.05 m
-higher, and neither is attached (the paper's definition). Every reward's maximum is 3, so
-``normalised_score = 100 * reward / 3``.
+`loosely_on` is the paper's: block i counts as stacked on j when their xy distance is under
+0.2 m, i is more than 0.05 m higher, and neither is attached. `strictly_on` is ours, for success
+and for every symbolic question the planners ask (tasks.scene reads a state with either).
+Every reward's maximum is 3, so ``normalised_score = 100 * reward / 3``.
 """
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import numpy as np
 
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT
+from tasks.scene import SymbolicScene
 
 STACK_XY = 0.2
 STACK_DZ = 0.05
@@ -24,50 +25,31 @@ STRICT_DZ_TOL = 0.01
 STRICT_TILT = 0.2
 
 
-def _parts(state: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
-    _, pos, _, att = LAYOUT.decompose(np.asarray(state))
-    return pos, {b: att[b] > 0.5 for b in BLOCK_NAMES}
-
-
-def stacked(state: np.ndarray, top: str, bottom: str) -> bool:
-    """The paper's relation: `top` is stacked on `bottom` in this state."""
-    pos, att = _parts(state)
-    return _stacked(pos, att, top, bottom)
-
-
-def _stacked(pos, att, top: str, bottom: str) -> bool:
-    if att[top] or att[bottom]:
+def loosely_on(state: np.ndarray, top: str, bottom: str) -> bool:
+    """The paper's relation (its rewards): `top` is stacked on `bottom`, neither held."""
+    t, b = LAYOUT.block(top), LAYOUT.block(bottom)
+    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
         return False
-    dxy = np.linalg.norm(pos[top][:2] - pos[bottom][:2])
-    return bool(dxy < STACK_XY and pos[top][2] - pos[bottom][2] > STACK_DZ)
-
-
-def _longest_chain(relation: dict[str, list[str]]) -> int:
-    """Longest path (in edges) in an acyclic 'on' relation, top -> bottoms."""
-
-    @cache
-    def depth(b: str) -> int:
-        return max((1 + depth(c) for c in relation[b]), default=0)
-
-    return max(depth(b) for b in relation)
+    pt, pb = state[t.position], state[b.position]
+    return bool(np.linalg.norm(pt[:2] - pb[:2]) < STACK_XY and pt[2] - pb[2] > STACK_DZ)
 
 
 def reward(state: np.ndarray, goal: Goal) -> float:
     """The paper's reward for `goal` in one state (0 to 3)."""
-    pos, att = _parts(state)
+    state = np.asarray(state)
     if isinstance(goal, Unconditional):
-        rel = {t: [b for b in BLOCK_NAMES if b != t and _stacked(pos, att, t, b)] for t in BLOCK_NAMES}
-        return float(min(_longest_chain(rel), 3))
+        scene = SymbolicScene.read(state, loosely_on)
+        return float(min(scene.tallest[1] - 1, 3))  # blocks stacked on the tower's base
     if isinstance(goal, TowerOrder):
         achieved = 0
         for top, bottom in goal.pairs:  # in sequence from the bottom: stop at the first miss
-            if not _stacked(pos, att, top, bottom):
+            if not loosely_on(state, top, bottom):
                 break
             achieved += 1
         return MAX_REWARD * achieved / len(goal.pairs)
     if isinstance(goal, Arrangement):
         k = len(goal.pairs)
-        return MAX_REWARD * sum(_stacked(pos, att, t, b) for t, b in goal.pairs) / k
+        return MAX_REWARD * sum(loosely_on(state, t, b) for t, b in goal.pairs) / k
     raise TypeError(f"not a goal: {goal!r}")
 
 
@@ -87,18 +69,23 @@ def _tilt(quat) -> float:
     return math.acos(max(-1.0, min(1.0, zz)))
 
 
+def centred_over(top_xy, bottom_xy) -> bool:
+    """The strict relation's footprint test: `top`'s centre lies over `bottom` (also used to read
+    where a sampled segment puts its block)."""
+    return bool(np.linalg.norm(np.asarray(top_xy)[:2] - np.asarray(bottom_xy)[:2]) < STRICT_XY)
+
+
 def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
-    """`top` rests squarely and level on `bottom`, neither held (the strict test for one pair)."""
-    _, pos, orn, att = LAYOUT.decompose(np.asarray(state))
-    if att[top] > 0.5 or att[bottom] > 0.5:
+    """`top` rests squarely and level on `bottom`, neither held (success, and what planning reads)."""
+    t, b = LAYOUT.block(top), LAYOUT.block(bottom)
+    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
         return False
-    dxy = np.linalg.norm(pos[top][:2] - pos[bottom][:2])
-    dz = pos[top][2] - pos[bottom][2]
+    pt, pb = state[t.position], state[b.position]
     return bool(
-        dxy < STRICT_XY
-        and abs(dz - BLOCK_HEIGHT) < STRICT_DZ_TOL
-        and _tilt(orn[top]) < STRICT_TILT
-        and _tilt(orn[bottom]) < STRICT_TILT
+        centred_over(pt, pb)
+        and abs(pt[2] - pb[2] - BLOCK_HEIGHT) < STRICT_DZ_TOL
+        and _tilt(state[t.orientation]) < STRICT_TILT
+        and _tilt(state[b.orientation]) < STRICT_TILT
     )
 
 
@@ -108,7 +95,7 @@ def strict_success(state: np.ndarray, goal: Goal) -> bool:
     Unconditional: all four blocks form one tower. Tower order and arrangement: every required
     pair rests squarely, level, on its bottom block.
     """
+    state = np.asarray(state)
     if isinstance(goal, Unconditional):
-        rel = {t: [b for b in BLOCK_NAMES if b != t and strictly_on(state, t, b)] for t in BLOCK_NAMES}
-        return _longest_chain(rel) == len(BLOCK_NAMES) - 1
+        return SymbolicScene.read(state).tallest[1] == len(BLOCK_NAMES)
     return all(strictly_on(state, t, b) for t, b in goal.pairs)

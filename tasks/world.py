@@ -41,6 +41,16 @@ class Pose:
     orientation: np.ndarray  # quaternion xyzw
 
 
+def multiply(a: Pose, b: Pose) -> Pose:
+    pos, orn = p.multiplyTransforms(a.position, a.orientation, b.position, b.orientation)
+    return Pose(np.array(pos), np.array(orn))
+
+
+def invert(a: Pose) -> Pose:
+    pos, orn = p.invertTransform(a.position, a.orientation)
+    return Pose(np.array(pos), np.array(orn))
+
+
 def yaw_quaternion(yaw: float) -> np.ndarray:
     return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
 

@@ -87,8 +87,8 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
     if planner == "diffuser":
         assert "moves: green on red" in window.result_label.text()
     if planner == "diffuser":  # the move model made it: its tool-distance curve is plotted per step
-        segs = window.plan.details["segments"]
-        assert segs[0]["model"] == "mover" and len(segs[0]["guide_values"]) == window.steps.value()
+        segs = window.plan.segments
+        assert segs[0].model == "mover" and len(segs[0].guide_values) == window.steps.value()
         assert window.guide_plot.isVisible() and len(window.guide_plot.getPlotItem().listDataItems()) == len(segs)
     if planner == "diffuser":  # watch the plan form: earlier denoising steps differ from the plan
         assert window.denoise.isEnabled() and window.denoise.maximum() == 9

@@ -86,7 +86,7 @@ def test_plan_with_the_diffuser_records_its_settings_and_time(tmp_path):
     plan = list_plans(out)[0]
     assert plan.planner == "diffuser" and plan.plan_seconds > 0
     assert plan.settings["candidates"] == 4 and plan.settings["steps"] == 10
-    assert plan.details["segments"][0]["move"] == "green on red"
+    assert plan.segments[0].move == "green on red"
 
 
 @pytest.mark.parametrize("content, message", [(None, "no such checkpoint"), (b"junk", "not a readable checkpoint")])

@@ -1,6 +1,7 @@
 import numpy as np
 
-from tasks.demonstrator.streams import CollisionChecker, Scene, grasps, invert, kinematics, multiply
+from tasks.kinematics import CollisionChecker, Scene, grasps, kinematics
+from tasks.world import invert, multiply
 from tasks.execute import execute
 from tasks.goals import TowerOrder
 from tasks.layout import LAYOUT

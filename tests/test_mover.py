@@ -139,8 +139,8 @@ def test_shipped_move_model_makes_a_move_from_one_sample_without_keyframes():
     planner = DiffuserPlanner(str(config.SHIPPED_CHECKPOINT), settings)
     goal = TowerOrder(("red", "green"))
     plan = planner.plan(initial_state(7), goal, seed=0)
-    seg = plan.details["segments"][0]
-    assert seg["model"] == "mover" and not seg["keyframes"]
+    seg = plan.segments[0]
+    assert seg.model == "mover" and not seg.keyframes
     assert execute(plan.states, goal, start=initial_state(7)).strict_success
 
 

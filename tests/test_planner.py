@@ -15,6 +15,8 @@ from planner.masks import keyframe_mask, moved_block, start_mask
 from planner.model import TemporalUnet
 from tasks.dataset import load_states
 from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES
+from tasks.plans import Proposal
+from tasks.scene import SymbolicScene
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
@@ -233,8 +235,8 @@ def test_shipped_checkpoint_plans_a_tower_segment_on_the_cpu():
     planner.close()
     assert plan.states.shape == (PHASES.length, LAYOUT.dim)
     np.testing.assert_allclose(plan.states[0], state, atol=1e-5)
-    seg = plan.details["segments"][0]
-    assert seg["move"] == "green on red" and seg["keyframes"]
+    seg = plan.segments[0]
+    assert seg.move == "green on red" and seg.keyframes
     # the keyframes hold: the green block is held from the grasp to the release, nothing else is
     green = plan.states[:, LAYOUT.block("green").attached]
     assert np.all(green[PHASES.grasp_index:PHASES.release_index] == 1) and green[: PHASES.grasp_index].max() == 0
@@ -263,14 +265,15 @@ def test_paper_setting_unconditional_samples_from_the_start_state_alone():
     state = initial_state(4)
     plan = planner.plan(state, Unconditional(), seed=1)
     planner.close()
-    segs = plan.details["segments"]
+    segs = plan.segments
     assert len(segs) == 3 and plan.states.shape == (3 * PHASES.length, LAYOUT.dim)
-    assert all(s["proposal"] == "sampled" and not s["keyframes"] and s["checked"] == 0 for s in segs)
+    assert all(s.proposal == Proposal.SAMPLED and not s.keyframes and s.checked == 0 for s in segs)
     np.testing.assert_allclose(plan.states[0], state, atol=1e-5)
 
 
 def test_unconditional_moves_are_chosen_by_the_models_scores():
-    from planner.conditioning import Move, grows_tower
+    from planner.choice import grows_tower
+    from planner.moves import Move
     from planner.plan import DiffuserPlanner
     from planner.config import PlannerSettings
     from tasks.goals import Unconditional
@@ -281,15 +284,15 @@ def test_unconditional_moves_are_chosen_by_the_models_scores():
     state = initial_state(3)
     plan = planner.plan(state, Unconditional(), seed=2)
     planner.close()
-    first = plan.details["segments"][0]
-    scores = first["move_scores"]
+    first = plan.segments[0]
+    scores = first.move_scores
     assert len(scores) == 12  # four clear blocks: every ordered pair
     finite = {m: v for m, v in scores.items() if np.isfinite(v)}
     assert len(finite) >= 10 and len(set(finite.values())) == len(finite)  # scores tell the moves apart
     # at the start every move grows the tower, so the model's best-scored move is the one planned
-    assert first["proposal"] == "diffuser" and first["move"] == min(finite, key=finite.get)
-    top, onto = first["move"].split(" on ")
-    assert grows_tower(state, Move(top, onto))
+    assert first.proposal == Proposal.DIFFUSER and first.move == min(finite, key=finite.get)
+    top, onto = first.move.split(" on ")
+    assert grows_tower(SymbolicScene.read(state), Move(top, onto))
     assert strictly_on(plan.states[PHASES.length - 1], top, onto)
 
 
@@ -315,19 +318,22 @@ def test_denoising_error_prefers_each_demonstrated_segment_to_a_wrong_flag():
 
 
 def test_the_tower_growing_moves(state_factory):
-    from planner.conditioning import Move, grows_tower, moves_between_clear, stack_height
+    from planner.choice import grows_tower, moves_between_clear
+    from planner.moves import Move
 
     h = BLOCK_HEIGHT / 2
     state = state_factory({"red": [0.6, 0, h], "green": [0.6, 0, 3 * h]})  # green on red; blue, yellow apart
-    assert stack_height(state, "green") == 2 and stack_height(state, "blue") == 1
-    moves = moves_between_clear(state)
+    scene = SymbolicScene.read(state)
+    assert scene.height("green") == 2 and scene.height("blue") == 1 and scene.tallest == ("green", 2)
+    moves = moves_between_clear(scene)
     assert Move("red", "green") not in moves and len(moves) == 6  # red is covered
-    assert {m for m in moves if grows_tower(state, m)} == {Move("blue", "green"), Move("yellow", "green")}
-    assert all(grows_tower(state_factory({}), m) for m in moves_between_clear(state_factory({})))
+    assert {m for m in moves if grows_tower(scene, m)} == {Move("blue", "green"), Move("yellow", "green")}
+    empty = SymbolicScene.read(state_factory({}))
+    assert all(grows_tower(empty, m) for m in moves_between_clear(empty))
 
 
 def test_smoothing_keeps_pinned_cells_and_removes_jumps():
-    from planner.plan import smooth_joints
+    from planner.postprocess import smooth_joints
 
     demo = next(iter(load_states(SAMPLE, ["demo_0"]).values()))[:128].astype(np.float64)
     mask = keyframe_mask(128, moved_block(demo))
@@ -345,7 +351,7 @@ def test_smoothing_keeps_pinned_cells_and_removes_jumps():
 
 
 def test_a_demonstrated_segment_reads_as_its_own_move_at_every_tower_height():
-    from planner.plan import read_move
+    from planner.choice import read_move
     from tasks.rewards import strictly_on
 
     states = next(iter(load_states(SAMPLE, ["demo_0"]).values())).astype(np.float64)

@@ -2,7 +2,7 @@ import pytest
 
 from tasks.goals import Arrangement, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT
-from tasks.rewards import normalised_score, reward, stacked, strict_success
+from tasks.rewards import loosely_on, normalised_score, reward, strict_success
 
 H = BLOCK_HEIGHT / 2
 
@@ -13,17 +13,17 @@ def tower(state_factory, order, dz=BLOCK_HEIGHT, dx=0.0, attached=None):
 
 
 def test_stacked_follows_the_papers_thresholds(state_factory):
-    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06]}), "green", "red")
+    assert loosely_on(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06]}), "green", "red")
     # more than 0.05 m higher is required
-    assert not stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.05]}), "green", "red")
-    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.0501]}), "green", "red")
+    assert not loosely_on(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.05]}), "green", "red")
+    assert loosely_on(state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.0501]}), "green", "red")
     # xy distance under 0.2 m
-    assert stacked(state_factory({"red": [0.6, 0, H], "green": [0.799, 0, H + 0.06]}), "green", "red")
-    assert not stacked(state_factory({"red": [0.6, 0, H], "green": [0.8, 0, H + 0.06]}), "green", "red")
+    assert loosely_on(state_factory({"red": [0.6, 0, H], "green": [0.799, 0, H + 0.06]}), "green", "red")
+    assert not loosely_on(state_factory({"red": [0.6, 0, H], "green": [0.8, 0, H + 0.06]}), "green", "red")
     # neither may be attached
     for held in ("green", "red"):
         s = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, H + 0.06]}, {held: 1.0})
-        assert not stacked(s, "green", "red")
+        assert not loosely_on(s, "green", "red")
 
 
 def test_unconditional_counts_the_tallest_tower(state_factory):

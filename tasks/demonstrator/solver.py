@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tasks.demonstrator.streams import (
-    CollisionChecker, Grasp, Kin, MotionPlanner, Scene, grasps, multiply, pick_kinematics, place_kinematics,
-    placements, retime,
+from tasks.demonstrator.streams import MotionPlanner, retime
+from tasks.kinematics import (
+    CollisionChecker, Grasp, Kin, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
-from tasks.demonstrator.symbolic import FLOOR, Step, SymbolicPlanner, initial_facts
+from tasks.demonstrator.symbolic import Step, SymbolicPlanner, initial_facts
 from tasks.goals import Goal, TowerOrder, Unconditional
 from tasks.plans import Plan
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT, PHASES
-from tasks.world import Pose, World
+from tasks.scene import SymbolicScene
+from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
+from tasks.world import Pose, World, multiply
 
 GENERATOR_VERSION = "demonstrator-1"
 
@@ -49,20 +50,6 @@ class _Bound:
     place: Kin
     carry: np.ndarray
     placed: Pose  # resting pose after release
-
-
-def supports(state: np.ndarray) -> dict[str, str]:
-    """What each block rests on in a state: the block right below it, or the floor."""
-    _, pos, _, _ = LAYOUT.decompose(state)
-    out = {}
-    for b in BLOCK_NAMES:
-        below = [
-            c for c in BLOCK_NAMES
-            if c != b and np.linalg.norm(pos[b][:2] - pos[c][:2]) < BLOCK_WIDTH / 2
-            and abs(pos[b][2] - pos[c][2] - BLOCK_HEIGHT) < BLOCK_HEIGHT / 2
-        ]
-        out[b] = below[0] if below else FLOOR
-    return out
 
 
 def goal_facts(goal: Goal) -> frozenset:
@@ -107,7 +94,7 @@ class Demonstrator:
         if any(v > 0.5 for v in att.values()):
             raise PlanningError("the demonstrator plans from a state with no block held")
         scene = Scene({b: Pose(pos[b].copy(), orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
-        init = initial_facts(supports(state))
+        init = initial_facts(SymbolicScene.read(state).support)
         self._failures: dict[str, int] = {}
         motion = MotionPlanner(self.checker, seed, self.motion_time_limit)
         for n, skeleton in enumerate(itertools.islice(self.symbolic.plans(init, goal_facts(goal)), self.max_skeletons)):

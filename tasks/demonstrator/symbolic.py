@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pddl.logic.base import And, Not
 from pddl.parser.domain import DomainParser
 
+from tasks.scene import FLOOR
 from tasks.layout import BLOCK_NAMES
 
 DOMAIN_FILE = Path(__file__).with_name("domain.pddl")
-FLOOR = "floor"
 CONTINUOUS_TYPES = ("conf", "pose", "grasp", "traj")
 Fact = tuple[str, ...]
 

@@ -1,0 +1,51 @@
+"""What happens to a sampled segment before it is played: smoothing, and the held block's pose
+from forward kinematics."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from planner.moves import Move
+from tasks.layout import LAYOUT, PHASES
+from tasks.world import Pose, invert, multiply
+
+
+def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray:
+    """Low-pass the joints in time where they are free; pinned cells (start, keyframes) stay exact.
+
+    Position control cannot follow a jump of a radian between waypoints, and an undertrained
+    model makes such jumps; averaging with the neighbours removes them without moving keyframes.
+    """
+    if passes <= 0:
+        return traj
+    out = traj.copy()
+    free = ~mask[:, LAYOUT.joints]
+    q = out[:, :, LAYOUT.joints]
+    for _ in range(passes):
+        padded = np.concatenate([q[:, :1], q, q[:, -1:]], axis=1)
+        blurred = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
+        q = np.where(free[None], blurred, q)
+    out[:, :, LAYOUT.joints] = q
+    return out
+
+
+def carry_by_kinematics(states: np.ndarray, block: str, held: Sequence[int], fk_world) -> None:
+    """Write `block`'s pose in place for the (increasing) timesteps `held`: where the tool carries it, by
+    forward kinematics on `fk_world` (a planning World) and the grasp made the state before
+    (the executor carries it by a constraint, so the model's own numbers there are not used)."""
+    s = LAYOUT.block(block)
+    at_grasp = fk_world.tcp_pose(states[held[0] - 1, LAYOUT.joints])
+    grasp = multiply(invert(at_grasp), Pose(states[0, s.position], states[0, s.orientation]))
+    for t in held:
+        pose = multiply(fk_world.tcp_pose(states[t, LAYOUT.joints]), grasp)
+        states[t, s.position] = pose.position
+        states[t, s.orientation] = pose.orientation
+
+
+def held_by_kinematics(traj: np.ndarray, move: Move, fk_world) -> np.ndarray:
+    """A whole-state segment with the held block's pose, while carried, from forward kinematics
+    on `fk_world` (a planning World: moving its arm disturbs no physics)."""
+    out = traj.copy()
+    carry_by_kinematics(out, move.block, range(PHASES.grasp_index, PHASES.release_index), fk_world)
+    return LAYOUT.canonical(out)
