@@ -370,7 +370,13 @@ def cmd_render(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
+    for add in (_add_run_commands, _add_train_command, _add_render_command, _add_other_training_commands):
+        add(sub)
+    return parser
 
+
+def _add_run_commands(sub) -> None:
+    """collect, plan, evaluate."""
     c = sub.add_parser("collect", help="collect demonstrations with the demonstrator into an HDF5 dataset")
     c.add_argument("--task", choices=TASKS, required=True)
     c.add_argument("--episodes", type=EPISODES, required=True)
@@ -395,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="directory for results.json and episodes.h5")
     e.set_defaults(func=cmd_evaluate)
 
+
+def _add_train_command(sub) -> None:
+    """train: the whole-state Diffuser; options from TrainConfig and ModelConfig."""
     T = TrainConfig
     t = sub.add_parser("train", help="train the Diffuser on a demonstrations file (resumes from --out if it exists)")
     t.add_argument("--data", required=True, help="demonstrations HDF5 file")
@@ -413,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--slim", help=meta(T, "slim")["help"])
     t.set_defaults(func=cmd_train)
 
+
+def _add_render_command(sub) -> None:
+    """render: stored plans as a video."""
     r = sub.add_parser("render", help="render stored plans as an MP4 or GIF (the 3-D view with the tool trail)")
     r.add_argument("--plans", required=True, help="plans file")
     r.add_argument("--id", nargs="+", help="plan id(s); several play side by side (default: the newest plan)")
@@ -425,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-trail", action="store_true", help="leave the tool's path out")
     r.set_defaults(func=cmd_render)
 
+
+def _add_other_training_commands(sub) -> None:
+    """train-mover and train-classifier; options from their configs."""
     M = MoverTrainConfig
     m = sub.add_parser("train-mover", help="train the move model (joints + gripper of one pick-and-place, "
                        "conditioned on the move; resumes from --out if it exists)")
@@ -446,14 +461,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name in CLASSIFIER_FIELDS:
         k.add_argument("--" + name.replace("_", "-"), type=field_type(C, name), help=field_help(C, name))
     k.set_defaults(func=cmd_train_classifier)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from app.main_window import run
+        from app.launch import run
 
         return run()
     from tasks.demonstrator import PlanningError

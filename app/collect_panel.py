@@ -171,3 +171,20 @@ class CollectPanel(QWidget):
             return
         self.status.setText(f"Kept the plan as {name}")
         self.refresh()
+
+    def restore(self, prefs) -> None:
+        """The collection settings as the user left them."""
+        for name in ("episodes", "seed", "workers"):
+            value = prefs.value(f"collect/{name}")
+            if value is not None:
+                getattr(self, name).setValue(int(value))
+        task = prefs.value("collect/task")
+        if task and self.task.findText(task) >= 0:
+            self.task.setCurrentText(task)
+        self.use_editor_goal.setChecked(str(prefs.value("collect/use_editor_goal", "false")).lower() == "true")
+
+    def save(self, prefs) -> None:
+        for name in ("episodes", "seed", "workers"):
+            prefs.setValue(f"collect/{name}", getattr(self, name).value())
+        prefs.setValue("collect/task", self.task.currentText())
+        prefs.setValue("collect/use_editor_goal", self.use_editor_goal.isChecked())

@@ -30,10 +30,30 @@ class CompareWindow(QWidget):
         self.setWindowTitle("Compare plans")
         self.plans = plans
         self.renderer = shared_renderer()  # the app's one renderer draws every view, in turn
-        self.views = []
-        self.labels = []
+        self.status = QLabel()
+        self._render_job = None
+        views_row = self._views()
+        export_row = self._export_row()
+        self.playback = PlaybackBar()
+        self.playback.set_length(max(len(p.states) for p in plans))
+        self.playback.frameChanged.connect(self.show_frame)
+        self._plots()
+        self._plot()
+        self._table()
+        layout = QVBoxLayout(self)
+        layout.addLayout(views_row, 3)
+        layout.addLayout(export_row)
+        layout.addWidget(self.playback)
+        layout.addWidget(self.plots, 3)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        self.resize(1200, 900)
+
+    def _views(self) -> QHBoxLayout:
+        """A 3-D view per plan, side by side, and the overlay view (hidden until asked for)."""
+        self.views, self.labels = [], []
         views_row = QHBoxLayout()
-        for k, plan in enumerate(plans):
+        for k, plan in enumerate(self.plans):
             col = QVBoxLayout()
             label = QLabel(f"<b style='color: rgb{PLAN_PENS[k % len(PLAN_PENS)]}'>{plan.name}</b>")
             view = SceneView(self.renderer)
@@ -44,15 +64,16 @@ class CompareWindow(QWidget):
             views_row.addLayout(col)
             self.views.append(view)
         # Overlay: the first plan solid, the others as translucent ghosts in one view.
-        self.renderer.add_ghosts(len(plans) - 1)
+        self.renderer.add_ghosts(len(self.plans) - 1)
         self.overlay = SceneView(self.renderer)
         self.overlay.hide()
-        self.overlay_box = QCheckBox("Overlay as ghosts in one view")
-        self.overlay_box.toggled.connect(self.set_overlay)
         views_row.addWidget(self.overlay, 1)
         self.views_row = views_row
-        self.status = QLabel()
-        self._render_job = None
+        return views_row
+
+    def _export_row(self) -> QHBoxLayout:
+        self.overlay_box = QCheckBox("Overlay as ghosts in one view")
+        self.overlay_box.toggled.connect(self.set_overlay)
         export_row = QHBoxLayout()
         export_row.addWidget(self.overlay_box)
         export_row.addStretch(1)
@@ -65,43 +86,32 @@ class CompareWindow(QWidget):
             b.setToolTip(tip)
             b.clicked.connect(lambda _checked=False, slot=slot: slot())
             export_row.addWidget(b)
-        self.playback = PlaybackBar()
-        self.playback.set_length(max(len(p.states) for p in plans))
-        self.playback.frameChanged.connect(self.show_frame)
+        return export_row
 
+    def _plots(self) -> None:
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
         titles = ("Joint angles (rad)", "Tool height (m)",
                   "Block heights (m): the first plan solid, the others dashed")
         self.plot_items = [self.plots.addPlot(row=i, col=0, title=t) for i, t in enumerate(titles)]
+        self.cursors = []
         for item in self.plot_items:
             # One row of entries along the top, off the curves.
             item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=len(BLOCK_NAMES))
-        self.cursors = []
-        for item in self.plot_items:
             item.setLabel("bottom", "time", units="s")
             line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
             item.addItem(line)
             self.cursors.append(line)
-        self._plot()
 
-        self.table = QTableWidget(len(plans), len(TABLE_COLUMNS))
+    def _table(self) -> None:
+        self.table = QTableWidget(len(self.plans), len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        for row, plan in enumerate(plans):
+        for row, plan in enumerate(self.plans):
             cells = (plan.name, f"{plan.score:.0f}", "yes" if plan.strict_success else "no", str(len(plan.states)),
                      f"{plan.plan_seconds:.2f}", f"{path_length(plan.states):.2f}", f"{smoothness(plan.states):.1f}")
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(views_row, 3)
-        layout.addLayout(export_row)
-        layout.addWidget(self.playback)
-        layout.addWidget(self.plots, 3)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
-        self.resize(1200, 900)
 
     def _plot(self) -> None:
         joints, tool, blocks = self.plot_items

@@ -82,6 +82,17 @@ def run_render(parent: QWidget, args: list[str], title: str, on_done=None) -> Re
     return job
 
 
+def export_plan(parent: QWidget, plans: Path, pid: str, out: str | None, speed: float | None, on_done) -> RenderJob | None:
+    """Render stored plan `pid` to a video in another process (asking where, unless `out`); with
+    `speed` None, its denoising animation instead. None if the user cancelled the dialog."""
+    out = out or ask_video_path(parent, f"{pid}{'-denoising' if speed is None else ''}.mp4")
+    if not out:
+        return None
+    args = ["--plans", str(plans), "--id", pid, "--out", out]
+    args += ["--denoising"] if speed is None else ["--speed", str(speed)]
+    return run_render(parent, args, f"Rendering {Path(out).name}…", on_done)
+
+
 def ask_video_path(parent: QWidget, suggested: str) -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, "Export video", suggested, "MP4 video (*.mp4);;GIF animation (*.gif)")
     if not path:

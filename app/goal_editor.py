@@ -73,6 +73,19 @@ class GoalEditor(QWidget):
         self._refresh()
 
     # ------------------------------------------------------------------ editing
+    def restore(self, prefs) -> None:
+        """The goal and its mode as the user left them."""
+        mode = prefs.value("goal/mode")
+        if mode is not None and self.mode.findText(mode) >= 0:
+            self.mode.setCurrentIndex(self.mode.findText(mode))
+        text = prefs.value("goal/text")
+        if text:
+            self.set_text(str(text))
+
+    def save(self, prefs) -> None:
+        prefs.setValue("goal/mode", self.mode.currentText())
+        prefs.setValue("goal/text", self.text.text())
+
     def click_block(self, name: str) -> None:
         mode = self.mode.currentText()
         if mode == "Tower order":

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from tasks.h5io import FileFormatError
-from tasks.plans import Plan, append_plan, delete_plan, export_plan, list_plans, load_plan, rename_plan
+from tasks.plans import Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, rename_plan
 
 COLUMNS = ("Name", "Goal", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
 
@@ -23,6 +23,21 @@ def _short_settings(plan: Plan) -> str:
         model = f"move model step {s['mover_train_step']}" if s.get("mover") else f"whole-state step {s.get('train_step')}"
         return f"{s.get('steps')} steps, {s.get('candidates')} cand., {model}"
     return f"TAMP {s.get('version', '')}".strip()
+
+
+def result_text(plan: Plan, result) -> str:
+    """One plan's outcome for the side panel: planner, goal, time, score, and its moves in order
+    (saying how many the Diffuser chose itself, for the tallest-tower goal)."""
+    verdict = "strict success" if result.strict_success else "no strict success"
+    text = (f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"
+            f"score {result.score:.0f} / 100, {verdict}, {len(result.states)} states")
+    segs = plan.segments
+    if not segs:
+        return text
+    chosen = sum(s.proposal in (Proposal.DIFFUSER, Proposal.DIFFUSER_RULE) for s in segs)
+    head = ("moves" if not chosen else "moves chosen by the Diffuser" if chosen == len(segs)
+            else f"moves ({chosen} chosen by the Diffuser)")
+    return f"{text}<br>{head}: " + " → ".join(s.move for s in segs)
 
 
 class LibraryPanel(QWidget):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from collections.abc import Callable
 
@@ -109,14 +110,31 @@ class LearnedPlacedOn(Guide):
         return nn.functional.logsigmoid(logits[:, self.index])
 
 
+def _labelled_segments(w: TrajectoryWindows, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every aligned segment of the windows' demos and its last state's stack labels."""
+    xs, ys = [], []
+    for d, s in enumerate(w.demos):
+        for t in range(0, len(s) - horizon + 1, PHASES.length):
+            xs.append(w.normed[d][t:t + horizon])
+            ys.append(stack_labels(s[t + horizon - 1]))
+    return np.stack(xs), np.stack(ys)
+
+
+def _noised(abar: torch.Tensor, x: torch.Tensor, t: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    """x noised to levels t as the diffusion noises it, the first state left clean."""
+    a = abar[t][:, None, None]
+    xt = a.sqrt() * x + (1 - a).sqrt() * torch.randn(x.shape, generator=gen)
+    xt[:, 0] = x[:, 0]  # the first state is pinned when planning
+    return xt
+
+
 def train_classifier(
     config: ClassifierTrainConfig, progress: bool = True, stop: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Train on the demos' whole segments, noised at uniform levels with the first state clean;
     saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised).
     `stop()` is polled between steps: what is trained by then is saved, with the steps done."""
-    data, out, steps, batch_size, lr, seed = (config.data, config.out, config.steps, config.batch_size, config.lr,
-                                              config.seed)
+    data, out, steps, batch_size, seed = config.data, config.out, config.steps, config.batch_size, config.seed
     training_threads()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -127,26 +145,13 @@ def train_classifier(
     except FileFormatError:  # no validation demos: report on the training segments
         valid = train
 
-    def segments(w: TrajectoryWindows) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys = [], []
-        for d, s in enumerate(w.demos):
-            for t in range(0, len(s) - cfg.horizon + 1, PHASES.length):
-                xs.append(w.normed[d][t:t + cfg.horizon])
-                ys.append(stack_labels(s[t + cfg.horizon - 1]))
-        return np.stack(xs), np.stack(ys)
-
-    x_train, y_train = segments(train)
-    x_valid, y_valid = segments(valid)
+    x_train, y_train = _labelled_segments(train, cfg.horizon)
+    x_valid, y_valid = _labelled_segments(valid, cfg.horizon)
     abar = torch.cumprod(1 - cosine_beta_schedule(cfg.n_timesteps), 0)
     model = StackClassifier(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr)
     loss_fn = nn.BCEWithLogitsLoss()
-
-    def noised(x: torch.Tensor, t: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
-        a = abar[t][:, None, None]
-        xt = a.sqrt() * x + (1 - a).sqrt() * torch.randn(x.shape, generator=gen)
-        xt[:, 0] = x[:, 0]  # the first state is pinned when planning
-        return xt
+    noised = partial(_noised, abar)
 
     bar = tqdm(total=steps, desc="train classifier", unit="step", file=sys.stderr, disable=not progress)
     t0 = time.perf_counter()

@@ -184,22 +184,12 @@ class GaussianDiffusion(nn.Module):
                 raise Cancelled()
             t = torch.full((shape[0],), t_int, device=device, dtype=torch.long)
             eps = self._eps(x, t, cond, cond_scale)
+            guided = guide if guide_scale else None
             if ddpm:
-                x0 = self._x0_from_eps(x, t, eps)
-                mean = _extract(self.post_c0, t, x) * x0 + _extract(self.post_ct, t, x) * x
-                var = _extract(self.post_var, t, x)
-                if guide is not None and guide_scale:
-                    mean = mean + guide_scale * var * _guide_grad(guide, mean, unnormalise)
-                noise = torch.randn(shape, device=device, generator=generator) if t_int > 0 else 0.0
-                x = mean + var.sqrt() * noise
+                x, x0 = self._ddpm_step(x, t, eps, guided, guide_scale, unnormalise, generator)
             else:
                 t_prev = ts[k + 1] if k + 1 < len(ts) else -1
-                x0 = self._x0_from_eps(x, t, eps)
-                if guide is not None and guide_scale:
-                    x0 = x0 + guide_scale * _extract(1 - self.abar, t, x) * _guide_grad(guide, x0, unnormalise)
-                    eps = (x - _extract(self.sqrt_abar, t, x) * x0) / _extract(self.sqrt_1m_abar, t, x)
-                abar_prev = self.abar[t_prev] if t_prev >= 0 else torch.tensor(1.0, device=device)
-                x = abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps
+                x, x0 = self._ddim_step(x, t, t_prev, eps, guided, guide_scale, unnormalise)
             if constraints is not None:
                 x = constraints.apply(x)
             if on_step is not None:
@@ -210,6 +200,24 @@ class GaussianDiffusion(nn.Module):
                 progress(k + 1, len(ts))
         return x
 
+    def _ddpm_step(self, x, t, eps, guide, guide_scale, unnormalise, generator):
+        """One ancestral step (the guide shifts the posterior mean); returns (x_{t-1}, predicted x0)."""
+        x0 = self._x0_from_eps(x, t, eps)
+        mean = _extract(self.post_c0, t, x) * x0 + _extract(self.post_ct, t, x) * x
+        var = _extract(self.post_var, t, x)
+        if guide is not None:
+            mean = mean + guide_scale * var * _guide_grad(guide, mean, unnormalise)
+        noise = torch.randn(x.shape, device=x.device, generator=generator) if int(t[0]) > 0 else 0.0
+        return mean + var.sqrt() * noise, x0
+
+    def _ddim_step(self, x, t, t_prev: int, eps, guide, guide_scale, unnormalise):
+        """One deterministic DDIM step to t_prev (the guide shifts x0); returns (x_{t_prev}, predicted x0)."""
+        x0 = self._x0_from_eps(x, t, eps)
+        if guide is not None:
+            x0 = x0 + guide_scale * _extract(1 - self.abar, t, x) * _guide_grad(guide, x0, unnormalise)
+            eps = (x - _extract(self.sqrt_abar, t, x) * x0) / _extract(self.sqrt_1m_abar, t, x)
+        abar_prev = self.abar[t_prev] if t_prev >= 0 else torch.tensor(1.0, device=x.device)
+        return abar_prev.sqrt() * x0 + (1 - abar_prev).sqrt() * eps, x0
 
     def _eps(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None, cond_scale: float) -> torch.Tensor:
         if cond is None or cond_scale == 1.0:

@@ -105,104 +105,122 @@ def train(
 ) -> Path:
     """Train (or resume training of) the Diffuser; returns the checkpoint path. SIGINT or SIGTERM
     (or the caller's `stop`) ends it after the current step, with a checkpoint."""
-    distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
-    training_threads()
-    device = pick_device(cfg.device)
-    rank = 0
-    if distributed:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        if device.type == "cuda":
-            device = torch.device("cuda", local)
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-        rank = dist.get_rank()
-    torch.manual_seed(cfg.seed + rank)
-
-    out = Path(cfg.out)
-    resume = read(out) if out.exists() else None
-    init = read(cfg.init_from) if (cfg.init_from and not resume) else None
-    source = resume or init
-    normaliser = Normaliser.from_dict(source["normaliser"]) if source else None
-    windows = TrajectoryWindows(cfg.data, model_config.horizon, split="train", normaliser=normaliser)
-    if resume:
-        model_config = ModelConfig.from_dict(resume["model_config"])
-    if source:
-        diffusion_config = DiffusionConfig(**source["diffusion_config"])
-    diffusion = build(model_config, diffusion_config).to(device)
-    ema = copy.deepcopy(diffusion.model).requires_grad_(False)
-    opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
-    step = 0
-    if resume:
-        step = resume_from(resume, diffusion.model, ema, opt)
-    elif init:
-        warm_start(diffusion.model, init, cfg.init_from)
-        ema.load_state_dict(diffusion.model.state_dict())
-        step = int(init["step"])
-    trainer = torch.nn.parallel.DistributedDataParallel(diffusion) if distributed else diffusion
-    batches = SegmentBatches(windows, cfg, rank, step)
-    amp = device.type == "cuda"
-    weights = torch.ones(LAYOUT.dim, device=device)
-    weights[LAYOUT.attached_dims] = cfg.flag_weight
-    x0_floor = None
-    if cfg.flag_x0_floor or cfg.position_x0_floor:
-        x0_floor = torch.zeros(LAYOUT.dim, device=device)
-        x0_floor[LAYOUT.attached_dims] = cfg.flag_x0_floor
-        x0_floor[LAYOUT.position_dims] = cfg.position_x0_floor
-
-    def save() -> None:
-        if rank != 0:
-            return
-        common = {
-            "format": FORMAT, "state_names": LAYOUT.names, "segment": segment_info(),
-            "model_config": model_config.to_dict(), "diffusion_config": diffusion_config.to_dict(),
-            "normaliser": windows.normaliser.to_dict(), "train_config": asdict(cfg),
-            "command": command, "commit": git_commit(), "step": step, "parameters": count_parameters(ema),
-            "ema": ema.state_dict(),
-        }
-        save_atomic({**common, "model": diffusion.model.state_dict(), "optimizer": opt.state_dict()}, out)
-        if cfg.slim:
-            save_atomic(common, cfg.slim)
-
-    bar = None
-    if rank == 0 and progress is None:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train", file=sys.stderr)
-    loss_avg = math.nan
-    stopping = StopOnSignal() if stop is None else nullcontext(stop)
-    try:
-        with stopping as stop:
-            while step < cfg.steps and not stop.requested:
-                x0, mask = batches.sample()
-                x0 = torch.from_numpy(x0).to(device)
-                mask = torch.from_numpy(mask).to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    loss = trainer(x0, mask, weights, x0_floor)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                with torch.no_grad():
-                    decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
-                    for pe, pm in zip(ema.parameters(), diffusion.model.parameters()):
-                        pe.lerp_(pm, 1 - decay)
-                    for be, bm in zip(ema.buffers(), diffusion.model.buffers()):
-                        be.copy_(bm)
-                value = float(loss.detach())
-                loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss_avg:.4f}")
-                if progress is not None:
-                    progress(step, cfg.steps, loss_avg)
-                if step % cfg.save_every == 0:
-                    save()
-    finally:
-        if bar is not None:
-            bar.close()
-    if step % cfg.save_every or stop.requested:
-        save()
-    if distributed:
+    run = DiffuserTraining(cfg, model_config, diffusion_config, command)
+    out = run.run(progress, stop)
+    if run.distributed:  # not after an error: a barrier would wait for the failed process forever
         dist.barrier()
         dist.destroy_process_group()
     return out
+
+
+class DiffuserTraining:
+    """One run, in one process of possibly several (torchrun): the windows, the model (resumed
+    from `cfg.out`, or warm-started from `cfg.init_from`), the optimizer and the step count."""
+
+    def __init__(self, cfg: TrainConfig, model_config: ModelConfig, diffusion_config: DiffusionConfig,
+                 command: str) -> None:
+        self.cfg, self.command = cfg, command
+        self.distributed = "RANK" in os.environ and int(os.environ.get("WORLD_SIZE", "1")) > 1
+        training_threads()
+        self.device, self.rank = self._device_and_rank()
+        torch.manual_seed(cfg.seed + self.rank)
+        self.out = Path(cfg.out)
+        resume = read(self.out) if self.out.exists() else None
+        init = read(cfg.init_from) if (cfg.init_from and not resume) else None
+        source = resume or init
+        normaliser = Normaliser.from_dict(source["normaliser"]) if source else None
+        self.windows = TrajectoryWindows(cfg.data, model_config.horizon, split="train", normaliser=normaliser)
+        self.model_config = ModelConfig.from_dict(resume["model_config"]) if resume else model_config
+        self.diffusion_config = DiffusionConfig(**source["diffusion_config"]) if source else diffusion_config
+        self.diffusion = build(self.model_config, self.diffusion_config).to(self.device)
+        self.ema = copy.deepcopy(self.diffusion.model).requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
+        self.step = 0
+        if resume:
+            self.step = resume_from(resume, self.diffusion.model, self.ema, self.opt)
+        elif init:
+            warm_start(self.diffusion.model, init, cfg.init_from)
+            self.ema.load_state_dict(self.diffusion.model.state_dict())
+            self.step = int(init["step"])
+        self.trainer = torch.nn.parallel.DistributedDataParallel(self.diffusion) if self.distributed else self.diffusion
+        self.batches = SegmentBatches(self.windows, cfg, self.rank, self.step)
+        self._loss_weights()
+
+    def _device_and_rank(self) -> tuple[torch.device, int]:
+        device = pick_device(self.cfg.device)
+        if not self.distributed:
+            return device, 0
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return device, dist.get_rank()
+
+    def _loss_weights(self) -> None:
+        cfg, device = self.cfg, self.device
+        self.weights = torch.ones(LAYOUT.dim, device=device)
+        self.weights[LAYOUT.attached_dims] = cfg.flag_weight
+        self.x0_floor = None
+        if cfg.flag_x0_floor or cfg.position_x0_floor:
+            self.x0_floor = torch.zeros(LAYOUT.dim, device=device)
+            self.x0_floor[LAYOUT.attached_dims] = cfg.flag_x0_floor
+            self.x0_floor[LAYOUT.position_dims] = cfg.position_x0_floor
+
+    def save(self) -> None:
+        if self.rank != 0:
+            return
+        common = {
+            "format": FORMAT, "state_names": LAYOUT.names, "segment": segment_info(),
+            "model_config": self.model_config.to_dict(), "diffusion_config": self.diffusion_config.to_dict(),
+            "normaliser": self.windows.normaliser.to_dict(), "train_config": asdict(self.cfg),
+            "command": self.command, "commit": git_commit(), "step": self.step,
+            "parameters": count_parameters(self.ema), "ema": self.ema.state_dict(),
+        }
+        save_atomic({**common, "model": self.diffusion.model.state_dict(), "optimizer": self.opt.state_dict()}, self.out)
+        if self.cfg.slim:
+            save_atomic(common, self.cfg.slim)
+
+    def train_step(self) -> torch.Tensor:
+        x0, mask = self.batches.sample()
+        x0 = torch.from_numpy(x0).to(self.device)
+        mask = torch.from_numpy(mask).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            loss = self.trainer(x0, mask, self.weights, self.x0_floor)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        with torch.no_grad():
+            decay = 0.0 if self.step < self.cfg.ema_start else self.cfg.ema_decay
+            for pe, pm in zip(self.ema.parameters(), self.diffusion.model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+            for be, bm in zip(self.ema.buffers(), self.diffusion.model.buffers()):
+                be.copy_(bm)
+        return loss
+
+    def run(self, progress: Callable[[int, int, float], None] | None, stop: StopOnSignal | None) -> Path:
+        cfg = self.cfg
+        bar = None
+        if self.rank == 0 and progress is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.steps, initial=self.step, unit="step", desc="train", file=sys.stderr)
+        loss_avg = math.nan
+        try:
+            with StopOnSignal() if stop is None else nullcontext(stop) as stop:
+                while self.step < cfg.steps and not stop.requested:
+                    value = float(self.train_step().detach())
+                    loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{loss_avg:.4f}")
+                    if progress is not None:
+                        progress(self.step, cfg.steps, loss_avg)
+                    if self.step % cfg.save_every == 0:
+                        self.save()
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.step % cfg.save_every or stop.requested:
+            self.save()
+        return self.out

@@ -54,127 +54,147 @@ def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, 
                 progress: Callable[[int, int, float], None] | None = None, stop: StopOnSignal | None = None) -> Path:
     """Train (or resume training of) the move model; returns the checkpoint path. SIGINT or SIGTERM
     (or the caller's `stop`) ends it after the current step, with a checkpoint."""
-    training_threads()
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    out = Path(cfg.out)
-    resume = read(out, MOVER_FORMAT, "move-model") if out.exists() else None
-    segments = load(cfg.data)
-    train_set = segments.split(valid=False)
-    if len(train_set) == 0:
-        raise FileFormatError(f"{cfg.data}: no training segments")
-    if resume:
-        model_config = ModelConfig.from_dict(resume["model_config"])
-        normaliser = Normaliser.from_dict(resume["normaliser"])
-        cond_norm = CondNormaliser.from_dict(resume["cond_normaliser"])
-    else:
-        model_config = model_config or mover_model_config()
-        normaliser = Normaliser.fit(train_set.channels.reshape(-1, CHANNELS))
-        cond_norm = CondNormaliser.fit(train_set.cond)
-    diffusion_config = DiffusionConfig()
-    diffusion = build(model_config, diffusion_config).to(device)
-    ema = copy.deepcopy(diffusion.model).requires_grad_(False)
-    opt = torch.optim.AdamW(diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
-    step = resume_from(resume, diffusion.model, ema, opt) if resume else 0
+    return MoverTraining(cfg, model_config, command).run(progress, stop)
 
-    x_all = torch.from_numpy(normaliser.normalise(train_set.channels).astype(np.float32)).to(device)
-    c_all = torch.from_numpy(cond_norm(train_set.cond)).to(device)
-    valid = segments.split(valid=True)
-    mask = torch.zeros((1, model_config.horizon, CHANNELS), dtype=torch.bool, device=device)
-    mask[:, 0] = True  # the start state is pinned, as in planning
-    keyed = torch.from_numpy(keyframe_channels_mask(model_config.horizon)).to(device)[None]
-    weights = torch.from_numpy(loss_weights(model_config.horizon, cfg.key_weight)).to(device)
-    gen = torch.Generator(device).manual_seed(cfg.seed * 1000 + step)
-    amp = device.type == "cuda"
 
-    def lr_at(s: int) -> float:
+class MoverTraining:
+    """One run: the data, the model (resumed from `cfg.out` when it exists), the optimizer, the
+    step count, and what a save writes."""
+
+    def __init__(self, cfg: MoverTrainConfig, model_config: ModelConfig | None, command: str) -> None:
+        training_threads()
+        self.cfg, self.command = cfg, command
+        self.device = device = pick_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.out = Path(cfg.out)
+        resume = read(self.out, MOVER_FORMAT, "move-model") if self.out.exists() else None
+        self.segments = load(cfg.data)
+        self.train_set = self.segments.split(valid=False)
+        if len(self.train_set) == 0:
+            raise FileFormatError(f"{cfg.data}: no training segments")
+        if resume:
+            self.model_config = ModelConfig.from_dict(resume["model_config"])
+            self.normaliser = Normaliser.from_dict(resume["normaliser"])
+            self.cond_norm = CondNormaliser.from_dict(resume["cond_normaliser"])
+        else:
+            self.model_config = model_config or mover_model_config()
+            self.normaliser = Normaliser.fit(self.train_set.channels.reshape(-1, CHANNELS))
+            self.cond_norm = CondNormaliser.fit(self.train_set.cond)
+        self.diffusion_config = DiffusionConfig()
+        self.diffusion = build(self.model_config, self.diffusion_config).to(device)
+        self.ema = copy.deepcopy(self.diffusion.model).requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
+        self.step = resume_from(resume, self.diffusion.model, self.ema, self.opt) if resume else 0
+        self._tensors()
+        self.loss_avg = math.nan
+        self.t_start = time.monotonic()
+
+    def _tensors(self) -> None:
+        """The training set, masks and weights on the device; the held-out batch and the EMA
+        model's diffusion, made once rather than at every save."""
+        cfg, device, horizon = self.cfg, self.device, self.model_config.horizon
+        self.x_all = torch.from_numpy(self.normaliser.normalise(self.train_set.channels).astype(np.float32)).to(device)
+        self.c_all = torch.from_numpy(self.cond_norm(self.train_set.cond)).to(device)
+        self.mask = torch.zeros((1, horizon, CHANNELS), dtype=torch.bool, device=device)
+        self.mask[:, 0] = True  # the start state is pinned, as in planning
+        self.keyed = torch.from_numpy(keyframe_channels_mask(horizon)).to(device)[None]
+        self.weights = torch.from_numpy(loss_weights(horizon, cfg.key_weight)).to(device)
+        self.gen = torch.Generator(device).manual_seed(cfg.seed * 1000 + self.step)
+        self.valid = self.segments.split(valid=True)
+        self.valid_x = torch.from_numpy(self.normaliser.normalise(self.valid.channels[:512]).astype(np.float32)).to(device)
+        self.valid_c = torch.from_numpy(self.cond_norm(self.valid.cond[:512])).to(device)
+        self.ema_diffusion = GaussianDiffusion(self.ema, self.diffusion_config).to(device)
+
+    def lr_at(self, s: int) -> float:
+        cfg = self.cfg
         # With a time budget the schedule follows whichever budget runs out first.
         done = s / cfg.steps
         if cfg.minutes:
-            done = max(done, (time.monotonic() - t_start) / (cfg.minutes * 60))
+            done = max(done, (time.monotonic() - self.t_start) / (cfg.minutes * 60))
         return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * min(1.0, done)))
 
-    def payload(with_optimizer: bool) -> dict:
+    @torch.no_grad()
+    def valid_loss(self) -> float | None:
+        if len(self.valid) == 0:
+            return None
+        g = torch.Generator(self.device).manual_seed(1234)
+        return float(self.ema_diffusion.denoising_error(self.valid_x, self.mask[0], 8, g, cond=self.valid_c).mean())
+
+    def payload(self, with_optimizer: bool) -> dict:
         common = {
             "format": MOVER_FORMAT, "state_names": LAYOUT.names, "segment": segment_info(),
             "channel_names": list(CHANNEL_NAMES), "cond_names": list(COND_NAMES),
-            "model_config": model_config.to_dict(), "diffusion_config": diffusion_config.to_dict(),
-            "normaliser": normaliser.to_dict(), "cond_normaliser": cond_norm.to_dict(),
-            "train_config": asdict(cfg), "data": segments.source, "segments": len(train_set),
-            "command": command, "commit": git_commit(), "step": step, "parameters": count_parameters(ema),
-            "ema": ema.state_dict(), "valid_loss": valid_loss(),
+            "model_config": self.model_config.to_dict(), "diffusion_config": self.diffusion_config.to_dict(),
+            "normaliser": self.normaliser.to_dict(), "cond_normaliser": self.cond_norm.to_dict(),
+            "train_config": asdict(self.cfg), "data": self.segments.source, "segments": len(self.train_set),
+            "command": self.command, "commit": git_commit(), "step": self.step,
+            "parameters": count_parameters(self.ema), "ema": self.ema.state_dict(), "valid_loss": self.valid_loss(),
         }
         if with_optimizer:
-            common.update(model=diffusion.model.state_dict(), optimizer=opt.state_dict())
+            common.update(model=self.diffusion.model.state_dict(), optimizer=self.opt.state_dict())
         return common
 
-    # The held-out batch and the EMA model's diffusion are made once, not at every save.
-    valid_x = torch.from_numpy(normaliser.normalise(valid.channels[:512]).astype(np.float32)).to(device)
-    valid_c = torch.from_numpy(cond_norm(valid.cond[:512])).to(device)
-    ema_diffusion = GaussianDiffusion(ema, diffusion_config).to(device)
-
-    @torch.no_grad()
-    def valid_loss() -> float | None:
-        if len(valid) == 0:
-            return None
-        g = torch.Generator(device).manual_seed(1234)
-        return float(ema_diffusion.denoising_error(valid_x, mask[0], 8, g, cond=valid_c).mean())
-
-    def save() -> None:
-        full = payload(True)
-        save_atomic(full, out)
+    def save(self) -> str:
+        """Write the full checkpoint (and the slim copy, and a snapshot at a snapshot step)."""
+        full = self.payload(True)
+        save_atomic(full, self.out)
         slim = {k: v for k, v in full.items() if k not in ("model", "optimizer")}
-        if cfg.slim:
-            save_atomic(slim, cfg.slim)
-        if step in cfg.snapshots:
-            base = Path(cfg.slim or out)
+        if self.cfg.slim:
+            save_atomic(slim, self.cfg.slim)
+        if self.step in self.cfg.snapshots:
+            base = Path(self.cfg.slim or self.out)
             half = {**slim, "ema": {k: v.half() for k, v in slim["ema"].items()}}
-            save_atomic(half, base.with_name(f"{base.stem}-step{step}{base.suffix}"))
-        message = (f"step {step}: loss {loss_avg:.4f}, held-out denoising error {slim['valid_loss']}, "
-                   f"{time.monotonic() - t_start:.0f} s")
-        (bar.write(message) if bar is not None else print(message))
+            save_atomic(half, base.with_name(f"{base.stem}-step{self.step}{base.suffix}"))
+        return (f"step {self.step}: loss {self.loss_avg:.4f}, held-out denoising error {slim['valid_loss']}, "
+                f"{time.monotonic() - self.t_start:.0f} s")
 
-    bar = None
-    if progress is None:
-        from tqdm import tqdm
+    def train_step(self) -> torch.Tensor:
+        cfg, device, gen = self.cfg, self.device, self.gen
+        idx = torch.randint(0, len(self.x_all), (cfg.batch_size,), device=device, generator=gen)
+        use_keys = torch.rand((cfg.batch_size, 1, 1), device=device, generator=gen) < cfg.keyframe_fraction
+        batch_mask = torch.where(use_keys, self.keyed, self.mask)
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr_at(self.step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = self.diffusion(self.x_all[idx], batch_mask, self.weights, None, self.c_all[idx], cfg.cond_drop)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.diffusion.parameters(), 1.0)
+        self.opt.step()
+        self.step += 1
+        with torch.no_grad():
+            decay = 0.0 if self.step < cfg.ema_start else cfg.ema_decay
+            torch._foreach_lerp_(self._ema_params, self._model_params, 1 - decay)
+        return loss
 
-        bar = tqdm(total=cfg.steps, initial=step, unit="step", desc="train mover", file=sys.stderr)
-    loss_avg = math.nan
-    ema_params, model_params = list(ema.parameters()), list(diffusion.model.parameters())
-    t_start = time.monotonic()
-    stopping = StopOnSignal() if stop is None else nullcontext(stop)
-    try:
-        with stopping as stop:
-            while step < cfg.steps and not stop.requested:
-                if cfg.minutes and time.monotonic() - t_start > cfg.minutes * 60:
-                    break
-                idx = torch.randint(0, len(x_all), (cfg.batch_size,), device=device, generator=gen)
-                use_keys = torch.rand((cfg.batch_size, 1, 1), device=device, generator=gen) < cfg.keyframe_fraction
-                batch_mask = torch.where(use_keys, keyed, mask)
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    loss = diffusion(x_all[idx], batch_mask, weights, None, c_all[idx], cfg.cond_drop)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(diffusion.parameters(), 1.0)
-                opt.step()
-                step += 1
-                with torch.no_grad():
-                    decay = 0.0 if step < cfg.ema_start else cfg.ema_decay
-                    torch._foreach_lerp_(ema_params, model_params, 1 - decay)
-                if step % 50 == 0 or step == cfg.steps:
-                    value = float(loss.detach())
-                    loss_avg = value if math.isnan(loss_avg) else 0.9 * loss_avg + 0.1 * value
-                    if bar is not None:
-                        bar.update(step - bar.n)
-                        bar.set_postfix(loss=f"{loss_avg:.4f}")
-                    if progress is not None:
-                        progress(step, cfg.steps, loss_avg)
-                if step % cfg.save_every == 0 or step in cfg.snapshots:
-                    save()
-    finally:
-        if bar is not None:
-            bar.close()
-    save()
-    return out
+    def run(self, progress: Callable[[int, int, float], None] | None, stop: StopOnSignal | None) -> Path:
+        cfg = self.cfg
+        bar = None
+        if progress is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=cfg.steps, initial=self.step, unit="step", desc="train mover", file=sys.stderr)
+        say = bar.write if bar is not None else print
+        self._ema_params, self._model_params = list(self.ema.parameters()), list(self.diffusion.model.parameters())
+        self.t_start = time.monotonic()
+        try:
+            with StopOnSignal() if stop is None else nullcontext(stop) as stop:
+                while self.step < cfg.steps and not stop.requested:
+                    if cfg.minutes and time.monotonic() - self.t_start > cfg.minutes * 60:
+                        break
+                    loss = self.train_step()
+                    if self.step % 50 == 0 or self.step == cfg.steps:
+                        value = float(loss.detach())
+                        self.loss_avg = value if math.isnan(self.loss_avg) else 0.9 * self.loss_avg + 0.1 * value
+                        if bar is not None:
+                            bar.update(self.step - bar.n)
+                            bar.set_postfix(loss=f"{self.loss_avg:.4f}")
+                        if progress is not None:
+                            progress(self.step, cfg.steps, self.loss_avg)
+                    if self.step % cfg.save_every == 0 or self.step in cfg.snapshots:
+                        say(self.save())
+        finally:
+            if bar is not None:
+                bar.close()
+        say(self.save())
+        return self.out

@@ -70,11 +70,11 @@ def main() -> None:
     w.resize(1280, 720)
     wait(300)
     w.playback.set_frame(128 + 80)  # second segment, carrying
-    w.denoise.setValue(3)  # the plan as it was four denoising steps in
+    w.denoising.slider.setValue(3)  # the plan as it was four denoising steps in
     wait(200)
     w.grab().save(str(out / "denoising.png"))
-    w.denoise.setValue(w.denoise.maximum())
-    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    w.denoising.slider.setValue(w.denoising.slider.maximum())
+    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
     loop = QEventLoop()
     w.planFinished.connect(loop.quit)
     w.start_plan()
@@ -90,7 +90,7 @@ def main() -> None:
     compare.overlay_box.setChecked(True)
     wait(200)
     compare.grab().save(str(out / "compare-overlay.png"))
-    w.planner_choice.setCurrentIndex(w.planner_choice.findData("diffuser"))
+    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("diffuser"))
     editor.set_text("tallest")  # the Diffuser chooses the moves itself
     loop = QEventLoop()
     w.planFinished.connect(loop.quit)

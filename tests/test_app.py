@@ -27,14 +27,14 @@ def window(qtbot, tmp_path):
 def test_tower_order_by_chips_and_3d_picks(window, qtbot):
     editor = window.goal_editor
     qtbot.mouseClick(editor.chips["red"], Qt.MouseButton.LeftButton)
-    assert editor.goal is None and not window.plan_button.isEnabled()  # one block is not a tower yet
+    assert editor.goal is None and not window.planner_panel.plan_button.isEnabled()  # one block is not a tower yet
     # pick green in the 3-D view: click where its centre projects
     view = window.view
     u, v = project(view.camera, window.state[LAYOUT.block("green").position], view.width(), view.height())
     pos = QPointF(u * view.width(), v * view.height()).toPoint()
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=pos)
     assert editor.goal == TowerOrder(("red", "green"))
-    assert editor.text.text() == "red,green" and window.plan_button.isEnabled()
+    assert editor.text.text() == "red,green" and window.planner_panel.plan_button.isEnabled()
     qtbot.mouseClick(editor.undo_button, Qt.MouseButton.LeftButton)
     assert editor.order == ["red"]
     qtbot.mouseClick(editor.clear_button, Qt.MouseButton.LeftButton)
@@ -54,7 +54,7 @@ def test_arrangement_by_clicks_and_text(window, qtbot):
 def test_invalid_goal_is_explained_and_plan_disabled(window, qtbot):
     editor = window.goal_editor
     editor.set_text("red on green, green on red")
-    assert editor.goal is None and not window.plan_button.isEnabled()
+    assert editor.goal is None and not window.planner_panel.plan_button.isEnabled()
     assert "cycle red on green on red" in editor.message.text()
     editor.set_text("red,purple")
     assert "unknown block 'purple'" in editor.message.text()
@@ -62,16 +62,16 @@ def test_invalid_goal_is_explained_and_plan_disabled(window, qtbot):
 
 @pytest.mark.parametrize("planner", ["demonstrator", "diffuser"])
 def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, planner):
-    window.planner_choice.setCurrentIndex(window.planner_choice.findData(planner))
-    window.candidates.setValue(4)
+    window.planner_panel.planner_choice.setCurrentIndex(window.planner_panel.planner_choice.findData(planner))
+    window.planner_panel.candidates.setValue(4)
     window.goal_editor.set_text("red,green")
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(10)
     with qtbot.waitSignal(window.planFinished, timeout=120_000):
-        qtbot.mouseClick(window.plan_button, Qt.MouseButton.LeftButton)
-        assert window.worker is not None and window.cancel_button.isEnabled()
+        qtbot.mouseClick(window.planner_panel.plan_button, Qt.MouseButton.LeftButton)
+        assert window.worker is not None and window.planner_panel.cancel_button.isEnabled()
     timer.stop()
     assert len(ticks) > 5  # the GUI kept processing events while the plan was made
     assert window.plan is not None and window.plan.planner == planner
@@ -88,16 +88,16 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
         assert "moves: green on red" in window.result_label.text()
     if planner == "diffuser":  # the move model made it: its tool-distance curve is plotted per step
         segs = window.plan.segments
-        assert segs[0].model == "mover" and len(segs[0].guide_values) == window.steps.value()
+        assert segs[0].model == "mover" and len(segs[0].guide_values) == window.planner_panel.steps.value()
         assert window.guide_plot.isVisible() and len(window.guide_plot.getPlotItem().listDataItems()) == len(segs)
     if planner == "diffuser":  # watch the plan form: earlier denoising steps differ from the plan
-        assert window.denoise.isEnabled() and window.denoise.maximum() == 9
+        assert window.denoising.slider.isEnabled() and window.denoising.slider.maximum() == 9
         window.playback.set_frame(60)
         final = window.view.state.copy()
-        window.denoise.setValue(0)
-        assert "step 1 of 10" in window.denoise_label.text()
+        window.denoising.slider.setValue(0)
+        assert "step 1 of 10" in window.denoising.label.text()
         assert not np.allclose(window.view.state, final)
-        window.denoise.setValue(9)
+        window.denoising.slider.setValue(9)
         out = window.library.path.parent / "denoising.gif"  # the plan forming, as an animation
         with qtbot.waitSignal(window.exportFinished, timeout=240_000) as done:
             window.export_denoising(str(out))
@@ -105,14 +105,14 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
 
 
 def test_cancel_stops_a_diffuser_plan_and_the_app_stays_usable(window, qtbot):
-    window.steps.setValue(1000)  # slow on purpose: the paper's DDPM
+    window.planner_panel.steps.setValue(1000)  # slow on purpose: the paper's DDPM
     window.goal_editor.set_text("red,green,blue")
-    qtbot.mouseClick(window.plan_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.progress.maximum() > 0, timeout=30_000)
+    qtbot.mouseClick(window.planner_panel.plan_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.planner_panel.progress.maximum() > 0, timeout=30_000)
     with qtbot.waitSignal(window.planFinished, timeout=30_000):
-        qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.planner_panel.cancel_button, Qt.MouseButton.LeftButton)
     assert "cancelled" in window.statusBar().currentMessage().lower()
-    assert window.plan is None and window.plan_button.isEnabled()
+    assert window.plan is None and window.planner_panel.plan_button.isEnabled()
 
 
 def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
@@ -120,7 +120,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     plans = tmp_path / "plans.h5"
     w = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
-    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
     w.goal_editor.set_text("green on red, yellow on blue")
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
         w.start_plan()
@@ -129,7 +129,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
 
     again = MainWindow(prefs=settings, plans_file=plans, dataset_file=tmp_path / "demos.h5")  # a restart
     qtbot.addWidget(again)
-    assert again.planner_choice.currentData() == "demonstrator"  # settings persist too
+    assert again.planner_panel.planner_choice.currentData() == "demonstrator"  # settings persist too
     lib = again.library
     assert lib.table.rowCount() == 1 and lib.table.item(0, 1).text() == "green on red, yellow on blue"
     assert lib.table.item(0, 4).text() == "100"
@@ -212,10 +212,10 @@ def test_compare_two_plans(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
     qtbot.addWidget(w)
-    w.candidates.setValue(4)
+    w.planner_panel.candidates.setValue(4)
     w.goal_editor.set_text("red,green")
     for planner in ("demonstrator", "diffuser"):
-        w.planner_choice.setCurrentIndex(w.planner_choice.findData(planner))
+        w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData(planner))
         with qtbot.waitSignal(w.planFinished, timeout=120_000):
             w.start_plan()
     frames = w.frames
@@ -279,7 +279,7 @@ def test_collect_two_demos_open_one_and_keep_a_plan(window, qtbot, tmp_path):
     with qtbot.waitSignal(panel.collectionFinished, timeout=120_000):
         panel.start()
     assert panel.table.rowCount() == 3 and panel.table.item(2, 2).text() == "red,green"
-    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
+    window.planner_panel.planner_choice.setCurrentIndex(window.planner_panel.planner_choice.findData("demonstrator"))
     with qtbot.waitSignal(window.planFinished, timeout=120_000):
         window.start_plan()
     assert window.keep_button.isEnabled()  # the plan succeeded strictly, so it may be kept
@@ -297,8 +297,8 @@ def test_a_failing_worker_shows_a_message_and_the_app_stays_usable(qtbot, tmp_pa
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
         w.start_plan()
     assert "Planning failed" in w.result_label.text() and "not a readable checkpoint" in w.result_label.text()
-    assert w.plan_button.isEnabled()
-    w.planner_choice.setCurrentIndex(w.planner_choice.findData("demonstrator"))
+    assert w.planner_panel.plan_button.isEnabled()
+    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
         w.start_plan()
     assert w.plan is not None and "score 100" in w.result_label.text()
@@ -334,9 +334,9 @@ def test_missing_checkpoint_disables_the_diffuser_and_the_demonstrator_still_pla
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(checkpoint=tmp_path / "none.pt", prefs=settings, plans_file=tmp_path / "p.h5", dataset_file=tmp_path / "d.h5")
     qtbot.addWidget(w)
-    assert w.planner_choice.currentData() == "demonstrator"
-    assert not w.planner_choice.model().item(w.planner_choice.findData("diffuser")).isEnabled()
-    assert "no Diffuser checkpoint" in w.planner_choice.toolTip()
+    assert w.planner_panel.planner_choice.currentData() == "demonstrator"
+    assert not w.planner_panel.planner_choice.model().item(w.planner_panel.planner_choice.findData("diffuser")).isEnabled()
+    assert "no Diffuser checkpoint" in w.planner_panel.planner_choice.toolTip()
     w.goal_editor.set_text("tallest")
     with qtbot.waitSignal(w.planFinished, timeout=60_000):
         w.start_plan()
@@ -394,9 +394,9 @@ def test_the_window_fits_1280_by_720_in_every_goal_mode_and_the_view_does_not_ju
     qtbot.wait(50)
     assert window.view.geometry() == view
     # Every control can be reached: the Plan button scrolls into sight.
-    window.side_scroll.ensureWidgetVisible(window.plan_button)
+    window.side_scroll.ensureWidgetVisible(window.planner_panel.plan_button)
     qtbot.wait(50)
-    top_left = window.plan_button.mapTo(window.side_scroll.viewport(), window.plan_button.rect().topLeft())
+    top_left = window.planner_panel.plan_button.mapTo(window.side_scroll.viewport(), window.planner_panel.plan_button.rect().topLeft())
     assert window.side_scroll.viewport().rect().contains(top_left)
 
 
@@ -456,7 +456,7 @@ def test_soak_looped_playback_keeps_none_and_memory_flat(window, qtbot):
 
 
 def test_export_the_shown_plan_as_a_gif_and_a_comparison_as_png_and_csv(window, qtbot, tmp_path):
-    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
+    window.planner_panel.planner_choice.setCurrentIndex(window.planner_panel.planner_choice.findData("demonstrator"))
     window.goal_editor.set_text("red,green")
     for _ in range(2):
         with qtbot.waitSignal(window.planFinished, timeout=120_000):
@@ -482,7 +482,7 @@ def test_export_the_shown_plan_as_a_gif_and_a_comparison_as_png_and_csv(window, 
 
 
 def test_cancelled_export_leaves_no_file(window, qtbot, tmp_path):
-    window.planner_choice.setCurrentIndex(window.planner_choice.findData("demonstrator"))
+    window.planner_panel.planner_choice.setCurrentIndex(window.planner_panel.planner_choice.findData("demonstrator"))
     window.goal_editor.set_text("red,green,blue,yellow")
     with qtbot.waitSignal(window.planFinished, timeout=120_000):
         window.start_plan()

@@ -1,0 +1,86 @@
+"""Watching a plan form: the denoising-step slider and the guide's plot per denoising step."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
+
+SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
+
+
+class DenoisingSlider(QWidget):
+    """A slider over the denoising steps of the shown plan (the last step is the plan itself);
+    emits stepChanged(k)."""
+
+    stepChanged = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Watch the plan form: each denoising step of the segment under the cursor")
+        self.slider.valueChanged.connect(self.stepChanged)
+        self.label = QLabel("Denoising: —")
+        # Wide enough for its longest text, so the slider beside it never moves.
+        self.label.setFixedWidth(self.label.fontMetrics().horizontalAdvance("Denoising: step 1000 of 1000, segment 10") + 8)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.label)
+        row.addWidget(self.slider, 1)
+
+    @property
+    def step(self) -> int:
+        return self.slider.value()
+
+    @property
+    def at_plan(self) -> bool:
+        """Off, or on the last step (the plan as made)."""
+        return not self.slider.isEnabled() or self.slider.value() >= self.slider.maximum()
+
+    def set_steps(self, steps: int | None) -> None:
+        """`steps` denoising steps to show (None: the shown plan kept none), starting at the last."""
+        self.slider.blockSignals(True)
+        self.slider.setEnabled(steps is not None)
+        self.slider.setRange(0, 0 if steps is None else steps - 1)
+        self.slider.setValue(self.slider.maximum())
+        self.slider.blockSignals(False)
+        self.label.setText("Denoising: watch the plan form" if steps is not None else "Denoising: —")
+
+    def show_step(self, k: int, steps: int, segment: int) -> None:
+        self.label.setText(f"Denoising: step {k + 1} of {steps}, segment {segment + 1}")
+
+
+class GuidePlot(pg.PlotWidget):
+    """The tool's distance from its grasp and release targets in each segment's predicted plan,
+    step by denoising step: what the guide scale pulls down (and the model alone does)."""
+
+    def __init__(self) -> None:
+        super().__init__(background="w")
+        self.setFixedHeight(130)
+        item = self.getPlotItem()
+        item.setTitle("Tool distance from the grasp and release targets (median candidate), by denoising step",
+                      size="9pt")
+        item.setLabel("left", "cm")
+        item.setLabel("bottom", "denoising step")
+        item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
+        # A log scale drawn by hand (log10 of cm, labelled in cm): pyqtgraph's own log axis labels
+        # every minor tick, and they overlap in a plot this low.
+        item.getAxis("left").setTicks([[(v, f"{10.0 ** v:g}") for v in (-1, 0, 1, 2, 3)], []])
+        item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
+        self.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
+                        "release, in each step's predicted plan (the median candidate). A guide scale above 0 pulls "
+                        "it down during denoising.")
+        self.setVisible(False)
+
+    def show_plan(self, plan) -> None:
+        """Plot the plan's guide values (hidden when it has none)."""
+        item = self.getPlotItem()
+        item.clear()
+        segs = plan.segments if plan is not None else ()
+        curves = [np.sqrt(np.maximum(-np.asarray(s.guide_values), 1e-8)) * 100 for s in segs if s.guide_values]
+        for k, cm in enumerate(curves):
+            pen = pg.mkPen(SEGMENT_PENS[k % len(SEGMENT_PENS)], width=2)
+            item.plot(np.arange(1, len(cm) + 1), np.log10(cm), pen=pen, symbol="o", symbolSize=4,
+                      name=f"segment {k + 1}")
+        self.setVisible(bool(curves))

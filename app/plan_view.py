@@ -1,0 +1,116 @@
+"""The centre of the window: the 3-D view with playback, the tool trail, and how the plan formed
+(the denoising slider and the guide's plot)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+
+from app.denoising import DenoisingSlider, GuidePlot
+from app.playback import PlaybackBar
+from app.view import SceneView
+
+
+class PlanView(QWidget):
+    """Shows a scene, or plays frames (a plan's realised states, a demonstration)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = SceneView()
+        self.playback = PlaybackBar()
+        self.playback.frameChanged.connect(self._show_frame)
+        self.trail_box = QCheckBox("Tool trail")
+        self.trail_box.setChecked(True)
+        self.trail_box.toggled.connect(lambda _: self.update_trail())
+        self.denoising = DenoisingSlider()
+        self.denoising.stepChanged.connect(self._show_denoising)
+        self.guide_plot = GuidePlot()
+        self.frames: np.ndarray | None = None
+        self.snapshots: np.ndarray | None = None  # (segments, steps, H, 39) of the shown plan
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.playback)
+        watch = QHBoxLayout()
+        watch.addWidget(self.trail_box)
+        watch.addWidget(self.denoising, 1)
+        layout.addLayout(watch)
+        layout.addWidget(self.guide_plot)
+
+    def show_scene(self, state: np.ndarray) -> None:
+        """A still scene: no frames to play, no trail."""
+        self.frames, self.snapshots = None, None
+        self.playback.set_length(0)
+        self.view.set_state(state)
+        self.view.set_trail(None)
+
+    def show_frames(self, frames: np.ndarray, plan=None, play: bool = False) -> None:
+        """Play `frames`; with `plan`, also how it formed (its denoising and guide values)."""
+        self.frames = np.asarray(frames)
+        self.snapshots = getattr(plan, "denoising", None)
+        self.playback.set_length(len(self.frames))
+        self.playback.set_frame(0)
+        self._show_frame(0)
+        self.update_trail()
+        self.guide_plot.show_plan(plan)
+        self.denoising.set_steps(None if self.snapshots is None else self.snapshots.shape[1])
+        if play:
+            self.playback.set_playing(True)
+
+    def _show_frame(self, k: int) -> None:
+        if self.frames is not None and len(self.frames):
+            self.view.set_state(self.frames[min(k, len(self.frames) - 1)])
+            if not self.denoising.at_plan:
+                self._show_denoising(self.denoising.step)
+
+    def _tool_path(self, states: np.ndarray) -> np.ndarray:
+        from tasks.metrics import tool_positions
+
+        return tool_positions(states, self.view.renderer.world)
+
+    def update_trail(self) -> None:
+        show = self.trail_box.isChecked() and self.frames is not None and len(self.frames) > 1
+        self.view.set_trail(self._tool_path(self.frames) if show else None)
+
+    def _show_denoising(self, k: int) -> None:
+        """Step k of the denoising of the segment under the playback cursor: its tool path as the
+        trail and the arm at the cursor's time (the last step is the plan itself)."""
+        snaps = self.snapshots
+        if snaps is None:
+            return
+        seg_len = snaps.shape[2]
+        frame = self.playback.frame
+        seg = min(frame // seg_len, len(snaps) - 1)
+        states = snaps[seg, k]
+        self.denoising.show_step(k, snaps.shape[1], seg)
+        if k == snaps.shape[1] - 1:
+            self.update_trail()
+            return
+        self.view.set_state(states[min(frame - seg * seg_len, seg_len - 1)])
+        self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
+
+    # ------------------------------------------------------------------ prefs
+    def restore(self, prefs) -> None:
+        """Playback speed and loop, the trail and the camera as the user left them."""
+        speed = prefs.value("playback/speed")
+        if speed is not None and self.playback.speed.findData(float(speed)) >= 0:
+            self.playback.speed.setCurrentIndex(self.playback.speed.findData(float(speed)))
+        self.playback.loop.setChecked(str(prefs.value("playback/loop", "false")).lower() == "true")
+        self.trail_box.setChecked(str(prefs.value("playback/trail", "true")).lower() == "true")
+        camera = prefs.value("view/camera")
+        if camera:
+            from app.render import OrbitCamera
+
+            try:
+                self.view.set_camera(OrbitCamera(**{k: tuple(v) if isinstance(v, list) else v
+                                                    for k, v in json.loads(camera).items()}))
+            except (TypeError, ValueError):
+                pass  # a camera saved by another version: keep the default view
+
+    def save(self, prefs) -> None:
+        prefs.setValue("playback/speed", self.playback.speed.currentData())
+        prefs.setValue("playback/loop", self.playback.loop.isChecked())
+        prefs.setValue("playback/trail", self.trail_box.isChecked())
+        prefs.setValue("view/camera", json.dumps(asdict(self.view.camera)))
