@@ -1,12 +1,11 @@
 """The Diffuser: temporal U-Net, diffusion, guides, conditioning, training, planning.
 
 Importing this package sets PyTorch's OpenMP threads before torch itself is loaded (libgomp
-reads the environment once, at load). By default they spin-wait, and planning used both cores:
-beside another PyTorch program a plan took 24 to 26 s instead of 0.6 s, and beside any CPU-bound
-process 2.8 times as long. Planning's small tensors gain nothing from a second thread, so one
-thread that waits passively is the default (benchmarks/plan_load.py: idle 0.59 s per segment,
-beside a busy process 0.59 s). Training asks for more threads itself (planner.train*). A value
-the user set in the environment wins.
+reads the environment once, at load). By default they spin-wait, and planning on two cores then
+slowed several-fold beside any other busy process; planning's small tensors gain nothing from a
+second thread, so one thread that waits passively is the default (benchmarks/plan_load.py
+measures it; docs/figures.md has the figures). Training asks for more threads itself
+(planner.train*). A value the user set in the environment wins.
 """
 import os as _os
 import sys as _sys

@@ -193,7 +193,7 @@ class DiffuserPlanner:
         mask[0] = True
         mask[:, LAYOUT.joints] |= pinned[:, :LAYOUT.joints.stop]
         # Smoothing leaves the model's own grasp and release poses as sampled: averaging them with
-        # the approach moved the tool off the block (30 passes cost 2.3 points of the protocol).
+        # the approach moved the tool off the block and cost grasps (docs/figures.md).
         for t in list(grasp_dwell()) + list(release_dwell()):
             mask[t, LAYOUT.joints] = True
         guide = PlacedOn(move.block, move.onto)
