@@ -332,8 +332,13 @@ def cmd_render(args) -> int:
 
     if Path(args.out).suffix.lower() not in FORMATS:
         raise UsageError(f"--out {args.out}: the video must end in .mp4 or .gif")
-    if not Path(args.out).resolve().parent.is_dir():
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir():
         raise UsageError(f"--out {args.out}: no such folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {args.out}: the folder {folder} is not writable")
+    if Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a folder, not a video file")
     ids = args.id or []
     if not ids:
         stored = list_plans(args.plans)

@@ -117,7 +117,7 @@ def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
     x0 = torch.tensor(norm.normalise(segs), dtype=torch.float32)
     masks = torch.tensor(np.stack([keyframe_mask(128, moved_block(s)) for s in segs]))
     free = ~masks[..., LAYOUT.joints]
-    d = GaussianDiffusion(TemporalUnet(ModelConfig(dim=32, dim_mults=(1, 2))), DiffusionConfig(n_timesteps=20))
+    d = GaussianDiffusion(TemporalUnet(ModelConfig(dim=16, dim_mults=(1, 2))), DiffusionConfig(n_timesteps=20))
 
     def sample_error() -> float:
         x = d.eval().sample((2, 128, 39), Constraints(masks, x0), generator=torch.Generator().manual_seed(0))
