@@ -130,11 +130,9 @@ def move_scores(planner: DiffuserPlanner, state: np.ndarray, moves: list[Move], 
     cfg = planner.config
     if planner.mover is not None and not cfg.keyframes:
         keyed = np.ones(len(moves), dtype=bool)
-        traj = np.concatenate([
-            planner.mover.to_states(state, m, planner.mover.sample(
-                state, m, samples, gen, cfg.steps, cfg.guide_scale, cfg.cond_scale, should_stop=should_stop)[0],
-                planner.solver.world)
-            for m in moves])
+        made = [planner.mover.sample(state, m, samples, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
+                                     cond_scale=cfg.cond_scale, should_stop=should_stop)[0] for m in moves]
+        traj = np.concatenate([planner.mover.to_states(state, m, c, planner.solver.world) for m, c in zip(moves, made)])
     else:
         conds = [segment_conditions(state, m, planner.horizon, True, planner.solver) for m in moves]
         keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)

@@ -56,7 +56,7 @@ class MoveModel:
         self.device = device
 
     def sample(
-        self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, steps: int,
+        self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, *, steps: int,
         guide_scale: float = 0.0, cond_scale: float = 1.0, keyframes: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[int, int], None] | None = None, should_stop=None, snapshots: list | None = None,
         guide_values: list | None = None,

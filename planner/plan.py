@@ -184,7 +184,7 @@ class DiffuserPlanner:
         cfg = self.config
         found = self.solver.keyframes(state, move) if cfg.keyframes else None
         channels, pinned = self.mover.sample(
-            state, move, cfg.candidates, gen, cfg.steps, cfg.guide_scale, cfg.cond_scale,
+            state, move, cfg.candidates, gen, steps=cfg.steps, guide_scale=cfg.guide_scale, cond_scale=cfg.cond_scale,
             keyframes=found[:2] if found else None, progress=call.step_progress(),
             should_stop=call.should_stop, snapshots=snaps, guide_values=guide_values,
         )

@@ -17,9 +17,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from planner.config import SHIPPED_CHECKPOINT
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "assets" / "sample_demos.h5"
-SHIPPED = ROOT / "assets" / "diffuser.pt"
 HUGE_SEED = str(2**70)
 LONG_GOAL = "red on " * 1500 + "green"
 
@@ -168,7 +169,7 @@ def make_files(d: Path) -> None:
 
     d.mkdir(parents=True, exist_ok=True)
     shutil.copy(SAMPLE, d / "demos.h5")
-    shutil.copy(SHIPPED, d / "model.pt")
+    shutil.copy(SHIPPED_CHECKPOINT, d / "model.pt")
     (d / "notes.txt").write_text("a user's notes\n")
     (d / "notes.npz").write_text("not numpy\n")
     states = next(iter(load_states(SAMPLE, names=["demo_0"]).values()))
