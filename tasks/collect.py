@@ -16,7 +16,8 @@ import numpy as np
 
 from tasks.dataset import Demo, append_demo, read_index
 from tasks.goals import TASKS, Goal, GoalError, sample_goal
-from tasks.world import episode_seed, initial_state
+from tasks.starts import start_state
+from tasks.world import episode_seed
 
 ATTEMPTS = 3  # the demonstrator's seeds tried per episode before it counts as unsolved
 
@@ -34,9 +35,9 @@ def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | 
     from tasks.execute import execute
 
     seed = episode_seed(collection_seed, episode)
-    state = initial_state(seed)
+    state = start_state(task, seed)
     given = goal is not None
-    goal = goal or sample_goal(task, np.random.default_rng(seed))
+    goal = goal or sample_goal(task, np.random.default_rng(seed), state)
     error = ""
     for attempt in range(ATTEMPTS):
         try:

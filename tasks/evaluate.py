@@ -22,7 +22,8 @@ from tasks.execute import execute
 from tasks.goals import Goal, goal_from_json, sample_goal
 from tasks.h5io import FileFormatError, new_record, open_h5, tag
 from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
-from tasks.world import episode_seed, initial_state
+from tasks.starts import start_state
+from tasks.world import episode_seed
 
 
 class Planner(Protocol):
@@ -49,8 +50,8 @@ class EvaluatedEpisode:
 
 def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpisode:
     s = episode_seed(seed, k)
-    state = initial_state(s)
-    goal = sample_goal(task, np.random.default_rng(s))
+    state = start_state(task, s)
+    goal = sample_goal(task, np.random.default_rng(s), state)
     try:
         plan = planner.plan(state, goal, s)
         result = execute(plan.states, goal, start=state)  # refuses NaN or misshapen states

@@ -4,6 +4,8 @@
 - ``TowerOrder(("red", "green", ...))``: 2 to 4 distinct blocks, bottom to top
   (text: ``red,green,blue,yellow``).
 - ``Arrangement(((top, bottom), ...))``: "top on bottom" pairs (text: ``green on red, yellow on blue``).
+- ``tasks.reference.Reference``: a reference arrangement, pairs plus floor spots or ``clear``
+  (text: ``red at 0.55,0.20; green on red``, ``clear``).
 
 A goal that cannot be met raises :class:`GoalError` with a message that names the problem.
 """
@@ -16,7 +18,7 @@ import numpy as np
 
 from tasks.layout import BLOCK_NAMES
 
-TASKS = ("unconditional", "conditional", "rearrangement")
+TASKS = ("unconditional", "conditional", "rearrangement", "arrangement")
 
 
 class GoalError(ValueError):
@@ -30,6 +32,31 @@ def shown(text: object, limit: int = 40) -> str:
     """`text` quoted for a message, cut short: an error never repeats a huge input whole."""
     r = repr(text)
     return r if len(r) <= limit else r[:limit - 4] + "...'"
+
+
+def check_pairs(pairs: tuple[tuple[str, str], ...]) -> None:
+    """Known blocks, none on itself, on two blocks or under two, no pair twice, no cycle."""
+    below: dict[str, str] = {}
+    above: dict[str, str] = {}
+    for top, bottom in pairs:
+        _check_block(top)
+        _check_block(bottom)
+        if top == bottom:
+            raise GoalError(f"block {top!r} cannot be on itself")
+        if top in below:
+            if below[top] == bottom:
+                raise GoalError(f"pair '{top} on {bottom}' given twice")
+            raise GoalError(f"block {top!r} cannot be on two blocks ({below[top]!r} and {bottom!r})")
+        if bottom in above:
+            raise GoalError(f"two blocks cannot be on {bottom!r} ({above[bottom]!r} and {top!r})")
+        below[top], above[bottom] = bottom, top
+    for start in below:  # each block has at most one support, so a cycle is a loop of supports
+        chain, cur = [start], start
+        while cur in below:
+            cur = below[cur]
+            chain.append(cur)
+            if cur == start:
+                raise GoalError("cycle " + " on ".join(chain))
 
 
 def _check_block(name: str) -> str:
@@ -99,27 +126,7 @@ class Arrangement:
         object.__setattr__(self, "pairs", pairs)
         if not pairs:
             raise GoalError("an arrangement needs at least one 'top on bottom' pair")
-        below: dict[str, str] = {}
-        above: dict[str, str] = {}
-        for top, bottom in pairs:
-            _check_block(top)
-            _check_block(bottom)
-            if top == bottom:
-                raise GoalError(f"block {top!r} cannot be on itself")
-            if top in below:
-                if below[top] == bottom:
-                    raise GoalError(f"pair '{top} on {bottom}' given twice")
-                raise GoalError(f"block {top!r} cannot be on two blocks ({below[top]!r} and {bottom!r})")
-            if bottom in above:
-                raise GoalError(f"two blocks cannot be on {bottom!r} ({above[bottom]!r} and {top!r})")
-            below[top], above[bottom] = bottom, top
-        for start in below:  # each block has at most one support, so a cycle is a loop of supports
-            chain, cur = [start], start
-            while cur in below:
-                cur = below[cur]
-                chain.append(cur)
-                if cur == start:
-                    raise GoalError("cycle " + " on ".join(chain))
+        check_pairs(pairs)
 
     def towers(self) -> list[tuple[str, ...]]:
         """The towers the pairs describe, each bottom to top."""
@@ -154,6 +161,10 @@ def parse_goal(text: str) -> Goal:
         raise GoalError("empty goal; give a tower order (red,green,blue), pairs (green on red) or 'tallest'")
     if t in ("tallest", "unconditional"):
         return Unconditional()
+    if t == "clear" or " at " in f" {t} " or ";" in t or t.startswith("clear"):
+        from tasks.reference import parse_reference
+
+        return parse_reference(t)
     if " on " in f" {t} ":
         pairs = []
         for part in t.split(","):
@@ -185,14 +196,24 @@ def goal_from_json(text: str) -> Goal:
         return Arrangement(tuple(tuple(p) for p in data["pairs"]))
     if isinstance(data, dict) and data.get("tallest") is True:
         return Unconditional()
-    raise GoalError(f"goal JSON must have 'order' (a list), 'pairs' (a list) or 'tallest': {shown(text)}")
+    if isinstance(data, dict) and data and set(data) <= {"on", "at", "clear"}:
+        from tasks.reference import reference_from_json
+
+        return reference_from_json(data)
+    raise GoalError(f"goal JSON must have 'order' (a list), 'pairs' (a list), 'tallest', or 'on', 'at' and "
+                    f"'clear' (a reference arrangement): {shown(text)}")
 
 
-def sample_goal(task: str, rng: np.random.Generator) -> Goal:
+def sample_goal(task: str, rng: np.random.Generator, start: np.ndarray | None = None) -> Goal:
     """A random goal as the paper drew them: a permutation for conditional stacking, random
-    stack pairs (from a random split of a permutation into towers) for rearrangement."""
+    stack pairs (from a random split of a permutation into towers) for rearrangement; for the
+    arrangement task a random reference (tasks.reference), its spots clear of the `start`'s blocks."""
     if task == "unconditional":
         return Unconditional()
+    if task == "arrangement":
+        from tasks.reference import sample_reference
+
+        return sample_reference(rng, start)
     perm = [BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))]
     if task == "conditional":
         return TowerOrder(tuple(perm))

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tasks.bullet import p
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, PHASES
-from tasks.world import (
-    HOME_JOINTS, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS, Pose, World, invert, multiply,
-    quaternion_yaw, yaw_quaternion,
-)
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, PHASES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
+from tasks.world import HOME_JOINTS, Pose, World, invert, multiply, quaternion_yaw, yaw_quaternion
 
 GRASP_GAP = 0.004  # tool stops this far above the block's top face
 PLACE_GAP = 0.004  # a held block is released this far above its support

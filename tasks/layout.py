@@ -6,6 +6,7 @@ through :data:`LAYOUT`; no other module indexes a state with bare numbers.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,13 @@ BLOCK_SIZE: tuple[float, float, float] = (0.20, 0.20, 0.06)
 BLOCK_HALF_EXTENTS: tuple[float, float, float] = tuple(s / 2 for s in BLOCK_SIZE)  # type: ignore[assignment]
 BLOCK_HEIGHT: float = BLOCK_SIZE[2]
 BLOCK_WIDTH: float = BLOCK_SIZE[0]
+
+# Where a block may rest on the floor (scenes, floor placements, reference spots): the paper put
+# blocks 0.6 m from the base at random angles; the radius is drawn from a band around it and the
+# angle kept away from joint 1's +-170 degree limit.
+SCENE_RADIUS = (0.50, 0.68)
+SCENE_MAX_ANGLE = math.radians(150.0)
+SCENE_MIN_SEPARATION = 0.32  # > block diagonal (0.283) so footprints never overlap
 
 NUM_JOINTS = 7
 _BLOCK_DIMS = 8  # xyz, quaternion xyzw, attached

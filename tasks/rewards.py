@@ -13,6 +13,7 @@ import numpy as np
 
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT
+from tasks.reference import FloorSpot, Reference
 from tasks.scene import SymbolicScene
 
 STACK_XY = 0.2
@@ -23,6 +24,10 @@ MAX_REWARD = 3.0
 STRICT_XY = BLOCK_WIDTH / 2
 STRICT_DZ_TOL = 0.01
 STRICT_TILT = 0.2
+# A floor spot of a reference arrangement is reached within 3 cm and 15 degrees (a square block
+# looks the same turned by 90 degrees).
+SPOT_XY = 0.03
+SPOT_YAW = math.radians(15.0)
 
 
 def loosely_on(state: np.ndarray, top: str, bottom: str) -> bool:
@@ -50,7 +55,40 @@ def reward(state: np.ndarray, goal: Goal) -> float:
     if isinstance(goal, Arrangement):
         k = len(goal.pairs)
         return MAX_REWARD * sum(loosely_on(state, t, b) for t, b in goal.pairs) / k
+    if isinstance(goal, Reference):
+        met = _reference_parts(state, goal, strict=False)
+        return MAX_REWARD * sum(met) / len(met)
     raise TypeError(f"not a goal: {goal!r}")
+
+
+def on_floor(state: np.ndarray, block: str) -> bool:
+    """`block` rests level on the floor, not held."""
+    s = LAYOUT.block(block)
+    return bool(state[s.attached] <= 0.5 and abs(state[s.position][2] - BLOCK_HEIGHT / 2) < STRICT_DZ_TOL
+                and _tilt(state[s.orientation]) < STRICT_TILT)
+
+
+def at_spot(state: np.ndarray, spot: FloorSpot) -> bool:
+    """The spot's block is on the floor within SPOT_XY of it (and SPOT_YAW of its yaw, if given)."""
+    s = LAYOUT.block(spot.block)
+    if not on_floor(state, spot.block) or np.linalg.norm(state[s.position][:2] - spot.xy) >= SPOT_XY:
+        return False
+    if spot.yaw_deg is None:
+        return True
+    from tasks.world import quaternion_yaw
+
+    turn = (quaternion_yaw(state[s.orientation]) - math.radians(spot.yaw_deg)) % (math.pi / 2)
+    return bool(min(turn, math.pi / 2 - turn) < SPOT_YAW)
+
+
+def _reference_parts(state: np.ndarray, goal: Reference, strict: bool) -> list[bool]:
+    """One truth per requirement: each pair (the paper's relation, or the strict one), each spot,
+    and (clear) each block on the floor."""
+    on = strictly_on if strict else loosely_on
+    parts = [on(state, t, b) for t, b in goal.pairs] + [at_spot(state, s) for s in goal.spots]
+    if goal.clear:
+        parts += [on_floor(state, b) for b in BLOCK_NAMES]
+    return parts
 
 
 def rewards(states: np.ndarray, goal: Goal) -> np.ndarray:
@@ -98,4 +136,6 @@ def strict_success(state: np.ndarray, goal: Goal) -> bool:
     state = np.asarray(state)
     if isinstance(goal, Unconditional):
         return SymbolicScene.read(state).tallest[1] == len(BLOCK_NAMES)
+    if isinstance(goal, Reference):
+        return all(_reference_parts(state, goal, strict=True))
     return all(strictly_on(state, t, b) for t, b in goal.pairs)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tasks.bullet import p, pybullet_data, quiet_stdio
-from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS, BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, NUM_JOINTS
+from tasks.layout import (
+    BLOCK_COLOURS, BLOCK_HALF_EXTENTS, BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, NUM_JOINTS, SCENE_MAX_ANGLE,
+    SCENE_MIN_SEPARATION, SCENE_RADIUS,
+)
 
 ROBOT_URDF = "kuka_iiwa/model.urdf"
 EE_LINK = 6
@@ -28,11 +31,6 @@ JOINT_FORCE = 300.0  # the URDF's effort limit
 # Elbow up, tool pointing down, above the floor in front of the robot.
 HOME_JOINTS = np.array([0.0, 0.35, 0.0, -1.6, 0.0, 1.2, 0.0])
 
-# The paper put blocks 0.6 m from the base at random angles; we draw the radius from a band
-# around it and keep the angle away from joint 1's +-170 degree limit.
-SCENE_RADIUS = (0.50, 0.68)
-SCENE_MAX_ANGLE = math.radians(150.0)
-SCENE_MIN_SEPARATION = 0.32  # > block diagonal (0.283) so footprints never overlap
 
 
 @dataclass(frozen=True)

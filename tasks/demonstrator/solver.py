@@ -7,6 +7,7 @@ bound plan into a state trajectory: one pick-and-place per `SEGMENT_LENGTH` stat
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -18,10 +19,12 @@ from tasks.kinematics import (
 )
 from tasks.demonstrator.symbolic import Step, SymbolicPlanner, initial_facts
 from tasks.goals import Goal, TowerOrder, Unconditional
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES, SCENE_MIN_SEPARATION
 from tasks.plans import Plan
-from tasks.scene import SymbolicScene
-from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
-from tasks.world import Pose, World, multiply
+from tasks.reference import Reference
+from tasks.rewards import at_spot
+from tasks.scene import FLOOR, SymbolicScene
+from tasks.world import Pose, World, multiply, quaternion_yaw, yaw_quaternion
 
 GENERATOR_VERSION = "demonstrator-1"
 
@@ -52,8 +55,30 @@ class _Bound:
     placed: Pose  # resting pose after release
 
 
+def spot_region(block: str) -> str:
+    """The region object of `block`'s floor spot in a reference arrangement."""
+    return f"spot_{block}"
+
+
 def goal_facts(goal: Goal) -> frozenset:
-    return frozenset(("on", t, b) for t, b in goal.pairs)
+    """The symbolic goal: pairs; a reference's spots (each its own region) and, for 'clear',
+    every other block on the floor."""
+    facts = {("on", t, b) for t, b in goal.pairs}
+    if isinstance(goal, Reference):
+        facts |= {("on", s.block, spot_region(s.block)) for s in goal.spots}
+        if goal.clear:
+            facts |= {("on", b, FLOOR) for b in BLOCK_NAMES if goal.spot(b) is None}
+    return frozenset(facts)
+
+
+def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
+    """What each block rests on, a block already at its reference spot resting on that spot."""
+    support = dict(SymbolicScene.read(state).support)
+    if isinstance(goal, Reference):
+        for s in goal.spots:
+            if at_spot(state, s):
+                support[s.block] = spot_region(s.block)
+    return support
 
 
 class Demonstrator:
@@ -94,10 +119,12 @@ class Demonstrator:
         if any(v > 0.5 for v in att.values()):
             raise PlanningError("the demonstrator plans from a state with no block held")
         scene = Scene({b: Pose(pos[b].copy(), orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
-        init = initial_facts(SymbolicScene.read(state).support)
+        init = initial_facts(initial_support(state, goal))
+        self._spots = {spot_region(s.block): s for s in goal.spots} if isinstance(goal, Reference) else {}
         self._failures: dict[str, int] = {}
         motion = MotionPlanner(self.checker, seed, self.motion_time_limit)
-        for n, skeleton in enumerate(itertools.islice(self.symbolic.plans(init, goal_facts(goal)), self.max_skeletons)):
+        skeletons = self.symbolic.plans(init, goal_facts(goal), regions=(FLOOR, *self._spots))
+        for n, skeleton in enumerate(itertools.islice(skeletons, self.max_skeletons)):
             if not skeleton:  # already satisfied: one still state
                 states = np.asarray(state, dtype=np.float32)[None]
                 return Solution(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
@@ -130,7 +157,7 @@ class Demonstrator:
                 self._fail("free motion")
                 continue
             holding = Scene(scene.poses, (block, grasp))
-            for placed in itertools.islice(placements(holding, block, dest, rng), self.max_candidates):
+            for placed in itertools.islice(self._placements(holding, block, dest, rng), self.max_candidates):
                 place = place_kinematics(self.checker, holding, grasp, placed)
                 if place is None:
                     self._fail("place kinematics")
@@ -144,6 +171,20 @@ class Demonstrator:
                 if rest is not None:
                     return [_Bound(block, grasp, pick, transit, place, carry, placed)] + rest
         return None
+
+    def _placements(self, holding: Scene, block: str, dest: str, rng):
+        """Resting poses for `block` on `dest`: a reference spot's own pose (its yaw, or the
+        block's present one), or the kinematics' placements; free floor keeps off the spots."""
+        spot = self._spots.get(dest)
+        if spot is not None:
+            yaw = math.radians(spot.yaw_deg) if spot.yaw_deg is not None else quaternion_yaw(holding.poses[block].orientation)
+            for turn in (0.0, math.pi / 2, -math.pi / 2, math.pi):  # the same square footprint
+                yield Pose(np.array([spot.x, spot.y, BLOCK_HEIGHT / 2]), yaw_quaternion(yaw + turn))
+            return
+        for pose in placements(holding, block, dest, rng):
+            if dest != FLOOR or all(np.linalg.norm(pose.position[:2] - s.xy) >= SCENE_MIN_SEPARATION
+                                    for s in self._spots.values() if s.block != block):
+                yield pose
 
     # ------------------------------------------------------------------ trajectory
     def _trajectory(self, bound: list[_Bound], scene: Scene, q0: np.ndarray) -> np.ndarray:

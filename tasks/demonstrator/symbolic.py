@@ -79,13 +79,14 @@ def _fluents(ops: tuple[Operator, ...]) -> frozenset[str]:
     return frozenset(lit.predicate for o in ops for lit in o.eff)
 
 
-def _objects(type_name: str) -> list[str]:
+def _objects(type_name: str, regions: tuple[str, ...] = (FLOOR,)) -> list[str]:
+    """Objects of a type; `regions` are the floor and the reference's spots (one per placed block)."""
     if type_name == "block":
         return list(BLOCK_NAMES)
     if type_name == "region":
-        return [FLOOR]
+        return list(regions)
     if type_name == "surface":
-        return list(BLOCK_NAMES) + [FLOOR]
+        return list(BLOCK_NAMES) + list(regions)
     raise ValueError(f"no objects of type {type_name}")
 
 
@@ -100,7 +101,7 @@ def initial_facts(support: dict[str, str], held: str | None = None) -> frozenset
         facts |= {("on", b, support[b]), ("atpose", b, f"p0_{b}")}
         if b not in covered:
             facts.add(("clear", b))
-    facts.add(("clear", FLOOR))
+    facts.add(("clear", FLOOR))  # regions are never used up: put_down does not ask for clear
     facts |= {("canmove",)} | ({("handempty",)} if held is None else set())
     return frozenset(facts)
 
@@ -113,11 +114,12 @@ class SymbolicPlanner:
         self.fluents = _fluents(self.ops)
         self.max_visits = max_visits
         self._fresh = itertools.count()
+        self.regions: tuple[str, ...] = (FLOOR,)
 
     def _successors(self, facts: frozenset[Fact]) -> Iterator[tuple[Step, frozenset[Fact]]]:
         for op in self.ops:
             discrete = [(n, t) for n, t in op.params if t not in CONTINUOUS_TYPES]
-            for values in itertools.product(*(_objects(t) for _, t in discrete)):
+            for values in itertools.product(*(_objects(t, self.regions) for _, t in discrete)):
                 binding = dict(zip((n for n, _ in discrete), values))
                 if not self._bind_continuous(op, binding, facts):
                     continue
@@ -169,11 +171,14 @@ class SymbolicPlanner:
         # Continuous symbols do not change what can be done next.
         return frozenset(f for f in facts if f[0] not in ("atconf", "atpose", "atgrasp"))
 
-    def plans(self, init: frozenset[Fact], goal: frozenset[Fact], max_depth: int = 24) -> Iterator[list[Step]]:
-        """Skeletons reaching `goal` with the hand empty, shortest first (A*).
+    def plans(self, init: frozenset[Fact], goal: frozenset[Fact], max_depth: int = 24,
+              regions: tuple[str, ...] = (FLOOR,)) -> Iterator[list[Step]]:
+        """Skeletons reaching `goal` with the hand empty, shortest first (A*); `regions` are where a
+        block may be put down (the floor, and a reference's spots).
 
         The heuristic counts unmet goal facts: each needs a move, a pick, a move and a place.
         """
+        self.regions = tuple(regions)
         goal = goal | {("handempty",)}
         tie = itertools.count()
 
