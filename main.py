@@ -2,11 +2,13 @@
 
     python main.py collect  --task T --episodes N --seed S --workers W --out FILE.h5
     python main.py train    --data FILE.h5 --out CHECKPOINT [--steps N] [--device auto|cpu|cuda]
-    python main.py plan     [--planner diffuser|demonstrator] --goal GOAL --seed S --out plans.h5
+    python main.py plan     [--planner diffuser|demonstrator] --goal GOAL [--seed S] --out plans.h5
+                            [--start FILE.h5:PLAN_ID | --start-state FILE.npy]
     python main.py evaluate [--planner diffuser|demonstrator] --task T --episodes N --seed S --out DIR
 
 GOAL is a tower order bottom to top (``red,green,blue,yellow``), "top on bottom" pairs
-(``green on red, yellow on blue``) or ``tallest``.
+(``green on red, yellow on blue``), ``tallest``, or a reference arrangement
+(``red at 0.55,0.20; green on red``, ``clear``).
 """
 from __future__ import annotations
 
@@ -194,22 +196,38 @@ def cmd_collect(args) -> int:
     return 0 if not failures else 1
 
 
+def plan_start(args) -> tuple:
+    """The start state the arguments ask for, and where it came from (stored with the plan)."""
+    from tasks.starts import load_start_state, plan_end_state
+    from tasks.world import initial_state
+
+    if args.start and args.start_state:
+        raise UsageError("give --start or --start-state, not both")
+    if args.start:
+        path, sep, pid = args.start.rpartition(":")
+        if not sep or not path or not pid:
+            raise UsageError(f"--start {args.start}: expected FILE.h5:PLAN_ID (e.g. plans.h5:plan_00003)")
+        return plan_end_state(path, pid), f"the end of {Path(path).name}:{pid}"
+    if args.start_state:
+        return load_start_state(args.start_state), f"state {Path(args.start_state).name}"
+    return initial_state(args.seed), f"scene {args.seed}"
+
+
 def cmd_plan(args) -> int:
     from tasks.execute import execute
     from tasks.goals import parse_goal
     from tasks.h5io import check_target
     from tasks.plans import append_plan
-    from tasks.world import initial_state
 
     goal = parse_goal(args.goal)
     check_target(args.out, "plans")
+    state, start = plan_start(args)
     planner = make_planner(args)
-    state = initial_state(args.seed)
-    plan = planner.plan(state, goal, args.seed)
+    plan = replace(planner.plan(state, goal, args.seed), start=start)
     result = execute(plan.states, goal, start=state)
     plan = plan.with_result(result.score, result.strict_success)
     pid = append_plan(args.out, plan)
-    print(f"{pid}: {plan.planner} planned '{goal}' from scene {args.seed} in {plan.plan_seconds:.2f} s, "
+    print(f"{pid}: {plan.planner} planned '{goal}' from {start} in {plan.plan_seconds:.2f} s, "
           f"{len(plan.states)} states; in physics: score {result.score:.0f}, "
           f"strict success {'yes' if result.strict_success else 'no'} -> {args.out}")
     for i, seg in enumerate(plan.segments):
@@ -393,8 +411,13 @@ def _add_run_commands(sub) -> None:
 
     p = sub.add_parser("plan", help="plan one goal from a seeded scene and append the plan to a plans file")
     add_planner_arguments(p)
-    p.add_argument("--goal", required=True, help="'red,green,blue,yellow', 'green on red, yellow on blue' or 'tallest'")
-    p.add_argument("--seed", type=SEED, default=0, help=f"the scene, 0 to {MAX_SEED} (default 0)")
+    p.add_argument("--goal", required=True, help="'red,green,blue,yellow', 'green on red, yellow on blue', 'tallest', "
+                   "'red at 0.55,0.20; green on red' or 'clear'")
+    p.add_argument("--seed", type=SEED, default=0,
+                   help=f"the scene (unless --start or --start-state) and the sampling noise, 0 to {MAX_SEED} (default 0)")
+    p.add_argument("--start", metavar="FILE.h5:PLAN_ID",
+                   help="start where a stored plan ends (its states executed in physics), e.g. plans.h5:plan_00003")
+    p.add_argument("--start-state", metavar="FILE.npy", help="start from a resting state saved as 39 numbers")
     p.add_argument("--out", default="plans.h5")
     p.set_defaults(func=cmd_plan)
 

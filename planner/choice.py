@@ -16,9 +16,10 @@ import torch
 from planner.conditioning import SegmentConditions, segment_conditions
 from planner.masks import start_mask
 from planner.moves import Move
-from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
+from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
 from tasks.plans import Proposal
+from tasks.reference import Reference
 from tasks.rewards import centred_over
 from tasks.scene import SymbolicScene
 
@@ -31,6 +32,9 @@ def next_move(scene: SymbolicScene, goal: Goal) -> Move | None:
     stand (or, for an unconditional goal, always: the Diffuser proposes)."""
     if isinstance(goal, Unconditional):
         return None
+    if isinstance(goal, Reference) and (goal.spots or goal.clear):
+        # The move model has only seen blocks put on blocks; floor placements wait for new data.
+        raise GoalError(f"the Diffuser cannot yet put a block on the floor ('{goal}'); plan it with the demonstrator")
     below = dict(goal.pairs)
     for top, bottom in goal.pairs:
         if scene.is_on(top, bottom):
@@ -39,7 +43,7 @@ def next_move(scene: SymbolicScene, goal: Goal) -> Move | None:
             return Move(top, bottom)  # pairs are bottom-up: the ones below already stand
         if bottom not in below or scene.is_on(bottom, below[bottom]):  # its support is where the goal wants it
             return Move(top, bottom)
-    if isinstance(goal, Arrangement):
+    if isinstance(goal, (Arrangement, Reference)):
         unmet = [(t, b) for t, b in goal.pairs if not scene.is_on(t, b)]
         return Move(*unmet[0]) if unmet else None
     return None

@@ -85,6 +85,7 @@ class Plan:
     score: float = float("nan")  # normalised score after execution in physics; NaN if not run
     strict_success: bool = False
     name: str = ""
+    start: str = ""  # where the start state came from ("scene 3", "the end of plans.h5:plan_00002", ...)
     created: str = ""
     id: str = ""
     segments: tuple[SegmentReport, ...] = ()  # the planner's account, one per segment
@@ -101,7 +102,7 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         "goal": plan.goal.to_json(), "planner": str(plan.planner), "settings": json.dumps(plan.settings),
         "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
         "strict_success": bool(plan.strict_success), "seed": np.int64(plan.seed), "created": created,
-        "name": plan.name or f"{plan.planner} {plan.goal}", "details": segments_to_json(plan.segments),
+        "name": plan.name or f"{plan.planner} {plan.goal}", "start": plan.start, "details": segments_to_json(plan.segments),
     }
     states = LAYOUT.check(plan.states).astype(np.float32)
     with open_h5(path, "a", "plans") as f:
@@ -130,7 +131,7 @@ def _read(g, pid: str, with_states: bool) -> Plan:
         states=g["states"][:] if with_states else np.zeros((0, LAYOUT.dim), np.float32),
         goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
         plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
-        strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
+        strict_success=bool(a["strict_success"]), name=str(a["name"]), start=str(a.get("start", "")), created=str(a["created"]), id=pid,
         segments=segments_from_json(a.get("details", "{}")),
         denoising=g["denoising"][:] if with_states and "denoising" in g else None,
     )

@@ -1,0 +1,143 @@
+"""Reference arrangements: floor spots, 'clear', any resting start, the demonstrator's plans."""
+import math
+
+import numpy as np
+import pytest
+
+import main
+from tasks.demonstrator import Demonstrator
+from tasks.execute import execute
+from tasks.goals import GoalError, goal_from_json, parse_goal, sample_goal
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
+from tasks.reference import FloorSpot, Reference
+from tasks.rewards import at_spot, on_floor, reward, strict_success
+from tasks.scene import SymbolicScene
+from tasks.starts import load_start_state, resting_state, start_state
+from tasks.world import yaw_quaternion
+
+
+def test_text_and_json_forms_read_back_as_the_same_goal():
+    g = parse_goal("red at 0.55,0.20,30deg; green on red, blue at -0.1,0.6")
+    assert isinstance(g, Reference) and g.task == "arrangement"
+    assert g.pairs == (("green", "red"),) and {s.block for s in g.spots} == {"red", "blue"}
+    assert g.spot("red") == FloorSpot("red", 0.55, 0.2, 30.0)
+    assert parse_goal(str(g)) == g and goal_from_json(g.to_json()) == g
+    assert parse_goal("clear") == Reference(clear=True)
+    assert isinstance(parse_goal("green on red; yellow on blue"), Reference)
+    assert parse_goal("green on red, yellow on blue").task == "rearrangement"  # the paper's goal, unchanged
+
+
+@pytest.mark.parametrize("text, message", [
+    ("red at 0.90,0.00", "out of reach"),
+    ("red at -0.6,0.0", "out of reach"),  # behind the robot, past joint 1's range
+    ("red at 0.55,0.20; green at 0.56,0.25", "two blocks at one spot"),
+    ("red at 0.55,0.20; green on red; red on green", "cycle"),
+    ("red at 0.55,0.20; red on blue", "both on the floor at a spot and on another block"),
+    ("red at 0.55,0.20; red at 0.0,0.6", "two floor spots"),
+    ("clear; green on red", "'clear' puts every block on the floor"),
+    ("purple at 0.55,0.20", "unknown block 'purple'"),
+    ("red at 0.55; clear", "cannot read"),
+])
+def test_bad_references_name_the_problem(text, message):
+    with pytest.raises(GoalError, match=message):
+        parse_goal(text)
+
+
+def test_bad_reference_json_names_the_problem():
+    with pytest.raises(GoalError, match="'at' must be a list"):
+        goal_from_json('{"at": {"red": [0.5, 0.2]}}')
+    with pytest.raises(GoalError, match="must be numbers"):
+        goal_from_json('{"at": [{"block": "red", "x": "near", "y": 0.2}]}')
+
+
+def _state(positions: dict, yaws: dict | None = None) -> np.ndarray:
+    pos = {b: np.array([0.3 * i - 0.5, 0.7, BLOCK_HEIGHT / 2]) for i, b in enumerate(BLOCK_NAMES)}
+    pos.update({b: np.asarray(p, float) for b, p in positions.items()})
+    orn = {b: yaw_quaternion((yaws or {}).get(b, 0.0)) for b in BLOCK_NAMES}
+    return LAYOUT.compose(np.zeros(7), pos, orn)
+
+
+def test_spot_tolerances_and_the_score():
+    spot = FloorSpot("red", 0.55, 0.2, 30.0)
+    h = BLOCK_HEIGHT / 2
+    assert at_spot(_state({"red": [0.57, 0.2, h]}, {"red": math.radians(30 + 90 + 10)}), spot)  # square: 90 deg alike
+    assert not at_spot(_state({"red": [0.59, 0.2, h]}, {"red": math.radians(30)}), spot)  # 4 cm off
+    assert not at_spot(_state({"red": [0.55, 0.2, h]}, {"red": math.radians(50)}), spot)  # 20 degrees off
+    assert not at_spot(_state({"red": [0.55, 0.2, 3 * h]}, {"red": math.radians(30)}), spot)  # not on the floor
+    goal = Reference(pairs=(("green", "blue"),), spots=(spot,))
+    half = _state({"red": [0.55, 0.2, h]}, {"red": math.radians(30)})
+    assert reward(half, goal) == pytest.approx(1.5) and not strict_success(half, goal)
+    tower = _state({"blue": [0.0, 0.6, h], "green": [0.0, 0.6, 3 * h], "red": [0.55, 0.2, h]}, {"red": math.radians(30)})
+    assert reward(tower, goal) == 3.0 and strict_success(tower, goal)
+    assert strict_success(_state({}), Reference(clear=True)) and all(on_floor(_state({}), b) for b in BLOCK_NAMES)
+    assert not strict_success(tower, Reference(clear=True))
+
+
+def test_resting_starts_hold_towers_and_are_seeded():
+    heights = []
+    for seed in range(8):
+        s = resting_state(seed)
+        assert np.array_equal(s, resting_state(seed))
+        assert np.all(s[LAYOUT.attached_dims] == 0)
+        heights.append(SymbolicScene.read(s).tallest[1])
+    assert max(heights) >= 3 and min(heights) <= 2  # towers of several heights, all resting strictly
+    assert np.allclose(start_state("conditional", 3)[:7], start_state("arrangement", 3)[:7], atol=1e-3)  # the arm at home
+
+
+def test_the_demonstrator_unstacks_rebuilds_and_clears_from_where_the_last_plan_ended():
+    demo = Demonstrator()
+    state = start_state("arrangement", 5)
+    for text in ("red,green,blue,yellow", "yellow,blue,green,red", "red at 0.55,0.20; green on red", "clear"):
+        goal = parse_goal(text)
+        plan = demo.plan(state, goal, 0)
+        result = execute(plan.states, goal, start=state)
+        assert result.strict_success and result.score == 100.0, text
+        state = result.final_state.astype(np.float64)
+    demo.close()
+    assert SymbolicScene.read(state).tallest[1] == 1
+
+
+def test_sampled_references_avoid_the_start_and_the_diffuser_says_what_it_cannot_do(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    start = start_state("arrangement", 11)
+    for _ in range(20):
+        g = sample_goal("arrangement", rng, start)
+        for s in g.spots:
+            assert all(np.linalg.norm(start[LAYOUT.block(b).position][:2] - s.xy) >= 0.32 for b in BLOCK_NAMES)
+    code = main.main(["plan", "--planner", "diffuser", "--goal", "red at 0.55,0.20", "--seed", "2", "--out",
+                      str(tmp_path / "p.h5")])
+    assert code == 2 and "cannot yet put a block on the floor" in capsys.readouterr().err
+
+
+def test_start_options_and_bad_start_states(tmp_path, capsys):
+    plans = tmp_path / "p.h5"
+    assert main.main(["plan", "--planner", "demonstrator", "--goal", "green,red", "--seed", "4", "--out", str(plans)]) == 0
+    assert main.main(["plan", "--planner", "demonstrator", "--goal", "clear", "--start", f"{plans}:plan_00000",
+                      "--out", str(plans)]) == 0
+    assert "from the end of p.h5:plan_00000" in capsys.readouterr().out
+    from tasks.plans import list_plans
+
+    assert list_plans(plans)[1].start == "the end of p.h5:plan_00000"
+    good = tmp_path / "s.npy"
+    np.save(good, start_state("arrangement", 1))
+    assert np.allclose(load_start_state(good), np.load(good), atol=0.02)
+    for name, value, message in (("shape.npy", np.zeros(12), "a state is 39 numbers"),
+                                 ("held.npy", _held(), "holds no block"),
+                                 ("floating.npy", _floating(), "not a resting state")):
+        np.save(tmp_path / name, value)
+        assert main.main(["plan", "--goal", "clear", "--start-state", str(tmp_path / name), "--out", str(plans)]) == 2
+        assert message in capsys.readouterr().err
+    assert main.main(["plan", "--goal", "clear", "--start", str(plans), "--out", str(plans)]) == 2
+    assert "expected FILE.h5:PLAN_ID" in capsys.readouterr().err
+
+
+def _held() -> np.ndarray:
+    s = start_state("conditional", 1)
+    s[LAYOUT.block("red").attached] = 1.0
+    return s
+
+
+def _floating() -> np.ndarray:
+    s = start_state("conditional", 1)
+    s[LAYOUT.block("red").position][2] += 0.3
+    return s
