@@ -171,7 +171,7 @@ class SymbolicPlanner:
         # Continuous symbols do not change what can be done next.
         return frozenset(f for f in facts if f[0] not in ("atconf", "atpose", "atgrasp"))
 
-    def plans(self, init: frozenset[Fact], goal: frozenset[Fact], max_depth: int = 24,
+    def plans(self, init: frozenset[Fact], goal: frozenset[Fact], max_depth: int = 32,
               regions: tuple[str, ...] = (FLOOR,)) -> Iterator[list[Step]]:
         """Skeletons reaching `goal` with the hand empty, shortest first (A*); `regions` are where a
         block may be put down (the floor, and a reference's spots).
