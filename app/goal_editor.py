@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
 
 from app.topdown import TopDownEditor
 from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, parse_goal
+from tasks.reference import Reference
 from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 
-MODES = ("Tower order", "Arrangement", "Tallest tower")
+MODES = ("Tower order", "Arrangement", "Tallest tower", "Reference (typed)")
+REFERENCE = MODES[3]
 
 
 class GoalEditor(QWidget):
@@ -45,7 +47,7 @@ class GoalEditor(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
         self.text = QLineEdit()
-        self.text.setPlaceholderText("red,green,blue  |  green on red, yellow on blue  |  tallest")
+        self.text.setPlaceholderText("red,green,blue  |  green on red  |  tallest  |  red at 0.55,0.20; clear")
         self.text.textEdited.connect(self._text_edited)
         self.topdown = TopDownEditor()
         self.topdown.setMinimumHeight(260)
@@ -54,7 +56,8 @@ class GoalEditor(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.mode.setToolTip("Tower order: click blocks bottom to top. Arrangement: click a top block, then the "
-                             "block it goes on (or drag in the top-down view). Tallest tower: any order.")
+                             "block it goes on (or drag in the top-down view). Tallest tower: any order. "
+                             "Reference: type floor spots, pairs or 'clear' (red at 0.55,0.20; green on red).")
         self.undo_button.setToolTip("Take back the last click")
         self.clear_button.setToolTip("Start the goal again")
         self.text.setToolTip("Or type the goal")
@@ -146,6 +149,8 @@ class GoalEditor(QWidget):
         elif isinstance(goal, Arrangement):
             self.mode.setCurrentText("Arrangement")
             self.pairs = list(goal.pairs)
+        elif isinstance(goal, Reference):
+            self.mode.setCurrentText(REFERENCE)
         else:
             self.mode.setCurrentText("Tallest tower")
         self.mode.blockSignals(False)
@@ -164,7 +169,10 @@ class GoalEditor(QWidget):
         mode = self.mode.currentText()
         self._sync_topdown()
         for w in (*self.chips.values(), self.undo_button, self.clear_button):
-            w.setEnabled(mode != "Tallest tower")
+            w.setEnabled(mode not in ("Tallest tower", REFERENCE))
+        if mode == REFERENCE:  # the typed text is the goal
+            self._refresh_reference()
+            return
         error = False  # a hint says what to do next; an error says what is wrong
         try:
             if mode == "Tower order":
@@ -183,6 +191,17 @@ class GoalEditor(QWidget):
         self._set_goal(goal, why, error)
         self._hint()
 
+    def _refresh_reference(self) -> None:
+        try:
+            typed = parse_goal(self.text.text()) if self.text.text().strip() else None
+        except GoalError:
+            typed = None
+        if not isinstance(typed, Reference):
+            self.text.setText("")
+        why = "" if typed is not None else "Type floor spots, pairs or 'clear': red at 0.55,0.20; green on red"
+        self._set_goal(typed if isinstance(typed, Reference) else None, why, error=False)
+        self._hint()
+
     def _goal_text(self) -> str:
         mode = self.mode.currentText()
         if mode == "Tower order":
@@ -198,6 +217,8 @@ class GoalEditor(QWidget):
         elif mode == "Arrangement":
             shown = [f"{t} on {b}" for t, b in self.pairs] + ([f"{self.pending_top} on …"] if self.pending_top else [])
             self.hint.setText("Pairs: " + (", ".join(shown) or "—"))
+        elif mode == REFERENCE:
+            self.hint.setText("Reference: where each block should end up (metres from the robot's base)")
         else:
             self.hint.setText("Build the tallest tower, any order")
 

@@ -12,9 +12,11 @@ from PySide6.QtWidgets import (
 )
 
 from tasks.h5io import FileFormatError
-from tasks.plans import Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, rename_plan
+from tasks.plans import (
+    Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, plan_chain, rename_plan,
+)
 
-COLUMNS = ("Name", "Goal", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
+COLUMNS = ("Name", "Goal", "Start", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
 
 
 def _short_settings(plan: Plan) -> str:
@@ -44,6 +46,7 @@ class LibraryPanel(QWidget):
     replayRequested = Signal(object)  # Plan with states
     compareRequested = Signal(list)  # Plans with states
     planSelected = Signal(object)  # Plan with states: its goal and start scene go back to the editor
+    chainRequested = Signal(list)  # Plans with states, first to last, each continuing the one before
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +65,7 @@ class LibraryPanel(QWidget):
         buttons = QHBoxLayout()
         actions = (
             ("Replay", self.replay, "Execute the selected plan in physics and play it (or double-click a row)"),
+            ("Replay chain", self.replay_chain, "Replay the selected plan after every plan it continued, end to end"),
             ("Compare", self.compare, "Compare two or more selected plans side by side (Ctrl+click to select)"),
             ("Rename", self.rename, "Give the selected plan a new name"),
             ("Delete", self.delete, "Delete the selected plan from the plans file (asks first; Undo restores it)"),
@@ -100,7 +104,7 @@ class LibraryPanel(QWidget):
             self._say(f"Cannot read the plans file (left untouched): {e}", error=True)
         self.table.setRowCount(len(self.plans))
         for row, plan in enumerate(self.plans):
-            cells = (plan.name, str(plan.goal), plan.planner, _short_settings(plan), f"{plan.score:.0f}",
+            cells = (plan.name, str(plan.goal), plan.start, plan.planner, _short_settings(plan), f"{plan.score:.0f}",
                      "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))
@@ -142,6 +146,15 @@ class LibraryPanel(QWidget):
         plan = self.selected()
         if plan is not None:
             self.replayRequested.emit(load_plan(self.path, plan.id))
+
+    def replay_chain(self) -> None:
+        """The selected plan and every plan it continued, executed one after the other."""
+        plan = self.selected()
+        if plan is None:
+            return
+        chain = plan_chain(self.plans, plan.id)
+        self._say(f"Replaying a chain of {len(chain)} plans: " + " → ".join(p.id for p in chain))
+        self.chainRequested.emit([load_plan(self.path, p.id) for p in chain])
 
     def _selection_changed(self) -> None:
         chosen = self.selected_all()

@@ -21,9 +21,10 @@ from app.goal_editor import GoalEditor
 from app.library import LibraryPanel, result_text
 from app.planner_panel import PlannerPanel
 from app.plan_view import PlanView
-from app.scene_box import SceneBox
-from app.widgets import scrolling
-from app.workers import ExecuteWorker, PlanWorker, WarmupWorker
+from app.scene_box import SceneBox, load_scene_dialog, save_scene_dialog
+from app.export import export_plan
+from app.widgets import scrolling, side_panel
+from app.workers import ExecuteWorker, PlanWorker
 from planner.config import SHIPPED_CHECKPOINT
 from tasks.world import initial_state
 
@@ -62,12 +63,7 @@ class MainWindow(QMainWindow):
         for part in (self.goal_editor, self.viewer, self.collector):  # as the user left them
             part.restore(self.prefs)
         self._goal_changed(self.goal_editor.goal)
-        self.warmup = self._start_warmup()
-
-    @property
-    def frames(self) -> np.ndarray | None:
-        """The states being played (a plan's realised states, a demonstration), or None."""
-        return self.viewer.frames
+        self.warmup = self.planner_panel.start_warmup(self.statusBar().showMessage)
 
     def _make_widgets(self, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None) -> None:
         self.viewer = PlanView()
@@ -80,6 +76,7 @@ class MainWindow(QMainWindow):
         self.view.blockClicked.connect(self.goal_editor.click_block)
         self.library = LibraryPanel(plans_file or Path(self.prefs.value("plans_file", str(default_plans_file()))))
         self.library.replayRequested.connect(self.replay)
+        self.library.chainRequested.connect(lambda plans: self.replay(plans[-1], plans))
         self.library.compareRequested.connect(self.compare)
         self.library.planSelected.connect(self.load_into_editor)
         dataset_file = dataset_file or Path(self.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
@@ -89,6 +86,9 @@ class MainWindow(QMainWindow):
         self.seed = self.scene_box.seed
         self.scene_box.newScene.connect(self.new_scene)
         self.scene_box.reset.connect(lambda: self.playback.set_frame(0))
+        self.scene_box.continueHere.connect(self.continue_from_here)
+        self.scene_box.saveScene.connect(self.save_scene)
+        self.scene_box.loadScene.connect(self.load_scene)
         self.planner_panel = PlannerPanel(self.prefs, checkpoint)
         self.planner_panel.planClicked.connect(self.start_plan)
         self.planner_panel.cancelClicked.connect(self.cancel_plan)
@@ -101,18 +101,8 @@ class MainWindow(QMainWindow):
     def _central(self) -> QWidget:
         goal_box = QGroupBox("Goal")
         QVBoxLayout(goal_box).addWidget(self.goal_editor)
-        panel = QWidget()
-        side = QVBoxLayout(panel)
-        for w in (self.scene_box, goal_box, self.planner_panel, self.result_label, self.keep_button):
-            side.addWidget(w)
-        side.addStretch(1)
-        # The controls scroll rather than set the window's minimum height: at 1280 x 720 (or with
-        # the arrangement editor open, or a long result) nothing falls off the screen, and the
-        # 3-D view keeps its size when the panel's content grows.
-        self.side_scroll = scrolling(panel)
-        self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        panel.setFixedWidth(SIDE_WIDTH)
-        self.side_scroll.setFixedWidth(SIDE_WIDTH + self.side_scroll.verticalScrollBar().sizeHint().width() + 4)
+        self.side_scroll = side_panel(
+            (self.scene_box, goal_box, self.planner_panel, self.result_label, self.keep_button), SIDE_WIDTH)
         body = QWidget()
         layout = QHBoxLayout(body)
         layout.addWidget(self.side_scroll)
@@ -144,18 +134,6 @@ class MainWindow(QMainWindow):
                           (Qt.Key.Key_Right, lambda: self.playback.step(1)), ("Ctrl+P", self.start_plan)):
             QShortcut(QKeySequence(key), self, slot)
 
-    def _start_warmup(self) -> WarmupWorker | None:
-        """Load the Diffuser in the background, so the first plan does not wait for it."""
-        if not self.planner_panel.diffuser_available:
-            return None
-        settings = self.planner_panel.settings()
-        warmup = WarmupWorker(lambda: self.planner_panel.diffuser(settings))
-        warmup.ready.connect(lambda s: self.statusBar().showMessage(f"Diffuser ready (loaded in {s:.1f} s)", 5000))
-        warmup.failed.connect(lambda m: self.statusBar().showMessage(f"Diffuser not loaded: {m}"))
-        warmup.start()
-        self.statusBar().showMessage("Loading the Diffuser in the background…")
-        return warmup
-
     # ------------------------------------------------------------------ prefs
     def _save_prefs(self) -> None:
         self.planner_panel.save()
@@ -167,26 +145,48 @@ class MainWindow(QMainWindow):
             self.prefs.setValue(key, value)
 
     # ------------------------------------------------------------------ scene and goal
-    def new_scene(self) -> None:
-        self.state = initial_state(self.seed.value())
-        self.plan = None
+    def _set_start(self, state: np.ndarray, origin: str, parent: str = "") -> None:
+        """Where the next plan starts, and where that came from (a seed, a plan's end, a kept scene)."""
+        self.state, self.start_origin, self.start_parent = np.asarray(state, dtype=np.float64), origin, parent
+        self.plan, self.last_result = None, None
         self.keep_button.setEnabled(False)
-        self.result_label.setText("")
+        self.scene_box.continue_button.setEnabled(False)
+        self.scene_box.set_origin(origin)
         self.viewer.show_scene(self.state)
         self.goal_editor.set_scene(self.state)
+
+    def new_scene(self) -> None:
+        self._set_start(initial_state(self.seed.value()), f"scene {self.seed.value()}")
+        self.result_label.setText("")
         self.statusBar().showMessage(f"Scene {self.seed.value()}: click blocks or chips to set a goal")
 
     def load_into_editor(self, plan) -> None:
         """A plan chosen in the library: its start scene and its goal go back into the editor."""
         if self.worker is not None:
             return
-        self.state = np.asarray(plan.states[0], dtype=np.float64)
-        self.plan = None
-        self.viewer.show_scene(self.state)
-        self.goal_editor.set_scene(self.state)
+        self._set_start(plan.states[0], f"the start of {plan.id}", plan.parent)
         self.goal_editor.set_text(str(plan.goal))
-        self.keep_button.setEnabled(False)
         self.statusBar().showMessage(f"'{plan.name}': its start scene and goal are in the editor; Replay plays it")
+
+    def continue_from_here(self) -> None:
+        """The next plan starts where the shown one ended (as physics left the blocks)."""
+        if self.plan is None or self.last_result is None or self.worker is not None:
+            return
+        plan = self.plan
+        self._set_start(self.last_result.final_state, f"the end of {plan.id or plan.name}", plan.id)
+        self.statusBar().showMessage(f"Continuing from where '{plan.name}' ended: set the next goal")
+
+    def save_scene(self, name: str | None = None) -> None:
+        """Keep the present start in the plans file (asks for a name unless given)."""
+        self.statusBar().showMessage(save_scene_dialog(self, self.library.path, self.state, name))
+
+    def load_scene(self, name: str | None = None) -> None:
+        """Start from a scene kept by name (asks which unless given)."""
+        chosen = load_scene_dialog(self, self.library.path, name)
+        if isinstance(chosen, str):
+            self.statusBar().showMessage(chosen)
+        elif chosen is not None:
+            self._set_start(chosen[1], f"scene '{chosen[0]}'")
 
     def _goal_changed(self, goal) -> None:
         self.planner_panel.plan_button.setEnabled(goal is not None and self.worker is None)
@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
             self.planner_panel.progress_label.setText("Cancelling…")
 
     def _plan_done(self, plan, result) -> None:
+        plan = replace(plan, start=self.start_origin, parent=self.start_parent)
         pid = self.library.add(plan)
         self._show_result(replace(plan, id=pid or ""), result)
 
@@ -225,8 +226,9 @@ class MainWindow(QMainWindow):
         self.result_label.setText(f"Demonstration, {len(states)} states")
 
     def _show_result(self, plan, result) -> None:
-        self.plan = plan
+        self.plan, self.last_result = plan, result
         self.plan_scene_seed = self.seed.value()
+        self.scene_box.continue_button.setEnabled(True)
         self.keep_button.setEnabled(bool(result.strict_success))
         self.state = result.states[0].astype(np.float64)
         self.export_video_action.setEnabled(bool(plan.id))
@@ -235,21 +237,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Plan ready: Space plays it, arrows step")
         self.viewer.show_frames(result.states, plan, play=True)
 
-    def replay(self, plan) -> None:
-        """Replay a stored plan: execute it in physics (off the GUI thread) and play it."""
+    def replay(self, plan, chain: list | None = None) -> None:
+        """Replay a stored plan (or a chain ending with it): execute it in physics (off the GUI
+        thread) and play it."""
         if self._replay_worker is not None:
             return
         self.statusBar().showMessage(f"Replaying {plan.name}…")
-        self._replay_worker = ExecuteWorker(plan)
+        self._replay_worker = ExecuteWorker(plan, chain)
         self._replay_worker.done.connect(self._show_result)
         self._replay_worker.failed.connect(self._plan_failed)
         self._replay_worker.finished.connect(self._replay_finished)
         self._replay_worker.start()
 
     def compare(self, plans: list) -> None:
-        window = CompareWindow(plans, self.library.path)
-        window.show()
-        self.compare_windows.append(window)
+        self.compare_windows.append(CompareWindow(plans, self.library.path))
+        self.compare_windows[-1].show()
 
     def _replay_finished(self) -> None:
         self._replay_worker = None
@@ -286,8 +288,6 @@ class MainWindow(QMainWindow):
         self._export(out, denoising=True)
 
     def _export(self, out: str | None, denoising: bool) -> None:
-        from app.export import export_plan
-
         if self.plan is None or not self.plan.id or self._render_job is not None:
             return
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
 )
 
+from app.workers import WarmupWorker
 from planner.config import PlannerSettings, meta
 
 TIPS = {
@@ -124,6 +125,19 @@ class PlannerPanel(QGroupBox):
                     self._planners.pop(old).close()
                 self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
             return self._planners[key]
+
+    def start_warmup(self, say) -> WarmupWorker | None:
+        """Load the Diffuser in the background, so the first plan does not wait for it; `say`
+        shows what happens (the status bar)."""
+        if not self.diffuser_available:
+            return None
+        settings = self.settings()
+        warmup = WarmupWorker(lambda: self.diffuser(settings))
+        warmup.ready.connect(lambda s: say(f"Diffuser ready (loaded in {s:.1f} s)", 5000))
+        warmup.failed.connect(lambda m: say(f"Diffuser not loaded: {m}"))
+        warmup.start()
+        say("Loading the Diffuser in the background…")
+        return warmup
 
     def _choice_changed(self) -> None:
         for w in (self.steps, self.candidates, self.guide_scale, self.plan_seed, self.device):

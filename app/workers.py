@@ -67,19 +67,20 @@ class PlanWorker(QThread):
 
 
 class ExecuteWorker(QThread):
-    """Executes stored plan states in physics (from their first state); emits done(plan, result)."""
+    """Executes stored plan states in physics (from their first state; a chain of plans one after
+    the other); emits done(last plan, result over all of them)."""
 
     done = Signal(object, object)
     failed = Signal(str)
 
-    def __init__(self, plan) -> None:
+    def __init__(self, plan, chain: list | None = None) -> None:
         super().__init__()
-        self.plan = plan
+        self.plan, self.chain = plan, chain or [plan]
 
     def run(self) -> None:
         try:
-            result = wait_for(jobs.submit(jobs.run_execute, self.plan.states, self.plan.goal), lambda: False)
-            self.done.emit(self.plan, result)
+            job = jobs.submit(jobs.run_chain, [(p.states, p.goal) for p in self.chain])
+            self.done.emit(self.plan, wait_for(job, lambda: False))
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")
 

@@ -61,7 +61,7 @@ def main() -> None:
     w.start_plan()
     loop.exec()
     w.playback.set_playing(False)
-    w.playback.set_frame(int(len(w.frames) * 0.55))
+    w.playback.set_frame(int(len(w.viewer.frames) * 0.55))
     wait(200)
     w.grab().save(str(out / "main-window-1280x720.png"))
     w.resize(1920, 1080)
@@ -97,7 +97,7 @@ def main() -> None:
     w.start_plan()
     loop.exec()
     w.playback.set_playing(False)
-    w.playback.set_frame(len(w.frames) - 1)
+    w.playback.set_frame(len(w.viewer.frames) - 1)
     wait(200)
     w.grab().save(str(out / "tallest-plan.png"))
     print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window-1280x720.png, "

@@ -43,5 +43,17 @@ def run_execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None)
     return execute(states, goal, start=start)
 
 
+def run_chain(plans: list[tuple[np.ndarray, Goal]]) -> Execution:
+    """(In the worker) execute plans one after the other, each from where the last one left the
+    blocks; the realised states of all of them, scored on the last goal."""
+    from dataclasses import replace
+
+    current, results = None, []
+    for states, goal in plans:
+        results.append(execute(states, goal, start=current))
+        current = results[-1].final_state
+    return replace(results[-1], states=np.concatenate([r.states for r in results]))
+
+
 def submit(fn, *args) -> Future:
     return pool().submit(fn, *args)

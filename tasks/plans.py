@@ -8,8 +8,10 @@ plans                    attrs: state_names, next_id
 plans/<id>/states        (T, 39) float32
 plans/<id>/denoising     (segments, steps, H, 39) float32, optional: the plan forming
 plans/<id>               attrs: goal (JSON), planner, settings (JSON), plan_seconds, score,
-                                strict_success, seed, created (ISO time), name,
+                                strict_success, seed, created (ISO time), name, start (where it
+                                started), parent (the plan it continued, or ""),
                                 details (JSON {"segments": [SegmentReport.to_dict(), ...]})
+scenes/<name>            (39,) float64: a start state kept by name
 ```
 """
 from __future__ import annotations
@@ -86,6 +88,7 @@ class Plan:
     strict_success: bool = False
     name: str = ""
     start: str = ""  # where the start state came from ("scene 3", "the end of plans.h5:plan_00002", ...)
+    parent: str = ""  # the id of the plan this one continued (it starts where that one ended), or ""
     created: str = ""
     id: str = ""
     segments: tuple[SegmentReport, ...] = ()  # the planner's account, one per segment
@@ -102,7 +105,8 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         "goal": plan.goal.to_json(), "planner": str(plan.planner), "settings": json.dumps(plan.settings),
         "plan_seconds": float(plan.plan_seconds), "score": float(plan.score),
         "strict_success": bool(plan.strict_success), "seed": np.int64(plan.seed), "created": created,
-        "name": plan.name or f"{plan.planner} {plan.goal}", "start": plan.start, "details": segments_to_json(plan.segments),
+        "name": plan.name or f"{plan.planner} {plan.goal}", "start": plan.start, "parent": plan.parent,
+        "details": segments_to_json(plan.segments),
     }
     states = LAYOUT.check(plan.states).astype(np.float32)
     with open_h5(path, "a", "plans") as f:
@@ -131,7 +135,8 @@ def _read(g, pid: str, with_states: bool) -> Plan:
         states=g["states"][:] if with_states else np.zeros((0, LAYOUT.dim), np.float32),
         goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
         plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
-        strict_success=bool(a["strict_success"]), name=str(a["name"]), start=str(a.get("start", "")), created=str(a["created"]), id=pid,
+        strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
+        start=str(a.get("start", "")), parent=str(a.get("parent", "")),
         segments=segments_from_json(a.get("details", "{}")),
         denoising=g["denoising"][:] if with_states and "denoising" in g else None,
     )
@@ -141,6 +146,8 @@ def list_plans(path: str | Path) -> list[Plan]:
     """Every plan's metadata (states left empty), oldest first."""
     with open_h5(path, "r", "plans") as f:
         if "plans" not in f:
+            if "scenes" in f:  # a plans file that so far keeps scenes only
+                return []
             raise FileFormatError(f"{path}: not a plans file (no 'plans' group)")
         check_layout(f, "plans", path)
         return [_read(f["plans"][pid], pid, False) for pid in sorted(f["plans"])]
@@ -151,6 +158,43 @@ def load_plan(path: str | Path, pid: str) -> Plan:
         if "plans" not in f or pid not in f["plans"]:
             raise FileFormatError(f"{path}: no plan {pid!r}")
         return _read(f["plans"][pid], pid, True)
+
+
+def plan_chain(plans: list[Plan], pid: str) -> list[Plan]:
+    """The plans that led to `pid`, each continued by the next, first to last (metadata only)."""
+    by_id = {p.id: p for p in plans}
+    chain: list[Plan] = []
+    while pid in by_id and pid not in {p.id for p in chain}:  # a deleted parent ends the chain
+        chain.append(by_id[pid])
+        pid = by_id[pid].parent
+    return chain[::-1]
+
+
+def save_scene(path: str | Path, name: str, state: np.ndarray) -> None:
+    """Keep a start state in the plans file under `name` (replacing one of that name)."""
+    state = LAYOUT.check(np.asarray(state)[None])[0].astype(np.float64)
+    if not name.strip() or "/" in name:
+        raise FileFormatError(f"{name!r}: a scene name is some text without '/'")
+    with open_h5(path, "a", "plans") as f:
+        scenes = f.require_group("scenes")
+        if name in scenes:
+            del scenes[name]
+        scenes.create_dataset(name, data=state)
+        tag(f, "plans")
+
+
+def list_scenes(path: str | Path) -> list[str]:
+    if not Path(path).exists():
+        return []
+    with open_h5(path, "r", "plans") as f:
+        return sorted(f["scenes"]) if "scenes" in f else []
+
+
+def load_scene(path: str | Path, name: str) -> np.ndarray:
+    with open_h5(path, "r", "plans") as f:
+        if "scenes" not in f or name not in f["scenes"]:
+            raise FileFormatError(f"{path}: no scene {name!r}")
+        return LAYOUT.check(f["scenes"][name][:][None])[0].astype(np.float64)
 
 
 def rename_plan(path: str | Path, pid: str, name: str) -> None:

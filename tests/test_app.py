@@ -76,11 +76,11 @@ def test_plan_from_button_to_playback_while_the_event_loop_runs(window, qtbot, p
     assert len(ticks) > 5  # the GUI kept processing events while the plan was made
     assert window.plan is not None and window.plan.planner == planner
     assert "score" in window.result_label.text()
-    n = len(window.frames)
+    n = len(window.viewer.frames)
     assert window.playback.length == n and n >= 128
     window.playback.set_playing(False)
     window.playback.set_frame(n - 1)
-    np.testing.assert_allclose(window.view.state, window.frames[-1])
+    np.testing.assert_allclose(window.view.state, window.viewer.frames[-1])
     qtbot.keyClick(window, Qt.Key.Key_Left)
     assert window.playback.frame == n - 2
     assert window.view.trail is not None and len(window.view.trail_pixels()) > 100  # the tool's path is drawn
@@ -138,7 +138,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     assert lib.table.item(0, 0).text() == "two pairs"
     with qtbot.waitSignal(again.replayFinished, timeout=60_000):
         lib.replay()
-    assert again.frames is not None and len(again.frames) == 256 and "strict success" in again.result_label.text()
+    assert again.viewer.frames is not None and len(again.viewer.frames) == 256 and "strict success" in again.result_label.text()
     lib.export(str(tmp_path / "one.h5"))
     assert (tmp_path / "one.h5").exists()
     lib.select(0)
@@ -218,7 +218,7 @@ def test_compare_two_plans(qtbot, tmp_path):
         w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData(planner))
         with qtbot.waitSignal(w.planFinished, timeout=120_000):
             w.start_plan()
-    frames = w.frames
+    frames = w.viewer.frames
     w.view.set_state(frames[0])
     before = w.view.frame().copy()
     lib = w.library
@@ -271,7 +271,7 @@ def test_collect_two_demos_open_one_and_keep_a_plan(window, qtbot, tmp_path):
         qtbot.mouseClick(panel.collect_button, Qt.MouseButton.LeftButton)
     assert panel.table.rowCount() == 2 and "2 demos" in panel.summary.text()
     panel.open_demo(1)
-    assert window.frames is not None and window.playback.length == len(window.frames)
+    assert window.viewer.frames is not None and window.playback.length == len(window.viewer.frames)
     # the editor's goal, then a Diffuser plan kept as a demonstration
     window.goal_editor.set_text("red,green")
     panel.use_editor_goal.setChecked(True)
