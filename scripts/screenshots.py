@@ -100,9 +100,21 @@ def main() -> None:
     w.playback.set_frame(len(w.viewer.frames) - 1)
     wait(200)
     w.grab().save(str(out / "tallest-plan.png"))
+    # Continue from where the tower stands: the demonstrator puts red on a floor spot, green on it.
+    w.continue_from_here()
+    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
+    editor.set_text("red at 0.55,-0.30; green on red")
+    loop = QEventLoop()
+    w.planFinished.connect(loop.quit)
+    w.start_plan()
+    loop.exec()
+    w.playback.set_playing(False)
+    w.playback.set_frame(len(w.viewer.frames) - 1)
+    wait(200)
+    w.grab().save(str(out / "continued-plan.png"))
     print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window-1280x720.png, "
           f"main-window-1920x1080.png, denoising.png, "
-          f"compare.png, compare-overlay.png, tallest-plan.png in {out}")
+          f"compare.png, compare-overlay.png, tallest-plan.png, continued-plan.png in {out}")
     w.close()
 
 
