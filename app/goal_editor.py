@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from app.topdown import TopDownEditor
 from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, parse_goal
-from tasks.reference import Reference
+from tasks.reference import FloorSpot, Reference
 from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 
 MODES = ("Tower order", "Arrangement", "Tallest tower", "Reference (typed)")
@@ -28,6 +28,8 @@ class GoalEditor(QWidget):
         super().__init__(parent)
         self.order: list[str] = []
         self.pairs: list[tuple[str, str]] = []
+        self.spots: list[tuple[str, float, float]] = []  # blocks set down on the floor in the top-down editor
+        self._scene = None
         self.pending_top: str | None = None
         self.goal: Goal | None = None
         self.mode = QComboBox()
@@ -106,6 +108,8 @@ class GoalEditor(QWidget):
 
     def set_scene(self, state) -> None:
         """Blocks of the top-down editor where they are in the scene."""
+        self._scene = state
+        self.spots = []
         self.topdown.set_scene(state)
         self.topdown.set_pairs(self.pairs)
 
@@ -113,6 +117,7 @@ class GoalEditor(QWidget):
         if self.mode.currentText() != "Arrangement":
             return
         self.pairs, self.pending_top = list(pairs), None
+        self.spots = self.topdown.floor_spots()
         self._refresh()
 
     def undo(self) -> None:
@@ -125,7 +130,9 @@ class GoalEditor(QWidget):
         self._refresh()
 
     def clear(self) -> None:
-        self.order, self.pairs, self.pending_top = [], [], None
+        self.order, self.pairs, self.spots, self.pending_top = [], [], [], None
+        if self._scene is not None:  # the dragged blocks go back to where they are
+            self.topdown.set_scene(self._scene)
         self._refresh()
 
     def set_text(self, text: str) -> None:
@@ -141,7 +148,7 @@ class GoalEditor(QWidget):
         except GoalError as e:
             self._set_goal(None, str(e))
             return
-        self.order, self.pairs, self.pending_top = [], [], None
+        self.order, self.pairs, self.spots, self.pending_top = [], [], [], None
         self.mode.blockSignals(True)
         if isinstance(goal, TowerOrder):
             self.mode.setCurrentText("Tower order")
@@ -180,14 +187,17 @@ class GoalEditor(QWidget):
                 why = "" if self.order else "Click blocks bottom to top."
                 if self.order and len(self.order) < 2:
                     goal, why = None, "A tower needs at least 2 blocks: click the next one up."
+            elif mode == "Arrangement" and self.spots:  # blocks set down on the floor: a reference
+                goal = Reference(tuple(self.pairs), tuple(FloorSpot(*s) for s in self.spots))
+                why = ""
             elif mode == "Arrangement":
                 goal = Arrangement(tuple(self.pairs)) if self.pairs else None
-                why = "" if self.pairs else "Click a top block, then the block it goes on."
+                why = "" if self.pairs else "Click a top block, then the block it goes on (or drag it in the view below)."
             else:
                 goal, why = Unconditional(), ""
         except GoalError as e:
             goal, why, error = None, str(e), True
-        self.text.setText(self._goal_text())
+        self.text.setText(str(goal) if isinstance(goal, Reference) else self._goal_text())
         self._set_goal(goal, why, error)
         self._hint()
 

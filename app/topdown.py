@@ -1,5 +1,6 @@
 """Top-down arrangement editor: drag the blocks to where they should end up; drop one on another
-to stack it there. The stacks become "top on bottom" pairs (an Arrangement)."""
+to stack it there, or on the floor to put it there. The stacks become "top on bottom" pairs, the
+blocks set down on the floor floor spots (an Arrangement, or a Reference with spots)."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,6 +32,7 @@ class TopDownEditor(QWidget):
         base = pg.ScatterPlotItem([0], [0], size=30, brush=pg.mkBrush(60, 60, 60), pen=None)
         self.plot.addItem(base)
         self.below: dict[str, str] = {}  # top -> bottom
+        self.spots: dict[str, np.ndarray] = {}  # blocks set down on the floor by a drop -> centre
         self.positions: dict[str, np.ndarray] = {name: np.zeros(2) for name in BLOCK_NAMES}  # centres
         self.rois: dict[str, pg.ROI] = {}
         for name in BLOCK_NAMES:
@@ -59,8 +61,8 @@ class TopDownEditor(QWidget):
         roi.blockSignals(False)
 
     def set_scene(self, state: np.ndarray) -> None:
-        """Put the blocks where they are in `state`, with no pairs."""
-        self.below = {}
+        """Put the blocks where they are in `state`, with no pairs and no spots."""
+        self.below, self.spots = {}, {}
         for name in BLOCK_NAMES:
             self._place(name, np.asarray(state)[LAYOUT.block(name).position][:2])
             self.rois[name].setZValue(1)
@@ -87,7 +89,10 @@ class TopDownEditor(QWidget):
         if targets:
             bottom = self._top_of_pile(min(targets, key=lambda b: np.linalg.norm(self.centre(b) - centre)))
             self.below[name] = bottom
+            self.spots.pop(name, None)
             centre = self.centre(bottom) + STACK_OFFSET
+        else:
+            self.spots[name] = np.round(centre, 3)  # set down on the floor here
         shift = centre - previous
         for b in moving:
             self._place(b, self.centre(b) + shift if b != name else centre)
@@ -121,6 +126,10 @@ class TopDownEditor(QWidget):
 
         for b in BLOCK_NAMES:
             self.rois[b].setZValue(1 + level(b))
+
+    def floor_spots(self) -> list[tuple[str, float, float]]:
+        """(block, x, y) of the blocks set down on the floor by a drop."""
+        return [(b, float(self.spots[b][0]), float(self.spots[b][1])) for b in BLOCK_NAMES if b in self.spots]
 
     def pairs(self) -> list[tuple[str, str]]:
         return sorted(self.below.items(), key=lambda tb: BLOCK_NAMES.index(tb[1]))

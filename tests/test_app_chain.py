@@ -75,3 +75,21 @@ def test_scenes_are_kept_by_name(window, qtbot):
     window.load_scene("nope")  # a name that is not there: said in the status bar, nothing changes
     assert "no scene 'nope'" in window.statusBar().currentMessage()
     np.testing.assert_array_equal(window.state, start)
+
+
+def test_a_block_dropped_on_the_floor_in_the_top_down_editor_goes_there(window, qtbot):
+    window.seed.setValue(3)
+    window.new_scene()
+    editor = window.goal_editor
+    editor.mode.setCurrentText("Arrangement")
+    editor.topdown.drop("red", [0.55, -0.30])  # on the floor: a spot
+    editor.topdown.drop("green", editor.topdown.centre("red"))  # on red: stacked, as before
+    goal = editor.goal
+    assert isinstance(goal, Reference) and goal.pairs == (("green", "red"),) and goal.spot("red").x == 0.55
+    assert editor.text.text() == str(goal)
+    editor.topdown.drop("blue", [0.95, 0.0])
+    assert editor.goal is None and "out of reach" in editor.message.text()
+    editor.topdown.drop("blue", editor.topdown.centre("green"))  # blue on green instead
+    with qtbot.waitSignal(window.planFinished, timeout=120_000):
+        window.start_plan()
+    assert window.last_result is not None and window.last_result.strict_success, window.result_label.text()
