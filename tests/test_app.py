@@ -7,6 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer  # noqa: E402
 
+from app.library import COLUMNS  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from tasks.goals import Arrangement, TowerOrder, Unconditional  # noqa: E402
 from tasks.layout import LAYOUT  # noqa: E402
@@ -132,7 +133,7 @@ def test_library_keeps_plans_across_a_restart_and_replays_them(qtbot, tmp_path):
     assert again.planner_panel.planner_choice.currentData() == "demonstrator"  # settings persist too
     lib = again.library
     assert lib.table.rowCount() == 1 and lib.table.item(0, 1).text() == "green on red, yellow on blue"
-    assert lib.table.item(0, 4).text() == "100"
+    assert lib.table.item(0, COLUMNS.index("Score")).text() == "100"
     lib.select(0)
     lib.rename("two pairs")
     assert lib.table.item(0, 0).text() == "two pairs"
