@@ -149,6 +149,7 @@ class GoalEditor(QWidget):
             self._set_goal(None, str(e))
             return
         self.order, self.pairs, self.spots, self.pending_top = [], [], [], None
+        self.topdown.spots.clear()
         self.mode.blockSignals(True)
         if isinstance(goal, TowerOrder):
             self.mode.setCurrentText("Tower order")

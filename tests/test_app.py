@@ -11,6 +11,7 @@ from app.library import COLUMNS  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from tasks.goals import Arrangement, TowerOrder, Unconditional  # noqa: E402
 from tasks.layout import LAYOUT  # noqa: E402
+from tasks.reference import FloorSpot, Reference  # noqa: E402
 from tests.test_render import project  # noqa: E402
 
 
@@ -320,8 +321,8 @@ def test_topdown_editor_drag_to_stack(window, qtbot):
     top.drop("green", blue)  # green moves onto blue and takes yellow along
     assert sorted(editor.goal.pairs) == [("green", "blue"), ("yellow", "green")]
     assert np.linalg.norm(top.centre("yellow") - blue) < 0.1
-    top.drop("green", np.array([0.0, -0.6]))  # set down on free floor: only yellow stays stacked
-    assert editor.goal == Arrangement((("yellow", "green"),))
+    top.drop("green", np.array([0.0, -0.6]))  # set down on free floor: a spot; only yellow stays stacked
+    assert editor.goal == Reference((("yellow", "green"),), (FloorSpot("green", 0.0, -0.6),))
     # a real drag: pyqtgraph moves the ROI and reports the drop
     roi = top.rois["blue"]
     roi.setPos(roi.pos() + (top.centre("green") - top.centre("blue")), finish=True)
