@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import math
+
 import numpy as np
 import torch
 
@@ -19,9 +21,9 @@ from planner.moves import Move
 from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
 from tasks.plans import Proposal
-from tasks.reference import Reference
-from tasks.rewards import centred_over
-from tasks.scene import SymbolicScene
+from tasks.reference import FloorSpot, Reference
+from tasks.rewards import at_spot, centred_over, reference_parts
+from tasks.scene import FLOOR, SymbolicScene
 
 if TYPE_CHECKING:
     from planner.plan import DiffuserPlanner
@@ -32,9 +34,8 @@ def next_move(scene: SymbolicScene, goal: Goal) -> Move | None:
     stand (or, for an unconditional goal, always: the Diffuser proposes)."""
     if isinstance(goal, Unconditional):
         return None
-    if isinstance(goal, Reference) and (goal.spots or goal.clear):
-        # The move model has only seen blocks put on blocks; floor placements wait for new data.
-        raise GoalError(f"the Diffuser cannot yet put a block on the floor ('{goal}'); plan it with the demonstrator")
+    if isinstance(goal, Reference):
+        raise ValueError("a reference's moves need the state: reference_moves(state, goal)")
     below = dict(goal.pairs)
     for top, bottom in goal.pairs:
         if scene.is_on(top, bottom):
@@ -43,10 +44,44 @@ def next_move(scene: SymbolicScene, goal: Goal) -> Move | None:
             return Move(top, bottom)  # pairs are bottom-up: the ones below already stand
         if bottom not in below or scene.is_on(bottom, below[bottom]):  # its support is where the goal wants it
             return Move(top, bottom)
-    if isinstance(goal, (Arrangement, Reference)):
+    if isinstance(goal, Arrangement):
         unmet = [(t, b) for t, b in goal.pairs if not scene.is_on(t, b)]
         return Move(*unmet[0]) if unmet else None
     return None
+
+
+def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
+    """The moves a reference needs from `state`, in order, from the demonstrator's symbolic
+    search (unstacking first where a block must come out from under others): a block onto a
+    block, onto its spot, or onto free floor away from every block and spot."""
+    from tasks.demonstrator.solver import _manipulations, goal_facts, initial_support, spot_region
+    from tasks.demonstrator.symbolic import SymbolicPlanner, initial_facts
+    from tasks.reference import _free_spot
+    from tasks.world import quaternion_yaw
+
+    regions = (FLOOR, *(spot_region(s.block) for s in goal.spots))
+    skeleton = next(SymbolicPlanner().plans(initial_facts(initial_support(state, goal)), goal_facts(goal),
+                                            regions=regions), None)
+    if skeleton is None:
+        raise GoalError(f"no sequence of moves reaches '{goal}' from this state")
+    taken = [state[LAYOUT.block(b).position][:2] for b in BLOCK_NAMES] + [s.xy for s in goal.spots]
+    rng = np.random.default_rng(0)
+    moves = []
+    for block, dest in _manipulations(skeleton):
+        yaw = quaternion_yaw(state[LAYOUT.block(block).orientation])
+        if dest in BLOCK_NAMES:
+            moves.append(Move(block, dest))
+            continue
+        spot = goal.spot(block) if dest != FLOOR else None
+        if spot is not None:
+            moves.append(Move(block, FLOOR, (spot.x, spot.y, yaw if spot.yaw_deg is None else math.radians(spot.yaw_deg))))
+            continue
+        xy = _free_spot(rng, taken)
+        if xy is None:
+            raise GoalError(f"no free floor left to put {block} down")
+        taken.append(xy)
+        moves.append(Move(block, FLOOR, (float(xy[0]), float(xy[1]), yaw)))
+    return moves
 
 
 def grows_tower(scene: SymbolicScene, move: Move) -> bool:
@@ -93,11 +128,15 @@ def achieved(before: np.ndarray, after: np.ndarray, move: Move | None) -> bool:
     """The move stands; without a move (the paper's unconditional plan), the tower grew."""
     if move is None:
         return SymbolicScene.read(after).tallest[1] > SymbolicScene.read(before).tallest[1]
+    if move.onto == FLOOR:
+        return at_spot(after, FloorSpot(move.block, move.at[0], move.at[1]))
     return SymbolicScene.read(after).is_on(move.block, move.onto)
 
 
 def goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
     """How much of the goal stands: its pairs, or (unconditional) the tallest tower's height."""
+    if isinstance(goal, Reference):
+        return sum(reference_parts(state, goal, strict=True))
     scene = SymbolicScene.read(state)
     if isinstance(goal, Unconditional):
         return scene.tallest[1]
@@ -107,6 +146,9 @@ def goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
 def choose_move(planner: DiffuserPlanner, state: np.ndarray, goal: Goal, gen: torch.Generator,
                 should_stop=None) -> tuple[Move | None, Proposal, dict | None]:
     """The next move, who chose it, and (unconditional) the model's score of every move."""
+    if isinstance(goal, Reference):
+        moves = reference_moves(state, goal)
+        return (moves[0] if moves else None), Proposal.GOAL, None
     scene = SymbolicScene.read(state)
     if not isinstance(goal, Unconditional):
         return next_move(scene, goal), Proposal.GOAL, None

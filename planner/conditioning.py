@@ -16,6 +16,7 @@ import numpy as np
 from planner.guides import Guide, PlacedOn
 from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
 from planner.moves import Move
+from tasks.scene import FLOOR
 from tasks.kinematics import CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements
 from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.world import Pose, World
@@ -40,7 +41,10 @@ class KeyframeSolver:
         self.world.close()
 
     def keyframes(self, state: np.ndarray, move: Move, max_tries: int = 4):
-        """(q_grasp, q_release, placed pose) or None if no collision-free IK is found."""
+        """(q_grasp, q_release, placed pose) or None if no collision-free IK is found (or the move
+        goes to the floor: keyframes are for stacking)."""
+        if move.onto == FLOOR:
+            return None
         _, pos, orn, _ = LAYOUT.decompose(state)
         scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
         rng = np.random.default_rng(0)
@@ -62,7 +66,7 @@ def segment_conditions(
     """Constraints (and guide) for one segment from `state`. Without keyframes (or without a
     move, or when IK finds none), only the first state is pinned, as in the paper."""
     values = np.repeat(np.asarray(state, dtype=np.float64)[None], horizon, axis=0)
-    guide = PlacedOn(move.block, move.onto) if move is not None else None
+    guide = PlacedOn(move.block, move.onto) if move is not None and move.onto != FLOOR else None
     found = solver.keyframes(state, move) if (keyframes and move is not None and solver is not None) else None
     if found is None:
         return SegmentConditions(move, start_mask(horizon), values, guide)

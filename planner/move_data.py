@@ -37,7 +37,7 @@ class MoveSegments:
 
 
 def extract(path: str | Path, progress=None) -> MoveSegments:
-    """Every aligned segment of `path`'s demos that puts one block on another."""
+    """Every aligned segment of `path`'s demos that puts a block on another or on the floor."""
     from tasks.dataset import load_states
     from tasks.h5io import open_h5
 
@@ -104,6 +104,12 @@ def load(path: str | Path) -> MoveSegments:
         save(segments, cache)
         return segments
     return _read(path)
+
+
+def merge(parts: list[MoveSegments]) -> MoveSegments:
+    """Several files' segments as one training set (each keeps its own held-out split)."""
+    return MoveSegments(np.concatenate([p.channels for p in parts]), np.concatenate([p.cond for p in parts]),
+                        np.concatenate([p.valid for p in parts]), " + ".join(p.source for p in parts))
 
 
 def _read(path: Path) -> MoveSegments:

@@ -39,7 +39,8 @@ def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.nda
         return rotate_xy(cond_state[LAYOUT.block(name).position], -angle)
 
     grasp = turned(move.block) + [0, 0, BLOCK_HEIGHT / 2 + GRASP_GAP]
-    release = turned(move.onto) + [0, 0, BLOCK_HEIGHT / 2 + PLACE_GAP + BLOCK_HEIGHT + GRASP_GAP]
+    release = rotate_xy(move.support_pose(cond_state)[0], -angle) + [0, 0, BLOCK_HEIGHT / 2 + PLACE_GAP + BLOCK_HEIGHT
+                                                                       + GRASP_GAP]
     return grasp, release
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.layout import BLOCK_NAMES, LAYOUT, NUM_JOINTS, PHASES
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, NUM_JOINTS, PHASES
+from tasks.scene import FLOOR
 from tasks.world import quaternion_yaw
 
 GRIPPER = NUM_JOINTS  # channel index of the gripper in a move trajectory
@@ -34,13 +35,26 @@ COND_DIM = len(COND_NAMES)
 
 @dataclass(frozen=True)
 class Move:
-    """One pick-and-place: put `block` on `onto`."""
+    """One pick-and-place: put `block` on block `onto`, or (onto FLOOR) on the floor `at`
+    (x, y, yaw in radians)."""
 
     block: str
     onto: str
+    at: tuple[float, float, float] | None = None
 
     def __str__(self) -> str:
+        if self.onto == FLOOR:
+            return f"{self.block} to the floor at {self.at[0]:.3f},{self.at[1]:.3f}"
         return f"{self.block} on {self.onto}"
+
+    def support_pose(self, state: np.ndarray) -> tuple[np.ndarray, float]:
+        """Position and yaw of what the block goes onto; the floor is a block-sized support sunk
+        just below it, so a floor placement and a stacking have one geometry."""
+        if self.onto == FLOOR:
+            x, y, yaw = self.at
+            return np.array([x, y, -BLOCK_HEIGHT / 2]), yaw
+        s = LAYOUT.block(self.onto)
+        return np.asarray(state, dtype=np.float64)[s.position], quaternion_yaw(np.asarray(state)[s.orientation])
 
 
 def frame_angle(state: np.ndarray, block: str) -> float:
@@ -61,16 +75,21 @@ def move_condition(state: np.ndarray, move: Move) -> np.ndarray:
 
     A square block looks the same every quarter turn, so its yaw enters as sin/cos of 4 yaw.
     """
-    LAYOUT.block(move.block), LAYOUT.block(move.onto)  # unknown names raise here
+    LAYOUT.block(move.block)  # unknown names raise here
+    if move.onto != FLOOR:
+        LAYOUT.block(move.onto)
     state = np.asarray(state, dtype=np.float64)
     angle = frame_angle(state, move.block)
     joints = to_canonical(state[LAYOUT.joints], angle)
     parts = [joints]
-    for name in (move.block, move.onto):
-        s = LAYOUT.block(name)
-        yaw = quaternion_yaw(state[s.orientation]) - angle
-        parts += [rotate_xy(state[s.position], -angle), [math.sin(4 * yaw), math.cos(4 * yaw)]]
-    for name in (b for b in BLOCK_NAMES if b not in (move.block, move.onto)):
+    s = LAYOUT.block(move.block)
+    support, support_yaw = move.support_pose(state)
+    for position, yaw in ((state[s.position], quaternion_yaw(state[s.orientation])), (support, support_yaw)):
+        parts += [rotate_xy(position, -angle), [math.sin(4 * (yaw - angle)), math.cos(4 * (yaw - angle))]]
+    others = [b for b in BLOCK_NAMES if b not in (move.block, move.onto)]
+    if move.onto == FLOOR:  # three other blocks, two obstacle slots: the two nearest the target
+        others = sorted(others, key=lambda b: float(np.linalg.norm(state[LAYOUT.block(b).position][:2] - support[:2])))[:2]
+    for name in others:
         parts.append(rotate_xy(state[LAYOUT.block(name).position], -angle))
     return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
 
@@ -99,12 +118,18 @@ def segment_channels(segment: np.ndarray, move: Move) -> np.ndarray:
 
 def demonstrated_move(segment: np.ndarray) -> Move | None:
     """The move an aligned demonstration segment makes: the block held at the grasp and the
-    block it rests on at the end (None when nothing is held or it ends on the floor)."""
-    from tasks.rewards import strictly_on
+    block it rests on at the end, or the floor where it rests (None when nothing is held)."""
+    from tasks.rewards import on_floor, strictly_on
 
     flags = segment[PHASES.grasp_index, LAYOUT.attached_dims]
     if flags.max() < 0.5:
         return None
     block = BLOCK_NAMES[int(np.argmax(flags))]
     under = [b for b in BLOCK_NAMES if b != block and strictly_on(segment[-1], block, b)]
-    return Move(block, under[0]) if len(under) == 1 else None
+    if len(under) == 1:
+        return Move(block, under[0])
+    s = LAYOUT.block(block)
+    if not under and on_floor(segment[-1], block):
+        x, y, _ = segment[-1][s.position]
+        return Move(block, FLOOR, (float(x), float(y), quaternion_yaw(segment[-1][s.orientation])))
+    return None

@@ -21,7 +21,7 @@ import torch
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
-from planner.choice import achieved, choose_move, goal_pairs_standing, move_scores, read_move
+from planner.choice import achieved, choose_move, goal_pairs_standing, move_scores, read_move, reference_moves
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
@@ -33,6 +33,8 @@ from tasks.execute import play
 from tasks.goals import Goal, Unconditional
 from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.plans import Plan, Proposal, SegmentReport
+from tasks.reference import Reference
+from tasks.scene import FLOOR
 from tasks.rewards import strict_success
 from tasks.world import World
 
@@ -94,7 +96,8 @@ class DiffuserPlanner:
         t0 = time.perf_counter()
         state = LAYOUT.check(np.asarray(state)[None])[0]
         gen = torch.Generator(self.device).manual_seed(int(seed))
-        needed = len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional) else len(goal.pairs)
+        needed = (len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional)
+                  else len(reference_moves(state, goal)) if isinstance(goal, Reference) else len(goal.pairs))
         segments = needed + self.config.extra_segments
         self.world.set_state(state)
         current = state
@@ -136,7 +139,7 @@ class DiffuserPlanner:
             cond, traj, snaps, keyed = self._sample_mover(current, move, gen, call, snaps, guide_values)
         else:
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
-            if self.classifier is not None and move is not None:
+            if self.classifier is not None and move is not None and move.onto != FLOOR:
                 cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
             traj = self.sample(cond, cfg.candidates, gen, call, snaps)
             if snaps is not None:
@@ -196,7 +199,7 @@ class DiffuserPlanner:
         # the approach moved the tool off the block and cost grasps (docs/figures.md).
         for t in list(grasp_dwell()) + list(release_dwell()):
             mask[t, LAYOUT.joints] = True
-        guide = PlacedOn(move.block, move.onto)
+        guide = PlacedOn(move.block, move.onto) if move.onto != FLOOR else None  # ranked by smoothness alone
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
         return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None

@@ -56,7 +56,7 @@ def reward(state: np.ndarray, goal: Goal) -> float:
         k = len(goal.pairs)
         return MAX_REWARD * sum(loosely_on(state, t, b) for t, b in goal.pairs) / k
     if isinstance(goal, Reference):
-        met = _reference_parts(state, goal, strict=False)
+        met = reference_parts(state, goal, strict=False)
         return MAX_REWARD * sum(met) / len(met)
     raise TypeError(f"not a goal: {goal!r}")
 
@@ -81,7 +81,7 @@ def at_spot(state: np.ndarray, spot: FloorSpot) -> bool:
     return bool(min(turn, math.pi / 2 - turn) < SPOT_YAW)
 
 
-def _reference_parts(state: np.ndarray, goal: Reference, strict: bool) -> list[bool]:
+def reference_parts(state: np.ndarray, goal: Reference, strict: bool) -> list[bool]:
     """One truth per requirement: each pair (the paper's relation, or the strict one), each spot,
     and (clear) each block on the floor."""
     on = strictly_on if strict else loosely_on
@@ -137,5 +137,5 @@ def strict_success(state: np.ndarray, goal: Goal) -> bool:
     if isinstance(goal, Unconditional):
         return SymbolicScene.read(state).tallest[1] == len(BLOCK_NAMES)
     if isinstance(goal, Reference):
-        return all(_reference_parts(state, goal, strict=True))
+        return all(reference_parts(state, goal, strict=True))
     return all(strictly_on(state, t, b) for t, b in goal.pairs)

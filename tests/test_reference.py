@@ -97,7 +97,7 @@ def test_the_demonstrator_unstacks_rebuilds_and_clears_from_where_the_last_plan_
     assert SymbolicScene.read(state).tallest[1] == 1
 
 
-def test_sampled_references_avoid_the_start_and_the_diffuser_says_what_it_cannot_do(tmp_path, capsys):
+def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(tmp_path, capsys):
     rng = np.random.default_rng(0)
     start = start_state("arrangement", 11)
     for _ in range(20):
@@ -105,8 +105,28 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_says_what_it_cannot
         for s in g.spots:
             assert all(np.linalg.norm(start[LAYOUT.block(b).position][:2] - s.xy) >= 0.32 for b in BLOCK_NAMES)
     code = main.main(["plan", "--planner", "diffuser", "--goal", "red at 0.55,0.20", "--seed", "2", "--out",
-                      str(tmp_path / "p.h5")])
-    assert code == 2 and "cannot yet put a block on the floor" in capsys.readouterr().err
+                      str(tmp_path / "p.h5"), "--candidates", "2", "--extra-segments", "0"])
+    assert code == 0 and "red to the floor at 0.550,0.200" in capsys.readouterr().out
+
+
+def test_floor_moves_read_from_demonstrations_and_planned_from_towers():
+    from planner.choice import reference_moves
+    from planner.moves import Move, demonstrated_move, move_condition
+
+    start = start_state("arrangement", 3)  # blue on yellow, green on blue: a three-block tower
+    goal = parse_goal("yellow at 0.55,-0.30; clear")
+    moves = reference_moves(start, goal)
+    assert [m.block for m in moves] == ["green", "blue", "yellow"]  # unstacked from the top
+    assert all(m.onto == "floor" for m in moves) and moves[-1].at[:2] == (0.55, -0.3)
+    cond = move_condition(start, moves[-1])
+    assert np.isfinite(cond).all() and cond.shape == (23,)
+    plan = Demonstrator().plan(start, goal, 0)
+    seg = plan.states[:128].astype(np.float64)
+    first = demonstrated_move(seg)
+    assert first.block == "green" and first.onto == "floor"
+    assert np.linalg.norm(np.array(first.at[:2]) - seg[-1][LAYOUT.block("green").position][:2]) < 1e-6
+    assert demonstrated_move(np.asarray(Demonstrator().plan(start_state("conditional", 1), parse_goal("green,red"), 0)
+                                        .states[:128], float)) == Move("red", "green")
 
 
 def test_start_options_and_bad_start_states(tmp_path, capsys):
