@@ -330,7 +330,7 @@ def cmd_train_mover(args) -> int:
     check_checkpoint_target(args.slim, None, "move-model")
     given = {k: getattr(args, k) for k in MOVER_FIELDS if getattr(args, k) is not None}
     try:
-        cfg = MoverTrainConfig(data=args.data, out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()),
+        cfg = MoverTrainConfig(data=tuple(args.data), out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()),
                                **given)
     except ValueError as e:
         raise UsageError(str(e)) from None
@@ -471,7 +471,8 @@ def _add_other_training_commands(sub) -> None:
     M = MoverTrainConfig
     m = sub.add_parser("train-mover", help="train the move model (joints + gripper of one pick-and-place, "
                        "conditioned on the move; resumes from --out if it exists)")
-    m.add_argument("--data", required=True, help="demonstrations HDF5 file (or its extracted .segments.npz)")
+    m.add_argument("--data", required=True, nargs="+",
+                   help="demonstrations HDF5 file(s) (or their extracted .segments.npz); several are trained on together")
     m.add_argument("--out", required=True, help="checkpoint path (weights, EMA, optimizer)")
     for name in MOVER_FIELDS:
         if name != "device":

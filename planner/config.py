@@ -209,7 +209,7 @@ class ClassifierTrainConfig:
 class MoverTrainConfig:
     """Training of the move model (planner.train_mover)."""
 
-    data: str  # demonstrations (.h5) or extracted segments (.npz)
+    data: str | tuple[str, ...]  # demonstrations (.h5) or extracted segments (.npz), one or several
     out: str
     steps: int = option(60_000, "total steps, counting those already done", 1, 10**9)
     batch_size: int = option(64, "segments per step", 1, 65536)

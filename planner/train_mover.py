@@ -25,7 +25,7 @@ from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomi
 from planner.config import DiffusionConfig, ModelConfig, MoverTrainConfig
 from planner.diffusion import GaussianDiffusion
 from planner.model import count_parameters
-from planner.move_data import load
+from planner.move_data import load, merge
 from planner.moves import CHANNEL_NAMES, CHANNELS, COND_DIM, COND_NAMES
 from planner.masks import grasp_dwell, keyframe_channels_mask, release_dwell
 from planner.train import pick_device, resume_from
@@ -68,10 +68,11 @@ class MoverTraining:
         torch.manual_seed(cfg.seed)
         self.out = Path(cfg.out)
         resume = read(self.out, MOVER_FORMAT, "move-model") if self.out.exists() else None
-        self.segments = load(cfg.data)
+        paths = [cfg.data] if isinstance(cfg.data, str) else list(cfg.data)
+        self.segments = load(paths[0]) if len(paths) == 1 else merge([load(p) for p in paths])
         self.train_set = self.segments.split(valid=False)
         if len(self.train_set) == 0:
-            raise FileFormatError(f"{cfg.data}: no training segments")
+            raise FileFormatError(f"{', '.join(paths)}: no training segments")
         if resume:
             self.model_config = ModelConfig.from_dict(resume["model_config"])
             self.normaliser = Normaliser.from_dict(resume["normaliser"])
