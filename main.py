@@ -158,9 +158,9 @@ def check_checkpoint_target(path: str | None, fmt: str | None, kind: str) -> Non
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{p}: is a folder, not a checkpoint file")
-    existing = next(q for q in (p.parent, *p.parent.parents) if q.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{p}: cannot write there ({existing} is not a writable folder)")
+    from tasks.h5io import check_writable_place
+
+    check_writable_place(p, p.parent)
     if p.exists() and fmt is not None:
         from planner.checkpoint import read
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from tasks.execute import execute
 from tasks.goals import Goal, goal_from_json, sample_goal
-from tasks.h5io import FileFormatError, new_record, open_h5, tag
+from tasks.h5io import FileFormatError, check_writable_place, new_record, open_h5, tag
 from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
 from tasks.starts import start_state
 from tasks.world import episode_seed
@@ -87,9 +87,7 @@ def check_out_dir(out_dir: str | Path) -> None:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise FileFormatError(f"{out}: is a file, not a folder for the results")
-    existing = next(p for p in (out, *out.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise FileFormatError(f"{out}: cannot write there ({existing} is not a writable folder)")
+    check_writable_place(out, out)
     for name in (EPISODES, PARTIAL_EPISODES):
         if (out / name).exists():
             with open_h5(out / name, "r", "episodes"):

@@ -55,6 +55,15 @@ def check_target(path: str | os.PathLike, kind: str) -> None:
         raise FileFormatError(f"{path}: cannot create it, the folder {path.parent} is not writable")
 
 
+def check_writable_place(target: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """Refuse `target` when the nearest existing folder at or above `folder` (which may not exist
+    yet: it would be made) is not a writable folder."""
+    folder = Path(folder)
+    existing = next(q for q in (folder, *folder.parents) if q.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise FileFormatError(f"{target}: cannot write there ({existing} is not a writable folder)")
+
+
 def _check_kind(f: h5py.File, kind: str, path: Path) -> None:
     if kind not in FORMATS:
         return
