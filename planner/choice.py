@@ -144,10 +144,11 @@ def goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
 
 
 def choose_move(planner: DiffuserPlanner, state: np.ndarray, goal: Goal, gen: torch.Generator,
-                should_stop=None) -> tuple[Move | None, Proposal, dict | None]:
-    """The next move, who chose it, and (unconditional) the model's score of every move."""
+                should_stop=None, planned: list[Move] | None = None) -> tuple[Move | None, Proposal, dict | None]:
+    """The next move, who chose it, and (unconditional) the model's score of every move;
+    `planned`: a reference's moves already searched from `state`."""
     if isinstance(goal, Reference):
-        moves = reference_moves(state, goal)
+        moves = planned if planned is not None else reference_moves(state, goal)
         return (moves[0] if moves else None), Proposal.GOAL, None
     scene = SymbolicScene.read(state)
     if not isinstance(goal, Unconditional):

@@ -96,8 +96,11 @@ class DiffuserPlanner:
         t0 = time.perf_counter()
         state = LAYOUT.check(np.asarray(state)[None])[0]
         gen = torch.Generator(self.device).manual_seed(int(seed))
+        # A reference's moves come from a symbolic search (seconds for a long one): searched once
+        # here for the count, and the first segment takes its first move from it.
+        planned = reference_moves(state, goal) if isinstance(goal, Reference) else None
         needed = (len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional)
-                  else len(reference_moves(state, goal)) if isinstance(goal, Reference) else len(goal.pairs))
+                  else len(planned) if planned is not None else len(goal.pairs))
         segments = needed + self.config.extra_segments
         self.world.set_state(state)
         current = state
@@ -105,7 +108,7 @@ class DiffuserPlanner:
         for i in range(segments):
             if strict_success(current, goal):
                 break
-            call = _Call(i, segments, progress, should_stop, keep_denoising)
+            call = _Call(i, segments, progress, should_stop, keep_denoising, planned if i == 0 else None)
             segment = self._plan_segment(current, goal, gen, call)
             if segment is None:
                 break
@@ -129,7 +132,7 @@ class DiffuserPlanner:
         if isinstance(goal, Unconditional) and not cfg.keyframes and self.mover is None:
             move, proposal, ranking = None, Proposal.SAMPLED, None  # the paper's: start state only, no guide
         else:
-            move, proposal, ranking = choose_move(self, current, goal, gen, call.should_stop)
+            move, proposal, ranking = choose_move(self, current, goal, gen, call.should_stop, call.planned)
             if move is None:
                 return None
         snaps: list | None = [] if call.keep_denoising else None
@@ -257,6 +260,7 @@ class _Call:
     progress: Progress | None = None
     should_stop: Callable[[], bool] | None = None
     keep_denoising: bool = False
+    planned: list | None = None  # a reference's moves, searched from this segment's start state
 
     def step_progress(self) -> Callable[[int, int], None] | None:
         """progress(step, steps) of the sampler, reported as this segment's."""
