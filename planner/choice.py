@@ -54,9 +54,9 @@ def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
     """The moves a reference needs from `state`, in order, from the demonstrator's symbolic
     search (unstacking first where a block must come out from under others): a block onto a
     block, onto its spot, or onto free floor away from every block and spot."""
-    from tasks.demonstrator.solver import _manipulations, goal_facts, initial_support, spot_region
+    from tasks.demonstrator.solver import goal_facts, initial_support, manipulations, spot_region
     from tasks.demonstrator.symbolic import SymbolicPlanner, initial_facts
-    from tasks.reference import _free_spot
+    from tasks.reference import free_spot
     from tasks.world import quaternion_yaw
 
     regions = (FLOOR, *(spot_region(s.block) for s in goal.spots))
@@ -67,7 +67,7 @@ def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
     taken = [state[LAYOUT.block(b).position][:2] for b in BLOCK_NAMES] + [s.xy for s in goal.spots]
     rng = np.random.default_rng(0)
     moves = []
-    for block, dest in _manipulations(skeleton):
+    for block, dest in manipulations(skeleton):
         yaw = quaternion_yaw(state[LAYOUT.block(block).orientation])
         if dest in BLOCK_NAMES:
             moves.append(Move(block, dest))
@@ -76,7 +76,7 @@ def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
         if spot is not None:
             moves.append(Move(block, FLOOR, (spot.x, spot.y, yaw if spot.yaw_deg is None else math.radians(spot.yaw_deg))))
             continue
-        xy = _free_spot(rng, taken)
+        xy = free_spot(rng, taken)
         if xy is None:
             raise GoalError(f"no free floor left to put {block} down")
         taken.append(xy)

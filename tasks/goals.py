@@ -39,8 +39,8 @@ def check_pairs(pairs: tuple[tuple[str, str], ...]) -> None:
     below: dict[str, str] = {}
     above: dict[str, str] = {}
     for top, bottom in pairs:
-        _check_block(top)
-        _check_block(bottom)
+        check_block(top)
+        check_block(bottom)
         if top == bottom:
             raise GoalError(f"block {top!r} cannot be on itself")
         if top in below:
@@ -59,7 +59,8 @@ def check_pairs(pairs: tuple[tuple[str, str], ...]) -> None:
                 raise GoalError("cycle " + " on ".join(chain))
 
 
-def _check_block(name: str) -> str:
+def check_block(name: str) -> str:
+    """`name` if it is a block; GoalError naming it otherwise."""
     if not isinstance(name, str) or name not in BLOCK_NAMES:
         raise GoalError(f"unknown block {shown(name)}; blocks are {', '.join(BLOCK_NAMES)}")
     return name
@@ -93,7 +94,7 @@ class TowerOrder:
         order = tuple(self.order)
         object.__setattr__(self, "order", order)
         for name in order:
-            _check_block(name)
+            check_block(name)
         seen: set[str] = set()
         for name in order:
             if name in seen:

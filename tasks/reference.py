@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.goals import GoalError, _check_block, check_pairs, shown
+from tasks.goals import GoalError, check_block, check_pairs, shown
 from tasks.layout import BLOCK_NAMES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
@@ -35,7 +35,7 @@ class FloorSpot:
     yaw_deg: float | None = None
 
     def __post_init__(self) -> None:
-        _check_block(self.block)
+        check_block(self.block)
         if not all(math.isfinite(v) for v in (self.x, self.y, 0.0 if self.yaw_deg is None else self.yaw_deg)):
             raise GoalError(f"{self.block} at a position that is not a number")
         object.__setattr__(self, "x", round(float(self.x), 3))
@@ -154,14 +154,15 @@ def sample_reference(rng: np.random.Generator, start: np.ndarray | None = None) 
         spots = []
         for b in bases:
             if rng.random() < 0.5:
-                xy = _free_spot(rng, taken + [s.xy for s in spots])
+                xy = free_spot(rng, taken + [s.xy for s in spots])
                 if xy is not None:
                     spots.append(FloorSpot(b, xy[0], xy[1], float(rng.uniform(-45, 45))))
         if pairs or spots:
             return Reference(pairs, tuple(spots))
 
 
-def _free_spot(rng: np.random.Generator, taken: list[np.ndarray]) -> np.ndarray | None:
+def free_spot(rng: np.random.Generator, taken: list[np.ndarray]) -> np.ndarray | None:
+    """A reachable floor spot (rounded to 1 mm) clear of every point in `taken`, or None."""
     for _ in range(200):
         # A little inside the band, so that rounding to 1 mm keeps the spot reachable.
         r = rng.uniform(SCENE_RADIUS[0] + 0.002, SCENE_RADIUS[1] - 0.002)

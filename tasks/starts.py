@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.execute import settle
+from tasks.execute import execute, settle
 from tasks.goals import GoalError
 from tasks.h5io import FileFormatError
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
@@ -47,7 +47,6 @@ def start_state(task: str, seed: int) -> np.ndarray:
 
 def plan_end_state(path: str | Path, pid: str) -> np.ndarray:
     """Where stored plan `pid` leaves the blocks: its states executed in physics, settled."""
-    from tasks.execute import execute
     from tasks.plans import load_plan
 
     plan = load_plan(path, pid)

@@ -128,7 +128,7 @@ class Demonstrator:
             if not skeleton:  # already satisfied: one still state
                 states = np.asarray(state, dtype=np.float32)[None]
                 return Solution(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
-            bound = self._bind(_manipulations(skeleton), scene, joints, motion, rng)
+            bound = self._bind(manipulations(skeleton), scene, joints, motion, rng)
             if bound is not None:
                 states = self._trajectory(bound, scene, joints)
                 return Solution(
@@ -219,7 +219,7 @@ class Demonstrator:
         return np.array(out)
 
 
-def _manipulations(skeleton: list[Step]) -> list[tuple[str, str]]:
+def manipulations(skeleton: list[Step]) -> list[tuple[str, str]]:
     """(block, destination) per pick-and-place of a skeleton of alternating moves and manipulations."""
     out = []
     for step in skeleton:
