@@ -28,6 +28,21 @@ def wait(ms: int) -> None:
     loop.exec()
 
 
+def plan_and_wait(window) -> None:
+    """Press Plan and return when the plan is shown (or planning ended otherwise)."""
+    loop = QEventLoop()
+    window.planFinished.connect(loop.quit)
+    window.start_plan()
+    loop.exec()
+    window.planFinished.disconnect(loop.quit)
+
+
+def show_last_frame(window) -> None:
+    window.playback.set_playing(False)
+    window.playback.set_frame(len(window.viewer.frames) - 1)
+    wait(200)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs"))
@@ -56,10 +71,7 @@ def main() -> None:
     editor.set_text("red,green,blue,yellow")
     wait(100)
     w.grab().save(str(out / "goal-editor.png"))
-    loop = QEventLoop()
-    w.planFinished.connect(loop.quit)
-    w.start_plan()
-    loop.exec()
+    plan_and_wait(w)
     w.playback.set_playing(False)
     w.playback.set_frame(int(len(w.viewer.frames) * 0.55))
     wait(200)
@@ -75,10 +87,7 @@ def main() -> None:
     w.grab().save(str(out / "denoising.png"))
     w.denoising.slider.setValue(w.denoising.slider.maximum())
     w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
-    loop = QEventLoop()
-    w.planFinished.connect(loop.quit)
-    w.start_plan()
-    loop.exec()
+    plan_and_wait(w)
     w.library.select(w.library.table.rowCount() - 2, w.library.table.rowCount() - 1)
     w.library.compare()
     compare = w.compare_windows[-1]
@@ -92,25 +101,15 @@ def main() -> None:
     compare.grab().save(str(out / "compare-overlay.png"))
     w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("diffuser"))
     editor.set_text("tallest")  # the Diffuser chooses the moves itself
-    loop = QEventLoop()
-    w.planFinished.connect(loop.quit)
-    w.start_plan()
-    loop.exec()
-    w.playback.set_playing(False)
-    w.playback.set_frame(len(w.viewer.frames) - 1)
-    wait(200)
+    plan_and_wait(w)
+    show_last_frame(w)
     w.grab().save(str(out / "tallest-plan.png"))
     # Continue from where the tower stands: the demonstrator puts red on a floor spot, green on it.
     w.continue_from_here()
     w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
     editor.set_text("red at 0.55,-0.30; green on red")
-    loop = QEventLoop()
-    w.planFinished.connect(loop.quit)
-    w.start_plan()
-    loop.exec()
-    w.playback.set_playing(False)
-    w.playback.set_frame(len(w.viewer.frames) - 1)
-    wait(200)
+    plan_and_wait(w)
+    show_last_frame(w)
     w.grab().save(str(out / "continued-plan.png"))
     print(f"saved goal-arrangement.png, goal-tallest.png, goal-editor.png, main-window-1280x720.png, "
           f"main-window-1920x1080.png, denoising.png, "

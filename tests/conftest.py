@@ -18,3 +18,20 @@ def make_state(positions: dict, attached: dict | None = None, joints=HOME_JOINTS
 @pytest.fixture
 def state_factory():
     return make_state
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The app's main window, shown offscreen, its prefs, plans and demonstrations in tmp_path
+    (the app test modules set QT_QPA_PLATFORM before Qt loads)."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

@@ -15,17 +15,6 @@ from tasks.reference import FloorSpot, Reference  # noqa: E402
 from tests.test_render import project  # noqa: E402
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
-    qtbot.addWidget(w)
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def test_tower_order_by_chips_and_3d_picks(window, qtbot):
     editor = window.goal_editor
     qtbot.mouseClick(editor.chips["red"], Qt.MouseButton.LeftButton)

@@ -5,23 +5,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
 
-from app.main_window import MainWindow  # noqa: E402
 from tasks.plans import list_plans, list_scenes  # noqa: E402
 from tasks.reference import Reference  # noqa: E402
 from tasks.scene import SymbolicScene  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
-    return w
+def window(window):
+    """The app's window (conftest), planning with the demonstrator (exact and fast)."""
+    window.planner_panel.planner_choice.setCurrentIndex(window.planner_panel.planner_choice.findData("demonstrator"))
+    return window
 
 
 def _plan(window, qtbot, text: str):
