@@ -229,7 +229,7 @@ class GoalEditor(QWidget):
             shown = [f"{t} on {b}" for t, b in self.pairs] + ([f"{self.pending_top} on …"] if self.pending_top else [])
             self.hint.setText("Pairs: " + (", ".join(shown) or "—"))
         elif mode == REFERENCE:
-            self.hint.setText("Reference: where blocks end up (metres from the base)")
+            self.hint.setText("Reference: where blocks end up (in metres)")
         else:
             self.hint.setText("Build the tallest tower, any order")
 
