@@ -17,12 +17,12 @@ import torch
 
 from planner.conditioning import SegmentConditions, segment_conditions
 from planner.masks import start_mask
-from planner.moves import Move
+from planner.moves import FREE_XY, Move
 from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
 from tasks.plans import Proposal
 from tasks.reference import FloorSpot, Reference
-from tasks.rewards import at_spot, centred_over, reference_parts
+from tasks.rewards import at_spot, centred_over, on_floor, reference_parts
 from tasks.scene import FLOOR, SymbolicScene
 
 if TYPE_CHECKING:
@@ -56,9 +56,6 @@ def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
     block, onto its spot, or onto free floor away from every block and spot."""
     from tasks.demonstrator.solver import goal_facts, initial_support, manipulations, spot_region
     from tasks.demonstrator.symbolic import SymbolicPlanner, initial_facts
-    from tasks.reference import free_spot
-    from tasks.world import quaternion_yaw
-
     regions = (FLOOR, *(spot_region(s.block) for s in goal.spots))
     skeleton = next(SymbolicPlanner().plans(initial_facts(initial_support(state, goal)), goal_facts(goal),
                                             regions=regions), None)
@@ -68,20 +65,27 @@ def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
     rng = np.random.default_rng(0)
     moves = []
     for block, dest in manipulations(skeleton):
-        yaw = quaternion_yaw(state[LAYOUT.block(block).orientation])
         if dest in BLOCK_NAMES:
             moves.append(Move(block, dest))
             continue
         spot = goal.spot(block) if dest != FLOOR else None
         if spot is not None:
-            moves.append(Move(block, FLOOR, (spot.x, spot.y, yaw if spot.yaw_deg is None else math.radians(spot.yaw_deg))))
+            moves.append(Move(block, FLOOR, (spot.x, spot.y, None if spot.yaw_deg is None else math.radians(spot.yaw_deg))))
             continue
-        xy = free_spot(rng, taken)
+        xy = near_free_spot(rng, taken, state[LAYOUT.block(block).position][:2])
         if xy is None:
             raise GoalError(f"no free floor left to put {block} down")
         taken.append(xy)
-        moves.append(Move(block, FLOOR, (float(xy[0]), float(xy[1]), yaw)))
+        moves.append(Move(block, FLOOR, (float(xy[0]), float(xy[1]), None), free=True))
     return moves
+
+
+def near_free_spot(rng: np.random.Generator, taken: list[np.ndarray], near: np.ndarray, tries: int = 16) -> np.ndarray | None:
+    """Of `tries` free floor spots, the one nearest `near`: a short carry is a surer one."""
+    from tasks.reference import free_spot
+
+    spots = [xy for xy in (free_spot(rng, taken) for _ in range(tries)) if xy is not None]
+    return min(spots, key=lambda xy: float(np.linalg.norm(xy - near)), default=None)
 
 
 def grows_tower(scene: SymbolicScene, move: Move) -> bool:
@@ -129,7 +133,11 @@ def achieved(before: np.ndarray, after: np.ndarray, move: Move | None) -> bool:
     if move is None:
         return SymbolicScene.read(after).tallest[1] > SymbolicScene.read(before).tallest[1]
     if move.onto == FLOOR:
-        return at_spot(after, FloorSpot(move.block, move.at[0], move.at[1]))
+        x, y, yaw = move.at
+        if move.free:
+            where = after[LAYOUT.block(move.block).position][:2]
+            return on_floor(after, move.block) and float(np.hypot(where[0] - x, where[1] - y)) < FREE_XY
+        return at_spot(after, FloorSpot(move.block, x, y, None if yaw is None else math.degrees(yaw)))
     return SymbolicScene.read(after).is_on(move.block, move.onto)
 
 

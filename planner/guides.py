@@ -38,6 +38,31 @@ class PlacedOn(Guide):
         return -(xy + dz + held).mean(-1)
 
 
+class PlacedAt(Guide):
+    """Block `block` let go on the floor at `xy` (and turned to `yaw`, if given) at the segment's
+    end: minus the squared errors, each in units of its tolerance, so a placement within both
+    tolerances scores above -2 whatever the scale of the scene. Yaw is compared modulo a quarter
+    turn (a square block looks the same)."""
+
+    def __init__(self, block: str, xy, yaw: float | None, xy_tolerance: float, yaw_tolerance: float) -> None:
+        super().__init__()
+        self.block = LAYOUT.block(block)
+        self.register_buffer("xy", torch.as_tensor(xy, dtype=torch.float32))
+        self.yaw, self.xy_tolerance, self.yaw_tolerance = yaw, xy_tolerance, yaw_tolerance
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        end = x[:, -1]
+        xy = (((end[..., self.block.position][..., :2] - self.xy) / self.xy_tolerance) ** 2).sum(-1)
+        held = end[..., self.block.attached] ** 2
+        if self.yaw is None:
+            return -(xy + held)
+        qx, qy, qz, qw = end[..., self.block.orientation].unbind(-1)
+        yaw = torch.atan2(2 * (qw * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))
+        quarter = 4 * (yaw - self.yaw)
+        turn = torch.atan2(torch.sin(quarter), torch.cos(quarter)) / 4  # in (-pi/4, pi/4]
+        return -(xy + held + (turn / self.yaw_tolerance) ** 2)
+
+
 class Smoothness(Guide):
     """Minus the largest joint step between consecutive states (a jerk into a pinned keyframe
     is what makes position control miss a grasp)."""

@@ -31,20 +31,27 @@ COND_NAMES = (
     + tuple(f"other{i}_{k}" for i in (1, 2) for k in ("x", "y", "z"))
 )
 COND_DIM = len(COND_NAMES)
+# A free put-down (one that only clears the way) counts as made within this of where it aimed;
+# a reference's spot is held to tasks.rewards.SPOT_XY.
+FREE_XY = 0.08
 
 
 @dataclass(frozen=True)
 class Move:
     """One pick-and-place: put `block` on block `onto`, or (onto FLOOR) on the floor `at`
-    (x, y, yaw in radians)."""
+    (x, y, yaw in radians; yaw None: as the block is turned now). A `free` floor move only
+    clears the way: anywhere within FREE_XY of `at` on the floor will do."""
 
     block: str
     onto: str
-    at: tuple[float, float, float] | None = None
+    at: tuple[float, float, float | None] | None = None
+    free: bool = False
 
     def __str__(self) -> str:
         if self.onto == FLOOR:
-            return f"{self.block} to the floor at {self.at[0]:.3f},{self.at[1]:.3f}"
+            where = "near" if self.free else "at"
+            yaw = "" if self.at[2] is None or self.free else f",{math.degrees(self.at[2]) % 360:.0f}deg"
+            return f"{self.block} to the floor {where} {self.at[0]:.3f},{self.at[1]:.3f}{yaw}"
         return f"{self.block} on {self.onto}"
 
     def support_pose(self, state: np.ndarray) -> tuple[np.ndarray, float]:
@@ -52,6 +59,8 @@ class Move:
         just below it, so a floor placement and a stacking have one geometry."""
         if self.onto == FLOOR:
             x, y, yaw = self.at
+            if yaw is None:
+                yaw = quaternion_yaw(np.asarray(state)[LAYOUT.block(self.block).orientation])
             return np.array([x, y, -BLOCK_HEIGHT / 2]), yaw
         s = LAYOUT.block(self.onto)
         return np.asarray(state, dtype=np.float64)[s.position], quaternion_yaw(np.asarray(state)[s.orientation])

@@ -25,9 +25,9 @@ from planner.choice import achieved, choose_move, goal_pairs_standing, move_scor
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
-from planner.guides import PlacedOn, Smoothness
+from planner.guides import PlacedAt, PlacedOn, Smoothness
 from planner.mover import MoveModel, channels_to_states
-from planner.moves import Move
+from planner.moves import FREE_XY, Move
 from planner.postprocess import held_by_kinematics, smooth_joints
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
@@ -35,7 +35,7 @@ from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
 from tasks.plans import Plan, Proposal, SegmentReport
 from tasks.reference import Reference
 from tasks.scene import FLOOR
-from tasks.rewards import strict_success
+from tasks.rewards import SPOT_XY, SPOT_YAW, strict_success
 from tasks.world import World
 
 # progress(segment, segments, step, steps)
@@ -202,7 +202,7 @@ class DiffuserPlanner:
         # the approach moved the tool off the block and cost grasps (docs/figures.md).
         for t in list(grasp_dwell()) + list(release_dwell()):
             mask[t, LAYOUT.joints] = True
-        guide = PlacedOn(move.block, move.onto) if move.onto != FLOOR else None  # ranked by smoothness alone
+        guide = placement_guide(move)
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
         return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
@@ -248,6 +248,15 @@ class DiffuserPlanner:
         """(n, H, 39) samples with only the first state pinned (the paper's conditioning)."""
         cond = segment_conditions(state, None, self.horizon, False, None)
         return self.sample(cond, n, gen, should_stop=should_stop)
+
+
+def placement_guide(move: Move) -> PlacedOn | PlacedAt:
+    """What ranks a move's candidates (with smoothness): the block centred on its support, or on
+    the floor within the move's tolerances, as the candidate's own states predict."""
+    if move.onto != FLOOR:
+        return PlacedOn(move.block, move.onto)
+    x, y, yaw = move.at
+    return PlacedAt(move.block, (x, y), None if move.free else yaw, FREE_XY if move.free else SPOT_XY, SPOT_YAW)
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,47 @@ def _floating() -> np.ndarray:
     s = start_state("conditional", 1)
     s[LAYOUT.block("red").position][2] += 0.3
     return s
+
+
+def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
+    import torch
+
+    from planner.choice import achieved
+    from planner.guides import PlacedAt
+    from planner.moves import FREE_XY, Move
+    from planner.plan import placement_guide
+    from tasks.rewards import SPOT_XY, SPOT_YAW
+
+    h = BLOCK_HEIGHT / 2
+    spot = Move("red", "floor", (0.55, 0.2, math.radians(30)))
+    free = Move("red", "floor", (0.55, 0.2, None), free=True)
+    near_turned = _state({"red": [0.57, 0.2, h]}, {"red": math.radians(30 + 90 + 10)})  # within both tolerances
+    off = _state({"red": [0.59, 0.2, h]}, {"red": math.radians(30)})  # 4 cm off
+    turned = _state({"red": [0.55, 0.2, h]}, {"red": math.radians(50)})  # 20 degrees off
+    x = torch.as_tensor(np.stack([np.repeat(s[None], 3, 0) for s in (near_turned, off, turned)]), dtype=torch.float32)
+    value = placement_guide(spot)(x).numpy()
+    assert value[0] > -1 > max(value[1], value[2])  # each error in units of its tolerance
+    assert [achieved(near_turned, s, spot) for s in (near_turned, off, turned)] == [True, False, False]
+    # A free put-down only clears the way: any yaw, FREE_XY of slack.
+    assert all(achieved(near_turned, s, free) for s in (off, turned))
+    far = _state({"red": [0.55 + FREE_XY + 0.01, 0.2, h]})
+    assert not achieved(near_turned, far, free)
+    assert placement_guide(free)(x).numpy().min() > -1
+    assert "near 0.550,0.200" in str(free) and "30deg" in str(spot)
+    assert PlacedAt("red", (0.55, 0.2), None, SPOT_XY, SPOT_YAW)(x).numpy()[2] > -1  # no yaw asked: any yaw
+
+
+def test_free_put_downs_go_to_free_floor_near_the_block():
+    from planner.choice import reference_moves
+
+    start = start_state("arrangement", 3)  # a three-block tower: two blocks are put aside
+    moves = reference_moves(start, parse_goal("yellow at 0.55,-0.30; clear"))
+    aside = [m for m in moves if m.free]
+    assert [m.block for m in aside] == ["green", "blue"] and not moves[-1].free and moves[-1].at[2] is None
+    tower = start[LAYOUT.block("green").position][:2]
+    taken = [start[LAYOUT.block(b).position][:2] for b in BLOCK_NAMES] + [np.array([0.55, -0.30])]
+    for m in aside:
+        xy = np.array(m.at[:2])
+        assert all(np.linalg.norm(xy - t) >= 0.32 for t in taken)
+        assert np.linalg.norm(xy - tower) < 0.75  # the nearest of several free spots, not any
+        taken.append(xy)
