@@ -102,6 +102,10 @@ class DiffuserPlanner:
         needed = (len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional)
                   else len(planned) if planned is not None else len(goal.pairs))
         segments = needed + self.config.extra_segments
+        # A fresh physics world per plan: a used one keeps contact caches and solver warm starts
+        # that set_state does not reset, so the same seed planned twice would differ (34 ms).
+        self.world.close()
+        self.world = World()
         self.world.set_state(state)
         current = state
         pieces, reports, snapshots = [], [], []
