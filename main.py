@@ -94,11 +94,8 @@ def make_planner(args):
         base = PlannerSettings.paper() if args.paper else PlannerSettings()
         if args.no_mover:
             base = replace(base, mover=None)
-        overrides = {
-            "steps": args.sampling_steps, "candidates": args.candidates, "guide_scale": args.guide_scale,
-            "max_checks": args.max_checks, "smooth": args.smooth, "device": args.device, "classifier": args.classifier,
-            "cond_scale": args.cond_scale, "extra_segments": args.extra_segments,
-        }
+        overrides = {name: getattr(args, flag[2:].replace("-", "_")) for flag, name in SETTING_FLAGS}
+        overrides.update(device=args.device, classifier=args.classifier)
         if args.mover:
             overrides["mover"] = args.mover
         settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
@@ -117,6 +114,12 @@ def make_planner(args):
     raise UsageError(f"unknown planner {name!r}; planners are {', '.join(PLANNERS)}")
 
 
+# Planner settings given as plain options: (flag, PlannerSettings field).
+SETTING_FLAGS = (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
+                 ("--max-checks", "max_checks"), ("--floor-batches", "floor_batches"), ("--smooth", "smooth"),
+                 ("--extra-segments", "extra_segments"), ("--cond-scale", "cond_scale"))
+
+
 def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     """The planner's options; their defaults, ranges and help come from PlannerSettings."""
     parser.add_argument("--planner", choices=PLANNERS, default=None,
@@ -125,9 +128,7 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     S = PlannerSettings
     g.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
                    help="the whole-state Diffuser (default assets/diffuser.pt)")
-    for flag, name in (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
-                       ("--max-checks", "max_checks"), ("--smooth", "smooth"), ("--extra-segments", "extra_segments"),
-                       ("--cond-scale", "cond_scale")):
+    for flag, name in SETTING_FLAGS:
         extra = "; 30 with --no-mover" if name == "smooth" else ""
         g.add_argument(flag, type=field_type(S, name), help=field_help(S, name, extra))
     g.add_argument("--keyframes", action="store_true",

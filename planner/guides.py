@@ -50,17 +50,27 @@ class PlacedAt(Guide):
         self.register_buffer("xy", torch.as_tensor(xy, dtype=torch.float32))
         self.yaw, self.xy_tolerance, self.yaw_tolerance = yaw, xy_tolerance, yaw_tolerance
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def errors(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3) the last state's xy distance, yaw difference (zero when no yaw is asked) and
+        held flag, each in units of its tolerance (the flag's is 1)."""
         end = x[:, -1]
-        xy = (((end[..., self.block.position][..., :2] - self.xy) / self.xy_tolerance) ** 2).sum(-1)
-        held = end[..., self.block.attached] ** 2
-        if self.yaw is None:
-            return -(xy + held)
-        qx, qy, qz, qw = end[..., self.block.orientation].unbind(-1)
-        yaw = torch.atan2(2 * (qw * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))
-        quarter = 4 * (yaw - self.yaw)
-        turn = torch.atan2(torch.sin(quarter), torch.cos(quarter)) / 4  # in (-pi/4, pi/4]
-        return -(xy + held + (turn / self.yaw_tolerance) ** 2)
+        xy = ((end[..., self.block.position][..., :2] - self.xy) ** 2).sum(-1).sqrt() / self.xy_tolerance
+        held = end[..., self.block.attached]
+        turn = torch.zeros_like(xy)
+        if self.yaw is not None:
+            qx, qy, qz, qw = end[..., self.block.orientation].unbind(-1)
+            yaw = torch.atan2(2 * (qw * qz + qx * qy), 1 - 2 * (qy * qy + qz * qz))
+            quarter = 4 * (yaw - self.yaw)
+            turn = (torch.atan2(torch.sin(quarter), torch.cos(quarter)) / 4).abs() / self.yaw_tolerance  # <= pi/4
+        return torch.stack([xy, turn, held], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -(self.errors(x) ** 2).sum(-1)
+
+    def met(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,) bool: the candidate's own states leave the block within every tolerance, let go."""
+        e = self.errors(x)
+        return (e[:, 0] < 1) & (e[:, 1] < 1) & (e[:, 2] < 0.5)
 
 
 class Smoothness(Guide):

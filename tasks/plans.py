@@ -54,6 +54,7 @@ class SegmentReport:
     rank_scores: tuple[float, ...] = ()  # the best-ranked candidates' scores, best first
     move_scores: dict[str, float] | None = None  # unconditional: the model's score of every move
     guide_values: tuple[float, ...] | None = None  # the tool guide per denoising step (kept for the app)
+    sampled: int = 0  # candidates drawn (more than one batch where a floor placement asked for it; 0: not recorded)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if v is not None}

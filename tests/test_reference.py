@@ -1,5 +1,6 @@
 """Reference arrangements: floor spots, 'clear', any resting start, the demonstrator's plans."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -107,6 +108,17 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(t
     code = main.main(["plan", "--planner", "diffuser", "--goal", "red at 0.55,0.20", "--seed", "2", "--out",
                       str(tmp_path / "p.h5"), "--candidates", "2", "--extra-segments", "0"])
     assert code == 0 and "red to the floor at 0.550,0.200" in capsys.readouterr().out
+    # With the physics check, a floor placement draws up to --floor-batches batches until one
+    # candidate is predicted to land on its spot; without the check, one batch as the paper.
+    from planner.config import PlannerSettings
+    from planner.plan import DiffuserPlanner
+
+    planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, floor_batches=3, extra_segments=0))
+    goal, state = parse_goal("red at 0.55,0.20"), start_state("conditional", 2)
+    drawn = planner.plan(state, goal, seed=2).segments[0].sampled
+    planner.config = replace(planner.config, physics_check=False)
+    assert drawn > 1 and planner.plan(state, goal, seed=2).segments[0].sampled == 1
+    planner.close()
 
 
 def test_floor_moves_read_from_demonstrations_and_planned_from_towers():
@@ -187,6 +199,8 @@ def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
     far = _state({"red": [0.55 + FREE_XY + 0.01, 0.2, h]})
     assert not achieved(near_turned, far, free)
     assert placement_guide(free)(x).numpy().min() > -1
+    assert placement_guide(spot).met(x).tolist() == [True, False, False]
+    assert placement_guide(free).met(x).tolist() == [True, True, True]
     assert "near 0.550,0.200" in str(free) and "30deg" in str(spot)
     assert PlacedAt("red", (0.55, 0.2), None, SPOT_XY, SPOT_YAW)(x).numpy()[2] > -1  # no yaw asked: any yaw
 
