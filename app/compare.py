@@ -173,6 +173,11 @@ class CompareWindow(QWidget):
             comparison_csv(self.plans, out, lambda s: tool_heights(s, self.renderer.world))
             self.status.setText(f"Data saved to {out}")
 
+    def closeEvent(self, event) -> None:  # noqa: N802
+        # A closed window's playback would go on drawing into hidden views (the shared renderer's time).
+        self.playback.set_playing(False)
+        super().closeEvent(event)
+
     def show_frame(self, k: int) -> None:
         at = [plan.states[min(k, len(plan.states) - 1)] for plan in self.plans]
         if self.overlay.isVisible():

@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         self._replay_worker.start()
 
     def compare(self, plans: list) -> None:
+        self.compare_windows = [w for w in self.compare_windows if w.isVisible()]  # closed ones let go
         self.compare_windows.append(CompareWindow(plans, self.library.path))
         self.compare_windows[-1].show()
 
