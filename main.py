@@ -116,7 +116,7 @@ def make_planner(args):
 
 # Planner settings given as plain options: (flag, PlannerSettings field).
 SETTING_FLAGS = (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
-                 ("--max-checks", "max_checks"), ("--floor-batches", "floor_batches"), ("--smooth", "smooth"),
+                 ("--max-checks", "max_checks"), ("--batches", "batches"), ("--smooth", "smooth"),
                  ("--extra-segments", "extra_segments"), ("--cond-scale", "cond_scale"))
 
 

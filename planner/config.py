@@ -91,8 +91,8 @@ class PlannerSettings:
     max_checks: int = option(4, "candidates tried in physics per segment", 1, 1024)
     extra_segments: int = option(1, "segments allowed beyond the moves the goal needs, to retry a failed move "
                                  "(0 = one segment per move, as the paper)", 0, 16)
-    floor_batches: int = option(3, "with the physics check, batches of candidates drawn at most for a floor "
-                                "placement while none is predicted to land within the spot's tolerances", 1, 64)
+    batches: int = option(3, "with the physics check and the move model, batches of candidates drawn at most "
+                          "while none is predicted to let its block go within tolerance of its target", 1, 64)
     smooth: int = option(0, "smoothing passes over free joint cells (the whole-state model needs 30)", 0, 1000)
     device: str = option("cpu", "where the model runs", choices=DEVICES)
     classifier: str | None = option(None, "a stack-classifier checkpoint: its learned guide replaces PlacedOn")

@@ -108,12 +108,12 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(t
     code = main.main(["plan", "--planner", "diffuser", "--goal", "red at 0.55,0.20", "--seed", "2", "--out",
                       str(tmp_path / "p.h5"), "--candidates", "2", "--extra-segments", "0"])
     assert code == 0 and "red to the floor at 0.550,0.200" in capsys.readouterr().out
-    # With the physics check, a floor placement draws up to --floor-batches batches until one
-    # candidate is predicted to land on its spot; without the check, one batch as the paper.
+    # With the physics check, a placement draws up to --batches batches until one candidate is
+    # predicted to land on its spot; without the check, one batch as the paper.
     from planner.config import PlannerSettings
     from planner.plan import DiffuserPlanner
 
-    planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, floor_batches=3, extra_segments=0))
+    planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, batches=3, extra_segments=0))
     goal, state = parse_goal("red at 0.55,0.20"), start_state("conditional", 2)
     drawn = planner.plan(state, goal, seed=2).segments[0].sampled
     planner.config = replace(planner.config, physics_check=False)
@@ -191,17 +191,22 @@ def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
     off = _state({"red": [0.59, 0.2, h]}, {"red": math.radians(30)})  # 4 cm off
     turned = _state({"red": [0.55, 0.2, h]}, {"red": math.radians(50)})  # 20 degrees off
     x = torch.as_tensor(np.stack([np.repeat(s[None], 3, 0) for s in (near_turned, off, turned)]), dtype=torch.float32)
-    value = placement_guide(spot)(x).numpy()
+    value = placement_guide(spot, near_turned)(x).numpy()
     assert value[0] > -1 > max(value[1], value[2])  # each error in units of its tolerance
     assert [achieved(near_turned, s, spot) for s in (near_turned, off, turned)] == [True, False, False]
     # A free put-down only clears the way: any yaw, FREE_XY of slack.
     assert all(achieved(near_turned, s, free) for s in (off, turned))
     far = _state({"red": [0.55 + FREE_XY + 0.01, 0.2, h]})
     assert not achieved(near_turned, far, free)
-    assert placement_guide(free)(x).numpy().min() > -1
-    assert placement_guide(spot).met(x).tolist() == [True, False, False]
-    assert placement_guide(free).met(x).tolist() == [True, True, True]
+    assert placement_guide(free, near_turned)(x).numpy().min() > -1
+    assert placement_guide(spot, near_turned).met(x).tolist() == [True, False, False]
+    assert placement_guide(free, near_turned).met(x).tolist() == [True, True, True]
     assert "near 0.550,0.200" in str(free) and "30deg" in str(spot)
+    # A stacking: let go centred over its support (within 3 cm), whatever the turn.
+    green = np.array([0.0, 0.6, h])
+    stacked = [_state({"green": green, "red": green + [dx, 0, 2 * h]}, {"red": 0.3}) for dx in (0.02, 0.05)]
+    xs = torch.as_tensor(np.stack([np.repeat(s[None], 3, 0) for s in stacked]), dtype=torch.float32)
+    assert placement_guide(Move("red", "green"), stacked[0]).met(xs).tolist() == [True, False]
     assert PlacedAt("red", (0.55, 0.2), None, SPOT_XY, SPOT_YAW)(x).numpy()[2] > -1  # no yaw asked: any yaw
 
 
