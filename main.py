@@ -343,6 +343,15 @@ def cmd_train_mover(args) -> int:
     return 0
 
 
+def cmd_blend_mover(args) -> int:
+    from planner.checkpoint import MOVER_FORMAT, blend_movers
+
+    check_checkpoint_target(args.out, MOVER_FORMAT, "move-model")
+    blend_movers(args.base, args.tuned, args.weight, args.out, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+    print(f"move model: {args.out} ({1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned})")
+    return 0
+
+
 def cmd_render(args) -> int:
     from tqdm import tqdm
 
@@ -483,6 +492,13 @@ def _add_other_training_commands(sub) -> None:
     m.add_argument("--snapshots", type=bounded(int, 1, 10**9), nargs="*",
                    help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")
     m.set_defaults(func=cmd_train_mover)
+    b = sub.add_parser("blend-mover", help="a move model between one and the model fine-tuned from it: each weight "
+                       "(1 - W) x BASE + W x TUNED")
+    b.add_argument("--base", required=True, help="the move model the other was fine-tuned from")
+    b.add_argument("--tuned", required=True, help="the fine-tuned move model")
+    b.add_argument("--weight", required=True, type=bounded(float, 0, 1), help="the tuned model's share, 0 to 1")
+    b.add_argument("--out", required=True, help="where to write the blended (EMA-only) checkpoint")
+    b.set_defaults(func=cmd_blend_mover)
 
     C = ClassifierTrainConfig
     k = sub.add_parser("train-classifier", help="train the stack-relation classifier (a learned guide) on demonstrations")
@@ -505,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.h5io import FileFormatError
 
     errors: tuple = (GoalError, FileFormatError, PlanningError, UsageError)
-    if args.command in ("train", "train-classifier", "train-mover", "plan", "evaluate"):
+    if args.command in ("train", "train-classifier", "train-mover", "blend-mover", "plan", "evaluate"):
         from planner.checkpoint import CheckpointError
 
         errors += (CheckpointError,)

@@ -113,3 +113,30 @@ def load_mover(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
     if tuple(ckpt.get("channel_names", ())) != CHANNEL_NAMES or tuple(ckpt.get("cond_names", ())) != COND_NAMES:
         raise CheckpointError(f"{path}: made for other move channels or conditions than this program's")
     return _loaded(path, ckpt, ModelConfig.from_dict(ckpt["model_config"]), device)
+
+
+def blend_movers(base: str | Path, tuned: str | Path, weight: float, out: str | Path, command: str = "") -> dict:
+    """Write a move model whose every weight is (1 - weight) * base + weight * tuned, and return
+    its payload. `tuned` must have been fine-tuned from `base` (one model shape, one pair of
+    normalisers): weights between a fine-tuned model and its origin keep much of what each knows
+    (weight-space ensembling, as in WiSE-FT, Wortsman et al. 2022)."""
+    if not 0.0 <= weight <= 1.0:
+        raise CheckpointError(f"blend weight must be between 0 and 1, got {weight}")
+    a = read(base, MOVER_FORMAT, "move-model")
+    b = read(tuned, MOVER_FORMAT, "move-model")
+    for key in ("model_config", "diffusion_config", "normaliser", "cond_normaliser", "channel_names", "cond_names"):
+        if a.get(key) != b.get(key):
+            raise CheckpointError(f"{tuned}: its {key.replace('_', ' ')} differs from {base}'s; only a model "
+                                  "fine-tuned from the other can be blended with it")
+    blended = {}
+    for name, tensor in b["ema"].items():
+        other = a["ema"].get(name)
+        if other is None or other.shape != tensor.shape:
+            raise CheckpointError(f"{tuned}: weight {name} has no counterpart of its shape in {base}")
+        blended[name] = (1 - weight) * other + weight * tensor if tensor.is_floating_point() else tensor
+    payload = {k: v for k, v in b.items() if k not in ("ema", "model", "optimizer")}
+    payload.update(ema=blended, command=command, commit=git_commit(), blend={
+        "base": Path(base).name, "base_step": int(a.get("step", 0)), "tuned": Path(tuned).name,
+        "tuned_step": int(b.get("step", 0)), "weight": float(weight)})
+    save_atomic(payload, out)
+    return payload

@@ -156,3 +156,26 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_mover(path)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_blend_mover_weighs_each_weight_and_refuses_models_of_another_lineage(tmp_path, capsys):
+    import main
+
+    shipped = torch.load(SHIPPED_MOVER, map_location="cpu", weights_only=True)
+    tuned = dict(shipped, ema={k: v * 3 if v.is_floating_point() else v for k, v in shipped["ema"].items()}, step=5)
+    torch.save(tuned, tmp_path / "tuned.pt")
+    out = tmp_path / "blend.pt"
+    args = ["blend-mover", "--base", SHIPPED_MOVER, "--tuned", str(tmp_path / "tuned.pt"), "--weight", "0.25"]
+    assert main.main([*args, "--out", str(out)]) == 0
+    blended = load_mover(out).diffusion.model.state_dict()
+    for name, v in shipped["ema"].items():
+        if v.is_floating_point():
+            torch.testing.assert_close(blended[name], v * 1.5)  # 0.75 x v + 0.25 x 3v
+    meta = load_mover(out).meta
+    assert meta["blend"]["weight"] == 0.25 and meta["blend"]["base_step"] == shipped["step"]
+    # another normaliser (a model trained apart, not fine-tuned from the base) is refused, nothing written
+    other = dict(tuned, normaliser={"low": [0.0] * 8, "high": [1.0] * 8})
+    torch.save(other, tmp_path / "other.pt")
+    assert main.main(["blend-mover", "--base", SHIPPED_MOVER, "--tuned", str(tmp_path / "other.pt"), "--weight", "0.5",
+                      "--out", str(tmp_path / "no.pt")]) == 2
+    assert "normaliser differs" in capsys.readouterr().err and not (tmp_path / "no.pt").exists()
