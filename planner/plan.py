@@ -42,6 +42,9 @@ from tasks.world import World
 # stacks in physics 99 % of the time (86 % beyond it: docs/figures.md).
 STACK_RANK_XY = 0.03
 
+OUT_OF_LIMITS = 100.0  # ranking penalty: larger than any spread of smoothness and placement terms
+LIMIT_SLACK = 1e-3  # rad
+
 # progress(segment, segments, step, steps)
 Progress = Callable[[int, int, int, int], None]
 
@@ -212,7 +215,7 @@ class DiffuserPlanner:
         # block go within tolerance of its target, draw another batch (a prediction within it holds
         # in physics 89 % of the time for a floor spot, 99 % for a stacking: docs/figures.md).
         extra = cfg.batches - 1 if cfg.physics_check else 0
-        while extra and not guide.met(torch.as_tensor(traj, dtype=torch.float32)).any():
+        while extra and not (guide.met(torch.as_tensor(traj, dtype=torch.float32)).numpy() & self.within_limits(traj)).any():
             more_snaps = [] if snaps is not None else None
             more, _ = batch(more_snaps, None)
             traj = np.concatenate([traj, more])
@@ -236,8 +239,15 @@ class DiffuserPlanner:
             score = Smoothness()(x)
             if cond.guide is not None:
                 score = score + cond.guide(x)
-        score = score.numpy()
+        # A candidate past a joint's limit (the move model's frame cannot see joint 1's +-170
+        # degree cut) stops at the limit in physics: ranked after every feasible one.
+        score = score.numpy() - OUT_OF_LIMITS * ~self.within_limits(traj)
         return np.argsort(-score, kind="stable"), score
+
+    def within_limits(self, traj: np.ndarray) -> np.ndarray:
+        """(n,) bool: every state of the candidate within the robot's joint limits."""
+        q = traj[..., LAYOUT.joints]
+        return ((q >= self.world.joint_lower - LIMIT_SLACK) & (q <= self.world.joint_upper + LIMIT_SLACK)).all(axis=(1, 2))
 
     def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal) -> tuple[int, int]:
         """Play the chosen candidate on the planner's world; with the physics check, the first

@@ -453,5 +453,13 @@ def test_a_plan_is_the_same_from_its_seed_whatever_was_planned_before():
     first = planner.plan(state, goal, seed=1).states
     planner.plan(start_state("arrangement", 8), parse_goal("clear"), seed=2)
     again = planner.plan(state, goal, seed=1).states
-    planner.close()
     np.testing.assert_array_equal(first, again)
+    # A candidate past joint 1's limit is ranked after every feasible one, however smooth.
+    from planner.conditioning import SegmentConditions
+
+    segs = np.stack([first[:128], first[128:256]]).astype(np.float64)
+    segs[0, 60:, 0] = 3.0  # past +170 degrees
+    assert planner.within_limits(segs).tolist() == [False, True]
+    order, _ = planner._rank(segs, SegmentConditions(None, np.zeros((128, 39), bool), segs[0], None))
+    planner.close()
+    assert order.tolist() == [1, 0]
