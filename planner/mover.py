@@ -24,7 +24,7 @@ from planner.moves import (
 )
 from planner.data import CondNormaliser
 from planner.masks import keyframe_channels_mask
-from planner.postprocess import carry_by_kinematics
+from planner.postprocess import carry_by_kinematics, wrap_joint1
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
 from tasks.kinematics import GRASP_GAP, PLACE_GAP
@@ -109,6 +109,7 @@ def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_w
     angle = frame_angle(state, move.block)
     out = np.repeat(np.asarray(state, dtype=np.float64)[None], len(channels), axis=0)
     out[:, LAYOUT.joints] = from_canonical(channels[:, :NUM_JOINTS], angle)
+    out[:, 0] = wrap_joint1(out[None, :, 0], fk_world.joint_lower[0], fk_world.joint_upper[0])[0]
     out[:, LAYOUT.attached_dims] = 0.0
     held = channels[:, GRIPPER] > 0.5
     held[0] = False  # the segment starts with nothing held
