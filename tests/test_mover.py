@@ -179,3 +179,27 @@ def test_blend_mover_weighs_each_weight_and_refuses_models_of_another_lineage(tm
     assert main.main(["blend-mover", "--base", SHIPPED_MOVER, "--tuned", str(tmp_path / "other.pt"), "--weight", "0.5",
                       "--out", str(tmp_path / "no.pt")]) == 2
     assert "normaliser differs" in capsys.readouterr().err and not (tmp_path / "no.pt").exists()
+
+
+def test_a_swing_across_joint_1s_cut_is_turned_the_other_way_round():
+    from planner.masks import grasp_dwell, release_dwell
+    from planner.postprocess import wrap_joint1
+
+    lo, hi = math.radians(-170), math.radians(170)
+    t = np.arange(PHASES.length)
+    grasp, release = grasp_dwell().start, release_dwell().start
+    # From home to a block at -134 degrees, then the short way (-76 degrees) across the cut.
+    q = np.where(t < grasp, math.radians(-134) * t / grasp, math.radians(-134))
+    carry = (t >= grasp_dwell().stop) & (t < release)
+    q = np.where(carry, math.radians(-134) - math.radians(76) * (t - grasp_dwell().stop) / (release - grasp_dwell().stop), q)
+    q = np.where(t >= release, math.radians(-210), q)
+    inside = np.radians(np.linspace(0, 120, PHASES.length))
+    wrapped = wrap_joint1(np.stack([q, inside]), lo, hi)
+    assert wrapped[0].min() >= lo and wrapped[0].max() <= hi
+    np.testing.assert_allclose(wrapped[0, :grasp_dwell().stop], q[:grasp_dwell().stop])  # up to the grasp: as sampled
+    np.testing.assert_allclose(wrapped[0, release:], math.radians(150))  # -210 degrees, one turn on
+    assert np.all(np.diff(wrapped[0][carry]) > 0)  # the long way round, counter-clockwise
+    np.testing.assert_array_equal(wrapped[1], inside)  # within the limits: untouched
+    # A release at 175 degrees has no turn within the limits: left as it is (physics will refuse it).
+    beyond = np.radians(np.linspace(0, 175, PHASES.length))
+    np.testing.assert_array_equal(wrap_joint1(beyond[None], lo, hi)[0], beyond)
