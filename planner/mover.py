@@ -5,7 +5,9 @@ move's canonical frame, conditioned on the move; only the start state is pinned 
 keyframes are asked for. A guide (planner.guides.ToolAt) can pull the tool onto the block at
 the grasp and above the target at the release. The result is turned back into the world frame
 and into full states: still blocks keep their start poses, the held block follows the tool
-(forward kinematics) from the grasp to the release.
+(forward kinematics) from the grasp to the release. Joint 1 means the same modulo a turn in
+the move's frame, so a swing across the robot's cut at +-170 degrees is turned the other way
+round (planner.postprocess.wrap_joint1).
 """
 from __future__ import annotations
 
