@@ -10,6 +10,7 @@ model or keyframes, the paper's unconditional plan is a start-only sample with n
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -74,6 +75,7 @@ class DiffuserPlanner:
         self.solver = KeyframeSolver()
         self.world = World()
         self.mover = MoveModel(settings.mover, self.device) if settings.mover else None
+        self._busy = threading.Lock()  # plan() and close(): the physics worlds are one thread's at a time
 
     @property
     def settings(self) -> dict:
@@ -86,8 +88,10 @@ class DiffuserPlanner:
         return out
 
     def close(self) -> None:
-        self.solver.close()
-        self.world.close()
+        """Free the physics clients (after a plan another thread is making has ended)."""
+        with self._busy:
+            self.solver.close()
+            self.world.close()
 
     # ------------------------------------------------------------------ the loop
     def plan(
@@ -99,7 +103,12 @@ class DiffuserPlanner:
         should_stop: Callable[[], bool] | None = None,
         keep_denoising: bool = False,
     ) -> Plan:
-        """Plan `goal` from `state`. Raises tasks.stopping.Cancelled if stopped."""
+        """Plan `goal` from `state`. Raises tasks.stopping.Cancelled if stopped. One plan at a
+        time: a second thread's call waits (the app's warm-up and the user's first plan)."""
+        with self._busy:
+            return self._plan(state, goal, seed, progress, should_stop, keep_denoising)
+
+    def _plan(self, state, goal, seed, progress, should_stop, keep_denoising) -> Plan:
         t0 = time.perf_counter()
         state = LAYOUT.check(np.asarray(state)[None])[0]
         gen = torch.Generator(self.device).manual_seed(int(seed))

@@ -463,3 +463,37 @@ def test_a_plan_is_the_same_from_its_seed_whatever_was_planned_before():
     order, _ = planner._rank(segs, SegmentConditions(None, np.zeros((128, 39), bool), segs[0], None))
     planner.close()
     assert order.tolist() == [1, 0]
+
+
+def test_plans_from_two_threads_take_turns_and_close_waits_for_the_plan():
+    """The app's warm-up and the user's first plan may use one planner at once, and a change of
+    settings closes the old planner: neither may pull the physics world from under a plan."""
+    import threading
+
+    from planner.plan import DiffuserPlanner
+    from planner.config import PlannerSettings
+    from tasks.goals import parse_goal
+    from tasks.world import initial_state
+
+    planner = DiffuserPlanner(SHIPPED, PlannerSettings(candidates=2, extra_segments=0))
+    goal, state = parse_goal("red,green"), initial_state(4)
+    alone = planner.plan(state, goal, seed=3).states
+    results, started = [], threading.Event()
+
+    def plan() -> None:
+        results.append(planner.plan(state, goal, seed=3, progress=lambda *a: started.set()).states)
+
+    threads = [threading.Thread(target=plan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2 and all(np.array_equal(r, alone) for r in results)  # in turn, not interleaved
+    started.clear()
+    results.clear()
+    one = threading.Thread(target=plan)
+    one.start()
+    assert started.wait(60)
+    planner.close()  # waits for the plan under way
+    one.join()
+    assert len(results) == 1 and np.array_equal(results[0], alone)
