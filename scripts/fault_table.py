@@ -12,14 +12,13 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
-from fault_cases import CASES, LONG_GOAL, digest, make_files  # noqa: E402
+from fault_cases import CASES, LONG_GOAL, digest, make_files, start_signalled  # noqa: E402
 
 HEADER = """# Hostile input: what each case does
 
@@ -40,11 +39,12 @@ def shown_command(args: list[str], d: Path) -> str:
 
 
 def run(case, d: Path) -> tuple[int, str]:
+    if case.send:
+        proc, stderr = start_signalled(case, d)
+        proc.wait(timeout=300)
+        return proc.returncode, stderr()
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *case.args(d)], cwd=ROOT, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if case.send:
-        time.sleep(case.send[1])
-        proc.send_signal(case.send[0])
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err
 

@@ -11,6 +11,11 @@ import hashlib
 import json
 import shutil
 import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +37,7 @@ class Case:
     message: str  # a part of the one line the user must see
     code: int = 2
     watch: tuple[str, ...] = ()  # files in {d} that must stay byte-for-byte the same
-    send: tuple[int, float] | None = None  # (signal, seconds after start): stop it mid-work
+    send: tuple[int, float] | None = None  # (signal, seconds after its progress bar appears): stop it mid-work
 
     def args(self, d: Path) -> list[str]:
         return [a.replace("{d}", str(d)) for a in self.argv]
@@ -145,14 +150,48 @@ CASES = [
     Case("evaluate stopped by Ctrl+C beside a finished run", ("evaluate", "--planner", "demonstrator", "--task",
          "conditional", "--episodes", "40", "--out", "{d}/eval"),
          "stopped by SIGINT (Ctrl+C)", 130, watch=("eval/results.json", "eval/episodes.h5"),
-         send=(signal.SIGINT, 8.0)),
+         send=(signal.SIGINT, 3.0)),
     Case("collect with 2 workers stopped by SIGTERM", ("collect", "--task", "conditional", "--episodes", "40",
          "--workers", "2", "--seed", "5", "--out", "{d}/demos.h5"), "stopped by SIGTERM", 143,
-         send=(signal.SIGTERM, 12.0)),
+         send=(signal.SIGTERM, 3.0)),
     Case("train stopped by SIGTERM", ("train", "--data", "{d}/demos.h5", "--out", "{d}/small.pt", "--steps", "100000",
          "--dim", "8", "--dim-mults", "1", "2", "--save-every", "100000"), "stopped by SIGTERM; checkpoint saved", 143,
-         send=(signal.SIGTERM, 10.0)),
+         send=(signal.SIGTERM, 2.0)),
 ]
+
+
+def start_signalled(case: Case, d: Path, before: Callable[[subprocess.Popen], None] | None = None,
+                    ignore_sigint: bool = False) -> tuple[subprocess.Popen, Callable[[], str]]:
+    """Start the case's command as a real process and send its signal `case.send[1]` seconds
+    after its progress bar first appears (when it works, not while it still imports: a loaded
+    machine takes seconds to import). Returns the process and a function giving all its stderr
+    once it has ended. `before(proc)` runs just before the signal is sent; `ignore_sigint` starts
+    it as a shell starts a background job (`cmd &`: SIGINT ignored)."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *case.args(d)], cwd=ROOT, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=ignore)
+    chunks: list[str] = []
+    working = threading.Event()
+
+    def read() -> None:
+        while chunk := proc.stderr.read(1):
+            chunks.append(chunk)
+            if chunk == "|" and "%" in "".join(chunks[-8:]):
+                working.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    working.wait(120)
+    time.sleep(case.send[1])
+    if before is not None:
+        before(proc)
+    proc.send_signal(case.send[0])
+
+    def stderr() -> str:
+        reader.join(300)
+        return "".join(chunks)
+
+    return proc, stderr
 
 
 def digest(path: Path) -> str:

@@ -4,8 +4,6 @@ Each case asserts one line on stderr naming the problem, the exit code, no trace
 every watched file is byte-for-byte unchanged and nothing new was left behind.
 """
 import json
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import main
-from fault_cases import CASES, ROOT, SAMPLE, digest, make_files
+from fault_cases import CASES, SAMPLE, Case, digest, make_files, start_signalled
 from planner.config import PlannerSettings, meta
 from tasks.dataset import Demo, append_demo, read_index
 from tasks.goals import TASKS, GoalError, TowerOrder, goal_from_json, parse_goal, sample_goal
@@ -76,12 +74,8 @@ def _alive(pid: int) -> bool:
 
 def _run_and_signal(case, d: Path) -> tuple[int, str, list[int], float]:
     """Start the case's command, signal it, wait: exit code, stderr, its children, when they were gone."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *case.args(d)], cwd=ROOT, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    sig, after = case.send
-    time.sleep(after)
-    children = _children(proc.pid)
-    proc.send_signal(sig)
+    children: list[int] = []
+    proc, stderr = start_signalled(case, d, before=lambda p: children.extend(_children(p.pid)))
     t0 = time.monotonic()
     gone = float("inf")
     while time.monotonic() - t0 < 30:
@@ -89,8 +83,8 @@ def _run_and_signal(case, d: Path) -> tuple[int, str, list[int], float]:
             gone = time.monotonic() - t0
             break
         time.sleep(0.02)
-    _, err = proc.communicate(timeout=120)
-    return proc.returncode, err, children, gone
+    proc.wait(timeout=120)
+    return proc.returncode, stderr(), children, gone
 
 
 def test_interrupted_evaluation_keeps_the_finished_run_and_continues(tmp_path, capsys):
@@ -133,17 +127,19 @@ def test_sigint_ignored_by_a_background_job_stays_ignored_and_sigterm_saves(tmp_
     from planner.checkpoint import read
 
     out = tmp_path / "bg.pt"
-    cmd = [sys.executable, str(ROOT / "main.py"), "train", "--data", str(SAMPLE), "--out", str(out), "--steps",
-           "100000", "--dim", "8", "--dim-mults", "1", "2", "--save-every", "100000"]
-    # What a shell does for `cmd &`: the job starts with SIGINT ignored.
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    time.sleep(8)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(2)
-    assert proc.poll() is None  # still training
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    case = Case("a background job", ("train", "--data", str(SAMPLE), "--out", str(out), "--steps", "100000", "--dim",
+                "8", "--dim-mults", "1", "2", "--save-every", "100000"), "", send=(signal.SIGTERM, 1.0))
+    running = []
+
+    def ctrl_c_first(proc) -> None:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(2)
+        running.append(proc.poll() is None)
+
+    proc, stderr = start_signalled(case, tmp_path, before=ctrl_c_first, ignore_sigint=True)
+    proc.wait(timeout=60)
+    err = stderr()
+    assert running == [True]  # still training after the Ctrl+C
     assert proc.returncode == 143 and "stopped by SIGTERM" in err, err[-1000:]  # 128 + SIGTERM
     assert "the same command resumes" in err
     assert 0 < read(out)["step"] < 100000  # saved where it stopped, not at a periodic save
