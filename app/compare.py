@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
@@ -48,6 +49,8 @@ class CompareWindow(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         self.resize(1200, 900)
+        # Closed is gone: its views, plots and plans are freed (an afternoon of comparisons grew the app).
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def _views(self) -> QHBoxLayout:
         """A 3-D view per plan, side by side, and the overlay view (hidden until asked for)."""

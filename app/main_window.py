@@ -250,9 +250,10 @@ class MainWindow(QMainWindow):
         self._replay_worker.start()
 
     def compare(self, plans: list) -> None:
-        self.compare_windows = [w for w in self.compare_windows if w.isVisible()]  # closed ones let go
-        self.compare_windows.append(CompareWindow(plans, self.library.path))
-        self.compare_windows[-1].show()
+        window = CompareWindow(plans, self.library.path)  # deleted when closed, and let go here then
+        window.destroyed.connect(lambda _=None, w=window: self.compare_windows.remove(w))
+        self.compare_windows.append(window)
+        window.show()
 
     def _replay_finished(self) -> None:
         self._replay_worker = None
