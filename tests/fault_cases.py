@@ -167,9 +167,12 @@ def start_signalled(case: Case, d: Path, before: Callable[[subprocess.Popen], No
     machine takes seconds to import). Returns the process and a function giving all its stderr
     once it has ended. `before(proc)` runs just before the signal is sent; `ignore_sigint` starts
     it as a shell starts a background job (`cmd &`: SIGINT ignored)."""
-    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    # As a terminal starts a foreground command (SIGINT as default), whatever this process
+    # inherited: run from a background job (`bash .ci/run &`) it would start with SIGINT ignored.
+    disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *case.args(d)], cwd=ROOT, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=ignore)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, disposition))
     chunks: list[str] = []
     working = threading.Event()
 
