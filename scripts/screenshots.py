@@ -104,9 +104,8 @@ def main() -> None:
     plan_and_wait(w)
     show_last_frame(w)
     w.grab().save(str(out / "tallest-plan.png"))
-    # Continue from where the tower stands: the demonstrator puts red on a floor spot, green on it.
+    # Continue from where the tower stands: the Diffuser unstacks, puts red on a floor spot, green on it.
     w.continue_from_here()
-    w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
     editor.set_text("red at 0.55,-0.30; green on red")
     plan_and_wait(w)
     show_last_frame(w)
