@@ -39,8 +39,8 @@ class PlacedOn(Guide):
 
 
 class PlacedAt(Guide):
-    """Block `block` let go on the floor at `xy` (and turned to `yaw`, if given) at the segment's
-    end: minus the squared errors, each in units of its tolerance, so a placement within both
+    """Block `block` let go with its centre over `xy` (a floor spot, or its support block's centre),
+    turned to `yaw` if given, at the segment's end: minus the squared errors, each in units of its tolerance, so a placement within both
     tolerances scores above -2 whatever the scale of the scene. Yaw is compared modulo a quarter
     turn (a square block looks the same)."""
 
