@@ -1,12 +1,19 @@
-"""Starting the app: its name, where it keeps its files, and the event loop."""
+"""Starting the app: its name, where it keeps its files, and the event loop.
+
+SIGINT (Ctrl+C in the terminal) and SIGTERM (a logout, `kill`) close the window as its Quit does:
+the work in progress is cancelled, the settings are kept and no worker process is left behind.
+"""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 APP_NAME = "kuka-diffuser"
+SIGNAL_POLL_MS = 200  # Python runs its signal handlers only when the event loop hands it control
 
 
 def app_data_dir() -> Path:
@@ -23,15 +30,45 @@ def default_plans_file() -> Path:
     return app_data_dir() / "plans.h5"
 
 
+class QuitOnSignal:
+    """Closes every window and ends the event loop on SIGINT or SIGTERM; `signum` says which
+    came. A timer hands Python control every SIGNAL_POLL_MS, so that its handler runs."""
+
+    def __init__(self, app: QApplication) -> None:
+        self.app, self.signum = app, None
+        self.timer = QTimer()
+        self.timer.timeout.connect(lambda: None)
+        self.timer.start(SIGNAL_POLL_MS)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job's SIGINT stays ignored
+                signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame) -> None:
+        self.signum = signum
+        self.app.closeAllWindows()
+        self.app.quit()
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.signum is None else 128 + int(self.signum)
+
+
 def run(argv: list[str] | None = None) -> int:
     from tasks import jobs
 
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setApplicationName(APP_NAME)
+    quitter = QuitOnSignal(app)
     from app.main_window import MainWindow
 
     window = MainWindow()
-    window.show()
-    code = app.exec()
-    jobs.shutdown()
-    return code
+    try:
+        if quitter.signum is None:  # a signal while the window was being made: do not show it
+            window.show()
+            code = app.exec()
+        else:
+            window.close()
+            code = 0
+    finally:
+        jobs.shutdown()
+    return quitter.exit_code or code

@@ -72,6 +72,9 @@ def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal
 def _ignore_sigint() -> None:
     # Ctrl+C reaches every process of the terminal's group: the parent decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from tasks.lifeline import bind_to_parent
+
+    bind_to_parent()  # and a parent ended otherwise, even by SIGKILL, takes its workers with it
 
 
 def run_episodes(jobs: list[tuple], workers: int, processes: bool = False,
