@@ -19,6 +19,11 @@ from tasks.goals import TASKS, Goal, GoalError
 from tasks.h5io import FileFormatError
 
 
+def _kept_source(plan) -> str:
+    """The source tasks.collect.keep_plan records for a kept plan."""
+    return f"{plan.planner} {plan.id or 'plan'}"
+
+
 class CollectWorker(QThread):
     """Runs tasks.collect.collect; emits progress(done, total, failures), then done(written, failures)
     or failed(message). Cancel stops after the episode in progress; what is written stays."""
@@ -48,7 +53,7 @@ class CollectWorker(QThread):
 
 
 class CollectPanel(QWidget):
-    openDemo = Signal(object)  # (T, 39) states
+    openDemo = Signal(str, object)  # the demo's name, its (T, dim) states
     collectionFinished = Signal()
 
     def __init__(self, path: Path, goal_source, parent: QWidget | None = None) -> None:
@@ -160,17 +165,31 @@ class CollectPanel(QWidget):
 
     def open_demo(self, row: int) -> None:
         name = self.names[row]
-        self.openDemo.emit(load_states(self.path, [name])[name])
+        self.openDemo.emit(name, load_states(self.path, [name])[name])
 
-    def keep(self, plan, scene_seed: int) -> None:
-        """Keep a successful plan as a demonstration."""
+    def has_kept(self, plan) -> bool:
+        """Whether `plan` (of the plans file) is already among the demonstrations."""
+        return bool(plan.id) and self.path.exists() and any(d.source == _kept_source(plan) for d in self._index())
+
+    def _index(self) -> list:
+        try:
+            return read_index(self.path)
+        except FileFormatError:
+            return []
+
+    def keep(self, plan, scene_seed: int) -> str | None:
+        """Keep a successful plan as a demonstration (once); its name there, or None."""
+        if self.has_kept(plan):
+            self.status.setText(f"'{plan.name}' is already a demonstration")
+            return None
         try:
             name = keep_plan(self.path, plan, scene_seed)
         except (GoalError, FileFormatError) as e:
             self.status.setText(f"<span style='color:#b00020'>Not kept: {e}</span>")
-            return
-        self.status.setText(f"Kept the plan as {name}")
+            return None
+        self.status.setText(f"Kept '{plan.name}' as {name}")
         self.refresh()
+        return name
 
     def restore(self, prefs) -> None:
         """The collection settings as the user left them."""

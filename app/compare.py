@@ -8,18 +8,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
 )
 
 from app.playback import PlaybackBar
 from app.render import shared_renderer
 from app.view import SceneView
+from app.widgets import ask_save_path, tame_inputs
 from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 from tasks.metrics import block_heights, path_length, smoothness, tool_heights
 from tasks.plans import Plan
 from tasks.world import CONTROL_PERIOD
 
 PLAN_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233)]
+PLOT_TITLES = ("Joint angles (rad)", "Tool height (m)", "Block heights (m): first plan solid, others dashed")
+EXPORT_SIZE = (1200, 1000)  # exported plots, whatever the window's size
+OPEN_SIZE = (1200, 900)  # at most; less on a smaller screen
 TABLE_COLUMNS = ("Plan", "Score", "Strict", "States", "Plan s", "Path (rad)", "Smoothness")
 
 
@@ -39,16 +44,17 @@ class CompareWindow(QWidget):
         self.playback.set_length(max(len(p.states) for p in plans))
         self.playback.frameChanged.connect(self.show_frame)
         self._plots()
-        self._plot()
         self._table()
         layout = QVBoxLayout(self)
         layout.addLayout(views_row, 3)
         layout.addLayout(export_row)
         layout.addWidget(self.playback)
         layout.addWidget(self.plots, 3)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table)
         layout.addWidget(self.status)
-        self.resize(1200, 900)
+        self._fit_table()
+        tame_inputs(self)
+        self.resize(*self._open_size())
         # Closed is gone: its views, plots and plans are freed (an afternoon of comparisons grew the app).
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
@@ -91,20 +97,28 @@ class CompareWindow(QWidget):
             export_row.addWidget(b)
         return export_row
 
+    def _open_size(self) -> tuple[int, int]:
+        """OPEN_SIZE, or the screen's free area less a margin for the frame (a 1280 x 720 laptop)."""
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        return min(OPEN_SIZE[0], screen.width() - 20), min(OPEN_SIZE[1], screen.height() - 40)
+
     def _plots(self) -> None:
+        """The three plots side by side (stacked, each would be a strip at 720 pixels' height)."""
         self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground("w")
-        titles = ("Joint angles (rad)", "Tool height (m)",
-                  "Block heights (m): the first plan solid, the others dashed")
-        self.plot_items = [self.plots.addPlot(row=i, col=0, title=t) for i, t in enumerate(titles)]
+        self.plots.setMinimumHeight(200)
+        self.plot_items = fill_plots(self.plots, self.plans, self.renderer.world, vertical=False)
         self.cursors = []
         for item in self.plot_items:
-            # One row of entries along the top, off the curves.
-            item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=len(BLOCK_NAMES))
-            item.setLabel("bottom", "time", units="s")
             line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
             item.addItem(line)
             self.cursors.append(line)
+
+    def _fit_table(self) -> None:
+        """The table as tall as its rows, no taller."""
+        t = self.table
+        t.setSizePolicy(t.sizePolicy().horizontalPolicy(), QSizePolicy.Policy.Fixed)
+        height = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
+        t.setFixedHeight(height + 2 * t.frameWidth() + t.horizontalScrollBar().sizeHint().height())
 
     def _table(self) -> None:
         self.table = QTableWidget(len(self.plans), len(TABLE_COLUMNS))
@@ -115,21 +129,6 @@ class CompareWindow(QWidget):
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-
-    def _plot(self) -> None:
-        joints, tool, blocks = self.plot_items
-        for k, plan in enumerate(self.plans):
-            colour = PLAN_PENS[k % len(PLAN_PENS)]
-            t = np.arange(len(plan.states)) * CONTROL_PERIOD
-            for j in range(7):
-                # One legend entry per plan (its colour), not one per joint.
-                joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1), name=plan.name if j == 0 else None)
-            tool.plot(t, tool_heights(plan.states, self.renderer.world), pen=pg.mkPen(colour, width=2), name=plan.name)
-            style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
-            heights = block_heights(plan.states)
-            for b, name in enumerate(BLOCK_NAMES):
-                rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
-                blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=name if k == 0 else None)
 
     def set_overlay(self, on: bool) -> None:
         for view, label in zip(self.views, self.labels):
@@ -161,17 +160,21 @@ class CompareWindow(QWidget):
         self._render_job = run_render(self, args, "Rendering the comparison…", done)
 
     def export_png(self, out: str | None = None) -> None:
-        from pyqtgraph.exporters import ImageExporter
-
-        out = out or QFileDialog.getSaveFileName(self, "Export plots", "comparison.png", "PNG image (*.png)")[0]
+        out = out or ask_save_path(self, "Export plots", "comparison.png", "PNG image (*.png)")
         if out:
-            ImageExporter(self.plots.scene()).export(out)
+            # Drawn afresh at a readable size (stacked), not as the window's widget happens to be.
+            page = pg.GraphicsLayoutWidget()
+            page.setBackground("w")
+            fill_plots(page, self.plans, self.renderer.world, vertical=True)
+            page.resize(*EXPORT_SIZE)
+            page.grab().save(out)
+            page.deleteLater()
             self.status.setText(f"Plots saved to {out}")
 
     def export_csv(self, out: str | None = None) -> None:
         from app.export import comparison_csv
 
-        out = out or QFileDialog.getSaveFileName(self, "Export data", "comparison.csv", "CSV (*.csv)")[0]
+        out = out or ask_save_path(self, "Export data", "comparison.csv", "CSV (*.csv)")
         if out:
             comparison_csv(self.plans, out, lambda s: tool_heights(s, self.renderer.world))
             self.status.setText(f"Data saved to {out}")
@@ -192,3 +195,27 @@ class CompareWindow(QWidget):
         for line in self.cursors:
             line.setValue(k * CONTROL_PERIOD)
 
+
+
+def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], world, vertical: bool) -> list:
+    """Joint angles, tool height and block heights of `plans` over time, in three plots of
+    `widget` (in a column when `vertical`, else in a row); returns the plots."""
+    widget.setBackground("w")
+    items = [widget.addPlot(row=i if vertical else 0, col=0 if vertical else i, title=t) for i, t in enumerate(PLOT_TITLES)]
+    for item in items:
+        item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=2)  # entries along the top, off the curves
+        item.setLabel("bottom", "time", units="s")
+    joints, tool, blocks = items
+    for k, plan in enumerate(plans):
+        colour = PLAN_PENS[k % len(PLAN_PENS)]
+        t = np.arange(len(plan.states)) * CONTROL_PERIOD
+        for j in range(7):
+            # One legend entry per plan (its colour), not one per joint.
+            joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1), name=plan.name if j == 0 else None)
+        tool.plot(t, tool_heights(plan.states, world), pen=pg.mkPen(colour, width=2), name=plan.name)
+        style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
+        heights = block_heights(plan.states)
+        for b, name in enumerate(BLOCK_NAMES):
+            rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
+            blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=name if k == 0 else None)
+    return items

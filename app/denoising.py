@@ -6,6 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
+WIDTH = 250  # of the guide's plot, beside the 3-D view
 SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
 
 
@@ -57,21 +58,20 @@ class GuidePlot(pg.PlotWidget):
 
     def __init__(self) -> None:
         super().__init__(background="w")
-        self.setFixedHeight(130)
+        self.setFixedWidth(WIDTH)
+        self.setMinimumHeight(120)
         item = self.getPlotItem()
-        item.setTitle("Tool distance from the grasp and release targets (median candidate), by denoising step",
-                      size="9pt")
+        item.setTitle("Tool distance from its targets,<br>by denoising step (a Diffuser plan's)", size="8pt")
         item.setLabel("left", "cm")
         item.setLabel("bottom", "denoising step")
         item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
         # A log scale drawn by hand (log10 of cm, labelled in cm): pyqtgraph's own log axis labels
         # every minor tick, and they overlap in a plot this low.
         item.getAxis("left").setTicks([[(v, f"{10.0 ** v:g}") for v in (-1, 0, 1, 2, 3)], []])
-        item.addLegend(offset=(-10, 2), colCount=4)  # one row at the top, off the curves
+        item.addLegend(offset=(-6, 2), colCount=2, labelTextSize="7pt")  # at the top, off the curves
         self.setToolTip("RMS distance of the tool from the block's top face at the grasp and from the target at the "
                         "release, in each step's predicted plan (the median candidate). A guide scale above 0 pulls "
                         "it down during denoising.")
-        self.setVisible(False)
 
     def show_plan(self, plan) -> None:
         """Plot the plan's guide values (hidden when it has none)."""
@@ -83,4 +83,3 @@ class GuidePlot(pg.PlotWidget):
             pen = pg.mkPen(SEGMENT_PENS[k % len(SEGMENT_PENS)], width=2)
             item.plot(np.arange(1, len(cm) + 1), np.log10(cm), pen=pen, symbol="o", symbolSize=4,
                       name=f"segment {k + 1}")
-        self.setVisible(bool(curves))

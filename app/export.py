@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QProcess, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from app.widgets import ask_save_path, file_stem
 
 ROOT = Path(__file__).resolve().parents[1]
 _PROGRESS = re.compile(r"(\d+)/(\d+)")
@@ -25,7 +27,8 @@ class RenderJob(QObject):
         super().__init__(parent)
         self.process = QProcess(self)
         self.process.setProgram(sys.executable)
-        self.process.setArguments([str(ROOT / "main.py"), "render", *args])
+        # Bound to the app (tasks.lifeline): ended with it, even when the app is killed.
+        self.process.setArguments(["-m", "tasks.lifeline", str(ROOT / "main.py"), "render", *args])
         self.process.setWorkingDirectory(str(ROOT))
         self.process.readyReadStandardError.connect(self._read)
         self.process.finished.connect(self._done)
@@ -82,19 +85,22 @@ def run_render(parent: QWidget, args: list[str], title: str, on_done=None) -> Re
     return job
 
 
-def export_plan(parent: QWidget, plans: Path, pid: str, out: str | None, speed: float | None, on_done) -> RenderJob | None:
-    """Render stored plan `pid` to a video in another process (asking where, unless `out`); with
-    `speed` None, its denoising animation instead. None if the user cancelled the dialog."""
-    out = out or ask_video_path(parent, f"{pid}{'-denoising' if speed is None else ''}.mp4")
+def export_plan(parent: QWidget, plans: Path, plan, out: str | None, speed: float | None, on_done) -> RenderJob | None:
+    """Render stored `plan` to a video in another process (asking where, unless `out`); with
+    `speed` None, its denoising animation instead. `on_done(ok, message)` says what became of it,
+    by the plan's name. None if the user cancelled the dialog."""
+    out = out or ask_video_path(parent, f"{file_stem(plan.name)}{'-denoising' if speed is None else ''}.mp4")
     if not out:
         return None
-    args = ["--plans", str(plans), "--id", pid, "--out", out]
+    args = ["--plans", str(plans), "--id", plan.id, "--out", out]
     args += ["--denoising"] if speed is None else ["--speed", str(speed)]
-    return run_render(parent, args, f"Rendering {Path(out).name}…", on_done)
+    what = "the denoising of " if speed is None else ""
+    return run_render(parent, args, f"Rendering {Path(out).name}…",
+                      lambda ok, message: on_done(ok, f"Saved {what}'{plan.name}' as {out}" if ok else message))
 
 
 def ask_video_path(parent: QWidget, suggested: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Export video", suggested, "MP4 video (*.mp4);;GIF animation (*.gif)")
+    path = ask_save_path(parent, "Export video", suggested, "MP4 video (*.mp4);;GIF animation (*.gif)")
     if not path:
         return None
     if Path(path).suffix.lower() not in (".mp4", ".gif"):

@@ -19,6 +19,8 @@ from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
 
 MODES = ("Tower order", "Arrangement", "Tallest tower", "Reference (typed)")
 REFERENCE = MODES[3]
+EMPTY_HINT = ("Or type a goal: a tower (red,green,blue), pairs (green on red), tallest, or a reference "
+              "arrangement (red at 0.55,0.20; green on red; clear)")
 
 
 class GoalEditor(QWidget):
@@ -136,42 +138,49 @@ class GoalEditor(QWidget):
         self._refresh()
 
     def set_text(self, text: str) -> None:
+        """Show a goal given as text (a plan's, the prefs'); the mode follows the goal's kind."""
         self.text.setText(text)
-        self._text_edited(text)
+        self._apply_text(text, follow_mode=True)
 
     def _mode_changed(self) -> None:
         self.clear()
 
     def _text_edited(self, text: str) -> None:
-        try:
-            goal = parse_goal(text)
-        except GoalError as e:
-            self._set_goal(None, str(e))
-            return
+        """Typed by the user: the goal follows the text, the mode the user chose stays."""
+        self._apply_text(text, follow_mode=False)
+
+    def _apply_text(self, text: str, follow_mode: bool) -> None:
         self.order, self.pairs, self.spots, self.pending_top = [], [], [], None
-        self.topdown.spots.clear()
-        self.mode.blockSignals(True)
-        if isinstance(goal, TowerOrder):
-            self.mode.setCurrentText("Tower order")
+        try:
+            goal, why = (parse_goal(text), "") if text.strip() else (None, EMPTY_HINT)
+        except GoalError as e:
+            goal, why = None, str(e)
+        mode = self.mode.currentText()
+        if goal is not None and follow_mode:
+            mode = ("Tower order" if isinstance(goal, TowerOrder) else "Arrangement" if isinstance(goal, Arrangement)
+                    else REFERENCE if isinstance(goal, Reference) else "Tallest tower")
+            self.mode.blockSignals(True)
+            self.mode.setCurrentText(mode)
+            self.mode.blockSignals(False)
+        if isinstance(goal, TowerOrder) and mode == "Tower order":
             self.order = list(goal.order)
-        elif isinstance(goal, Arrangement):
-            self.mode.setCurrentText("Arrangement")
+        elif isinstance(goal, Arrangement) and mode == "Arrangement":
             self.pairs = list(goal.pairs)
-        elif isinstance(goal, Reference):
-            self.mode.setCurrentText(REFERENCE)
-        else:
-            self.mode.setCurrentText("Tallest tower")
-        self.mode.blockSignals(False)
         self._sync_topdown()
-        self._set_goal(goal, "")
+        self._set_goal(goal, why, error=bool(text.strip()) and goal is None)
         self._hint()
 
     # ------------------------------------------------------------------ state
     def _sync_topdown(self) -> None:
+        """The top-down editor shows the pairs (from the scene as it is, when they changed)."""
         arrangement = self.mode.currentText() == "Arrangement"
         self.topdown.setVisible(arrangement)
-        if arrangement and sorted(self.topdown.pairs()) != sorted(self.pairs):
+        if arrangement and (sorted(self.topdown.pairs()) != sorted(self.pairs) or self.topdown.floor_spots() != self.spots):
+            self.topdown.blockSignals(True)
+            if self._scene is not None:
+                self.topdown.set_scene(self._scene)
             self.topdown.set_pairs(self.pairs)
+            self.topdown.blockSignals(False)
 
     def _refresh(self) -> None:
         mode = self.mode.currentText()
@@ -185,7 +194,7 @@ class GoalEditor(QWidget):
         try:
             if mode == "Tower order":
                 goal = TowerOrder(tuple(self.order)) if self.order else None
-                why = "" if self.order else "Click blocks bottom to top."
+                why = "" if self.order else f"Click blocks bottom to top. {EMPTY_HINT}"
                 if self.order and len(self.order) < 2:
                     goal, why = None, "A tower needs at least 2 blocks: click the next one up."
             elif mode == "Arrangement" and self.spots:  # blocks set down on the floor: a reference
@@ -193,7 +202,8 @@ class GoalEditor(QWidget):
                 why = ""
             elif mode == "Arrangement":
                 goal = Arrangement(tuple(self.pairs)) if self.pairs else None
-                why = "" if self.pairs else "Click a top block, then the block it goes on (or drag it in the view below)."
+                why = "" if self.pairs else ("Click a top block, then the block it goes on (or drag it in the view "
+                                             f"below). {EMPTY_HINT}")
             else:
                 goal, why = Unconditional(), ""
         except GoalError as e:
@@ -222,16 +232,18 @@ class GoalEditor(QWidget):
         return "tallest"
 
     def _hint(self) -> None:
-        mode = self.mode.currentText()
-        if mode == "Tower order":
+        """What the goal is now, in words (nothing left over from an earlier goal)."""
+        mode, goal = self.mode.currentText(), self.goal
+        if mode == "Tower order" and (self.order or goal is None):
             self.hint.setText("Tower, bottom to top: " + (" → ".join(self.order) or "—"))
-        elif mode == "Arrangement":
+        elif mode == "Arrangement" and (self.pairs or self.spots or self.pending_top or goal is None):
             shown = [f"{t} on {b}" for t, b in self.pairs] + ([f"{self.pending_top} on …"] if self.pending_top else [])
-            self.hint.setText("Pairs: " + (", ".join(shown) or "—"))
-        elif mode == REFERENCE:
-            self.hint.setText("Reference: where blocks end up (in metres)")
-        else:
+            shown += [f"{b} on the floor at {x:.2f}, {y:.2f} m" for b, x, y in self.spots]
+            self.hint.setText("Goal: " + (", ".join(shown) or "—"))
+        elif mode == "Tallest tower" and goal is not None:
             self.hint.setText("Build the tallest tower, any order")
+        else:
+            self.hint.setText(f"Goal: {goal}" if goal is not None else "Goal: —")
 
     def _set_goal(self, goal: Goal | None, why: str, error: bool = True) -> None:
         self.goal = goal

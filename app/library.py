@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QTableWidget,
+    QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.widgets import ask_save_path, file_stem
 from tasks.h5io import FileFormatError
 from tasks.plans import (
     Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, plan_chain, rename_plan,
 )
 
+_PLAN_ID = re.compile(r"\bplan_\d{5}\b")
 COLUMNS = ("Name", "Goal", "Start", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
 
 
@@ -84,31 +88,70 @@ class LibraryPanel(QWidget):
         self.undo_button.clicked.connect(lambda _checked=False: self.undo_delete())
         self.undo_button.setEnabled(False)
         buttons.addWidget(self.undo_button)
+        # One row of buttons above the table, the file's name at its end: the table gets the height.
+        buttons.addStretch(1)
+        file_label = QLabel(f"Plans file: {self.path.name}")
+        file_label.setToolTip(str(self.path))
+        buttons.addWidget(file_label)
         col = QVBoxLayout(self)
-        col.addWidget(QLabel(f"Plans file: {self.path}"))
-        col.addWidget(self.table)
+        col.setContentsMargins(4, 2, 4, 2)
         col.addLayout(buttons)
+        col.addWidget(self.table, 1)
         col.addWidget(self.message)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)  # compact rows
         self.refresh()
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #b00020;" if error else "")
         self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def name_of(self, pid: str) -> str:
+        return next((p.name for p in self.plans if p.id == pid), "a deleted plan")
+
+    def describe(self, text: str) -> str:
+        """`text` (a plan's start, "the end of plan_00002") with the plans' names for their ids."""
+        return _PLAN_ID.sub(lambda m: f"'{self.name_of(m.group(0))}'", text)
 
     def refresh(self) -> None:
-        self.message.setText("")
+        self._say("")
         try:
-            self.plans = list_plans(self.path) if self.path.exists() else []
+            plans = list_plans(self.path) if self.path.exists() else []
         except FileFormatError as e:
-            self.plans = []
+            plans = []
             self._say(f"Cannot read the plans file (left untouched): {e}", error=True)
+        # In the order they were made: a plan put back by Undo delete returns to its place.
+        self.plans = sorted(plans, key=lambda p: (p.created, p.id))
+        self.table.blockSignals(True)
         self.table.setRowCount(len(self.plans))
         for row, plan in enumerate(self.plans):
-            cells = (plan.name, str(plan.goal), plan.start, plan.planner, _short_settings(plan), f"{plan.score:.0f}",
+            cells = (plan.name, str(plan.goal), self.describe(plan.start), plan.planner, _short_settings(plan), f"{plan.score:.0f}",
                      "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))
+        self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
+        self._enable_buttons()
+
+    def _enable_buttons(self) -> None:
+        """Each button enabled only when it has something to act on."""
+        n = len(self.table.selectionModel().selectedRows())
+        for text, b in self.buttons.items():
+            b.setEnabled(n >= 2 if text == "Compare" else n == 1)
+
+    def row_of(self, pid: str) -> int | None:
+        return next((r for r, p in enumerate(self.plans) if p.id == pid), None)
+
+    def show_plan(self, pid: str) -> None:
+        """Select and scroll to plan `pid` without loading it again (a plan just made or put back)."""
+        row = self.row_of(pid)
+        if row is None:
+            return
+        self.table.blockSignals(True)
+        self.select(row)
+        self.table.blockSignals(False)
+        self._enable_buttons()
+        self.table.scrollToItem(self.table.item(row, 0))
 
     def add(self, plan: Plan) -> str | None:
         try:
@@ -117,6 +160,7 @@ class LibraryPanel(QWidget):
             self._say(f"Plan not saved: {e}", error=True)
             return None
         self.refresh()
+        self.show_plan(pid)
         return pid
 
     def selected(self) -> Plan | None:
@@ -153,10 +197,11 @@ class LibraryPanel(QWidget):
         if plan is None:
             return
         chain = plan_chain(self.plans, plan.id)
-        self._say(f"Replaying a chain of {len(chain)} plans: " + " → ".join(p.id for p in chain))
+        self._say(f"Replaying a chain of {len(chain)} plans: " + " → ".join(f"'{p.name}'" for p in chain))
         self.chainRequested.emit([load_plan(self.path, p.id) for p in chain])
 
     def _selection_changed(self) -> None:
+        self._enable_buttons()
         chosen = self.selected_all()
         if len(chosen) == 1:
             try:
@@ -178,10 +223,9 @@ class LibraryPanel(QWidget):
         if not name:
             self._say("A plan's name cannot be empty", error=True)
             return
-        row = next(r for r, p in enumerate(self.plans) if p.id == plan.id)
         rename_plan(self.path, plan.id, name)
         self.refresh()
-        self.select(row)
+        self.show_plan(plan.id)
         self._say(f"Renamed to '{name}'")
 
     def delete(self, confirm: bool = True) -> None:
@@ -209,7 +253,6 @@ class LibraryPanel(QWidget):
             return
         plan, self._deleted = self._deleted, None
         if self.add(plan) is not None:
-            self.select(len(self.plans) - 1)
             self._say(f"Restored '{plan.name}'")
         self.undo_button.setEnabled(False)
 
@@ -220,7 +263,7 @@ class LibraryPanel(QWidget):
             self._say("Select a plan to export")
             return
         if out is None:
-            out, _ = QFileDialog.getSaveFileName(self, "Export plan", f"{plan.id}.h5", "Plans file (*.h5)")
+            out = ask_save_path(self, "Export plan", f"{file_stem(plan.name)}.h5", "Plans file (*.h5)")
             if not out:
                 return
         try:

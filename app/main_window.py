@@ -8,11 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QDockWidget, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QPushButton,
-    QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton
 
 from app.collect_panel import CollectPanel
 from app.compare import CompareWindow
@@ -23,12 +19,12 @@ from app.planner_panel import PlannerPanel
 from app.plan_view import PlanView
 from app.scene_box import SceneBox, load_scene_dialog, save_scene_dialog
 from app.export import export_plan
-from app.widgets import scrolling, side_panel
+from app.widgets import set_last_folder, tame_inputs
+from app.window_parts import add_docks, add_menu_and_shortcuts, central, save_prefs
 from app.workers import ExecuteWorker, PlanWorker
 from planner.config import SHIPPED_CHECKPOINT
+from tasks import jobs
 from tasks.world import initial_state
-
-SIDE_WIDTH = 360
 
 
 class MainWindow(QMainWindow):
@@ -41,17 +37,18 @@ class MainWindow(QMainWindow):
         dataset_file: Path | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("Kuka block stacking — Diffuser planner")
         self.prefs = prefs or QSettings(APP_NAME, "app")
         self.worker: PlanWorker | None = None
         self._replay_worker: ExecuteWorker | None = None
         self._render_job = None
-        self.plan = None
+        self.plan, self.plan_scene_seed = None, 0
         self.compare_windows: list = []
         self._make_widgets(Path(checkpoint), plans_file, dataset_file)
-        self.setCentralWidget(self._central())
-        self._add_docks()
-        self._add_menu_and_shortcuts()
+        self.setCentralWidget(central(self))
+        add_docks(self)
+        add_menu_and_shortcuts(self)
+        tame_inputs(self)
+        set_last_folder(self.prefs.value("last_folder"))
         geometry = self.prefs.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -59,10 +56,13 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 720)
             self.resizeDocks([self.library_dock], [190], Qt.Orientation.Vertical)  # the 3-D view gets the height
-        self.new_scene()
+        self.show_scene()
         for part in (self.goal_editor, self.viewer, self.collector):  # as the user left them
             part.restore(self.prefs)
         self._goal_changed(self.goal_editor.goal)
+        self._title()
+        self.planner_panel.planner_choice.currentIndexChanged.connect(lambda _: self._title())
+        jobs.pool()  # the physics worker starts from the GUI thread, which lives as long as the app
         self.warmup = self.planner_panel.start_warmup(self.statusBar().showMessage)
 
     def _make_widgets(self, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None) -> None:
@@ -81,10 +81,11 @@ class MainWindow(QMainWindow):
         self.library.planSelected.connect(self.load_into_editor)
         dataset_file = dataset_file or Path(self.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
         self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal)
-        self.collector.openDemo.connect(self.show_states)
+        self.collector.openDemo.connect(lambda name, states: self.show_states(states, name))
         self.scene_box = SceneBox(int(self.prefs.value("scene_seed", 0)))
         self.seed = self.scene_box.seed
         self.scene_box.newScene.connect(self.new_scene)
+        self._shown_seed: int | None = None  # the seed of the scene shown (New scene goes on from it)
         self.scene_box.reset.connect(lambda: self.playback.set_frame(0))
         self.scene_box.continueHere.connect(self.continue_from_here)
         self.scene_box.saveScene.connect(self.save_scene)
@@ -96,53 +97,11 @@ class MainWindow(QMainWindow):
         self.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
         self.keep_button = QPushButton("Keep as demonstration")
         self.keep_button.setEnabled(False)
-        self.keep_button.clicked.connect(lambda: self.collector.keep(self.plan, self.plan_scene_seed))
+        self.keep_button.setToolTip("Add the shown plan to the demonstrations (a plan that succeeded strictly, once)")
+        self.keep_button.clicked.connect(self.keep_plan)
 
-    def _central(self) -> QWidget:
-        goal_box = QGroupBox("Goal")
-        QVBoxLayout(goal_box).addWidget(self.goal_editor)
-        self.side_scroll = side_panel(
-            (self.scene_box, goal_box, self.planner_panel, self.result_label, self.keep_button), SIDE_WIDTH)
-        body = QWidget()
-        layout = QHBoxLayout(body)
-        layout.addWidget(self.side_scroll)
-        layout.addWidget(self.viewer, 1)
-        return body
-
-    def _add_docks(self) -> None:
-        docks = []
-        for title, name, widget in (("Plan library", "library", self.library),
-                                    ("Demonstrations", "demonstrations", self.collector)):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(name)  # saveState() restores docks by name
-            dock.setWidget(scrolling(widget))
-            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            docks.append(dock)
-        self.library_dock = docks[0]
-        self.tabifyDockWidget(*docks)
-        self.library_dock.raise_()
-
-    def _add_menu_and_shortcuts(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.export_video_action = file_menu.addAction("Export plan as video or GIF…", self.export_video)
-        self.export_denoising_action = file_menu.addAction("Export denoising animation…", self.export_denoising)
-        for action in (self.export_video_action, self.export_denoising_action):
-            action.setEnabled(False)
-        file_menu.addSeparator()
-        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
-        for key, slot in ((Qt.Key.Key_Space, self.playback.toggle), (Qt.Key.Key_Left, lambda: self.playback.step(-1)),
-                          (Qt.Key.Key_Right, lambda: self.playback.step(1)), ("Ctrl+P", self.start_plan)):
-            QShortcut(QKeySequence(key), self, slot)
-
-    # ------------------------------------------------------------------ prefs
-    def _save_prefs(self) -> None:
-        self.planner_panel.save()
-        for part in (self.goal_editor, self.viewer, self.collector):
-            part.save(self.prefs)
-        for key, value in (("geometry", self.saveGeometry()), ("window_state", self.saveState()),
-                           ("plans_file", str(self.library.path)), ("dataset_file", str(self.collector.path)),
-                           ("scene_seed", self.seed.value())):
-            self.prefs.setValue(key, value)
+    def _title(self) -> None:
+        self.setWindowTitle(f"Kuka block stacking — {self.planner_panel.planner_choice.currentText()} planner")
 
     # ------------------------------------------------------------------ scene and goal
     def _set_start(self, state: np.ndarray, origin: str, parent: str = "") -> None:
@@ -150,23 +109,40 @@ class MainWindow(QMainWindow):
         self.state, self.start_origin, self.start_parent = np.asarray(state, dtype=np.float64), origin, parent
         self.plan, self.last_result = None, None
         self.keep_button.setEnabled(False)
+        self.result_label.setText("")
         self.scene_box.continue_button.setEnabled(False)
-        self.scene_box.set_origin(origin)
+        self.scene_box.set_origin(self.library.describe(origin))
         self.viewer.show_scene(self.state)
         self.goal_editor.set_scene(self.state)
 
+    def show_scene(self) -> None:
+        """The scene of the seed in the seed box."""
+        self._shown_seed = self.seed.value()
+        self._set_start(initial_state(self._shown_seed), f"scene {self._shown_seed}")
+        self.statusBar().showMessage(f"Scene {self._shown_seed}: click blocks or chips to set a goal")
+
     def new_scene(self) -> None:
-        self._set_start(initial_state(self.seed.value()), f"scene {self.seed.value()}")
-        self.result_label.setText("")
-        self.statusBar().showMessage(f"Scene {self.seed.value()}: click blocks or chips to set a goal")
+        """The next seed's scene (or the seed the user typed, when it is not the one shown)."""
+        if self.seed.value() == self._shown_seed:
+            self.seed.setValue(self.seed.value() + 1)
+        self.show_scene()
 
     def load_into_editor(self, plan) -> None:
-        """A plan chosen in the library: its start scene and its goal go back into the editor."""
+        """A plan chosen in the library: its start scene and goal go back into the editor, and
+        the plan as stored is shown (Replay executes it again in physics)."""
         if self.worker is not None:
             return
         self._set_start(plan.states[0], f"the start of {plan.id}", plan.parent)
         self.goal_editor.set_text(str(plan.goal))
-        self.statusBar().showMessage(f"'{plan.name}': its start scene and goal are in the editor; Replay plays it")
+        self.plan = plan
+        self.keep_button.setEnabled(self._keepable(plan))
+        self._enable_exports(plan)
+        verdict = "strict success" if plan.strict_success else "no strict success"
+        self.result_label.setText(f"<b>{plan.planner}</b>: '{plan.goal}', as stored: score {plan.score:.0f} / 100, "
+                                  f"{verdict}, {len(plan.states)} states")
+        self.viewer.show_frames(plan.states, plan)
+        self.statusBar().showMessage(f"'{plan.name}' as stored: Space plays it, Replay executes it again, "
+                                     "Plan plans its goal from its start")
 
     def continue_from_here(self) -> None:
         """The next plan starts where the shown one ended (as physics left the blocks)."""
@@ -187,6 +163,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(chosen)
         elif chosen is not None:
             self._set_start(chosen[1], f"scene '{chosen[0]}'")
+            self.statusBar().showMessage(f"Scene '{chosen[0]}' loaded: click blocks or chips to set a goal")
+
+    def keep_plan(self) -> None:
+        """The shown plan into the demonstrations, once."""
+        if self.plan is not None and self.collector.keep(self.plan, self.plan_scene_seed) is not None:
+            self.keep_button.setEnabled(False)
+            self.statusBar().showMessage(f"'{self.plan.name}' kept as a demonstration")
+
+    def _keepable(self, plan) -> bool:
+        return bool(plan.strict_success) and len(plan.states) > 1 and not self.collector.has_kept(plan)
+
+    def _enable_exports(self, plan) -> None:
+        self.export_video_action.setEnabled(bool(plan.id))
+        self.export_denoising_action.setEnabled(bool(plan.id) and plan.denoising is not None)
 
     def _goal_changed(self, goal) -> None:
         self.planner_panel.plan_button.setEnabled(goal is not None and self.worker is None)
@@ -216,25 +206,28 @@ class MainWindow(QMainWindow):
     def _plan_done(self, plan, result) -> None:
         plan = replace(plan, start=self.start_origin, parent=self.start_parent)
         pid = self.library.add(plan)
-        self._show_result(replace(plan, id=pid or ""), result)
+        self._show_result(replace(plan, id=pid or "", name=self.library.name_of(pid) if pid else plan.name), result)
 
-    def show_states(self, states: np.ndarray) -> None:
+    def show_states(self, states: np.ndarray, name: str = "demonstration") -> None:
         """Play states as they are (a demonstration)."""
-        self.plan = None
+        self.plan, self.last_result = None, None
         self.keep_button.setEnabled(False)
+        self.scene_box.continue_button.setEnabled(False)
+        for action in (self.export_video_action, self.export_denoising_action):
+            action.setEnabled(False)
         self.viewer.show_frames(states)
-        self.result_label.setText(f"Demonstration, {len(states)} states")
+        self.result_label.setText(f"Demonstration {name}, {len(states)} states")
+        self.statusBar().showMessage(f"Demonstration {name}: Space plays it, arrows step")
 
     def _show_result(self, plan, result) -> None:
         self.plan, self.last_result = plan, result
         self.plan_scene_seed = self.seed.value()
         self.scene_box.continue_button.setEnabled(True)
-        self.keep_button.setEnabled(bool(result.strict_success))
+        self.keep_button.setEnabled(self._keepable(plan.with_result(result.score, result.strict_success)))
         self.state = result.states[0].astype(np.float64)
-        self.export_video_action.setEnabled(bool(plan.id))
-        self.export_denoising_action.setEnabled(bool(plan.id) and plan.denoising is not None)
+        self._enable_exports(plan)
         self.result_label.setText(result_text(plan, result))
-        self.statusBar().showMessage("Plan ready: Space plays it, arrows step")
+        self.statusBar().showMessage(f"'{plan.name}' ready: Space plays it, arrows step")
         self.viewer.show_frames(result.states, plan, play=True)
 
     def replay(self, plan, chain: list | None = None) -> None:
@@ -242,7 +235,7 @@ class MainWindow(QMainWindow):
         thread) and play it."""
         if self._replay_worker is not None:
             return
-        self.statusBar().showMessage(f"Replaying {plan.name}…")
+        self.statusBar().showMessage(f"Replaying '{plan.name}'…")
         self._replay_worker = ExecuteWorker(plan, chain)
         self._replay_worker.done.connect(self._show_result)
         self._replay_worker.failed.connect(self._plan_failed)
@@ -275,7 +268,7 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(5000)
-        self._save_prefs()
+        save_prefs(self)
         if self.collector.worker is not None:
             self.collector.worker.cancel()
             self.collector.worker.wait(30000)
@@ -299,4 +292,4 @@ class MainWindow(QMainWindow):
             self.exportFinished.emit(ok)
 
         speed = None if denoising else self.playback.speed.currentData()
-        self._render_job = export_plan(self, self.library.path, self.plan.id, out, speed, done)
+        self._render_job = export_plan(self, self.library.path, self.plan, out, speed, done)

@@ -31,13 +31,17 @@ class PlanView(QWidget):
         self.snapshots: np.ndarray | None = None  # (segments, steps, H, 39) of the shown plan
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view, 1)
+        # The guide's plot beside the view, always there (empty for a plan without one): the view
+        # keeps its size whatever plan is shown.
+        top = QHBoxLayout()
+        top.addWidget(self.view, 1)
+        top.addWidget(self.guide_plot)
+        layout.addLayout(top, 1)
         layout.addWidget(self.playback)
         watch = QHBoxLayout()
         watch.addWidget(self.trail_box)
         watch.addWidget(self.denoising, 1)
         layout.addLayout(watch)
-        layout.addWidget(self.guide_plot)
 
     def show_scene(self, state: np.ndarray) -> None:
         """A still scene: no frames to play, no trail."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 from app.workers import WarmupWorker
@@ -87,17 +88,22 @@ class PlannerPanel(QGroupBox):
         self._choice_changed()
 
     def _lay_out(self) -> None:
+        """The settings in the group box; Plan, Cancel and the progress in `actions`, which the
+        window keeps in sight (never scrolled away with the settings)."""
         form = QFormLayout(self)
         for label, widget in (("Planner", self.planner_choice), ("Sampling steps", self.steps),
                               ("Candidates", self.candidates), ("Guide scale", self.guide_scale),
                               ("Plan seed", self.plan_seed), ("Device", self.device)):
             form.addRow(label, widget)
+        self.actions = QWidget()
+        col = QVBoxLayout(self.actions)
+        col.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
         buttons.addWidget(self.plan_button)
         buttons.addWidget(self.cancel_button)
-        form.addRow(buttons)
-        form.addRow(self.progress)
-        form.addRow(self.progress_label)
+        col.addLayout(buttons)
+        col.addWidget(self.progress)
+        col.addWidget(self.progress_label)
 
     # ------------------------------------------------------------------ what is chosen
     @property

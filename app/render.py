@@ -20,12 +20,14 @@ NEAR, FAR = 0.05, 20.0
 
 @dataclass(frozen=True)
 class OrbitCamera:
-    """A camera circling `target`: yaw and pitch in degrees, distance in metres."""
+    """A camera circling `target`: yaw and pitch in degrees, distance in metres. By default in
+    front of the robot and above it: every block of the first 25 scenes in sight (from the side,
+    the arm hid the yellow block of scene 0)."""
 
     target: tuple[float, float, float] = (0.15, 0.0, 0.15)
     distance: float = 2.0
-    yaw: float = 40.0
-    pitch: float = -30.0
+    yaw: float = 0.0
+    pitch: float = -45.0
     fov: float = 55.0
 
     def orbit(self, d_yaw: float, d_pitch: float) -> OrbitCamera:
@@ -117,7 +119,8 @@ class SceneRenderer:
                 p.setCollisionFilterGroupMask(robot, link, 0, 0, physicsClientId=c)
                 p.changeVisualShape(robot, link, rgbaColor=[0.6, 0.6, 0.7, alpha], physicsClientId=c)
             blocks = {}
-            for name, rgba in BLOCK_COLOURS.items():
+            for name in self.world.blocks:  # the scene's blocks, not every colour the layout knows
+                rgba = BLOCK_COLOURS[name]
                 vis = p.createVisualShape(p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, rgbaColor=[*rgba[:3], alpha], physicsClientId=c)
                 blocks[name] = p.createMultiBody(0, -1, vis, basePosition=HIDDEN, physicsClientId=c)
             self.ghosts.append((robot, blocks))

@@ -23,10 +23,9 @@ class TopDownEditor(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.setXRange(-0.8, 0.8)
         self.plot.setYRange(-0.8, 0.8)
-        self.plot.setLabel("bottom", "x", units="m")
-        self.plot.setLabel("left", "y", units="m")
-        for axis in ("bottom", "left"):
+        for axis, name in (("bottom", "x"), ("left", "y")):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)  # metres on both axes, never mm
+            self.plot.setLabel(axis, f"{name} (m)")
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         base = pg.ScatterPlotItem([0], [0], size=30, brush=pg.mkBrush(60, 60, 60), pen=None)
@@ -34,6 +33,7 @@ class TopDownEditor(QWidget):
         self.below: dict[str, str] = {}  # top -> bottom
         self.spots: dict[str, np.ndarray] = {}  # blocks set down on the floor by a drop -> centre
         self.positions: dict[str, np.ndarray] = {name: np.zeros(2) for name in BLOCK_NAMES}  # centres
+        self.heights: dict[str, float] = {name: 0.0 for name in BLOCK_NAMES}  # in the scene: the higher drawn above
         self.rois: dict[str, pg.ROI] = {}
         for name in BLOCK_NAMES:
             rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
@@ -64,8 +64,10 @@ class TopDownEditor(QWidget):
         """Put the blocks where they are in `state`, with no pairs and no spots."""
         self.below, self.spots = {}, {}
         for name in BLOCK_NAMES:
-            self._place(name, np.asarray(state)[LAYOUT.block(name).position][:2])
-            self.rois[name].setZValue(1)
+            position = np.asarray(state)[LAYOUT.block(name).position]
+            self._place(name, position[:2])
+            self.heights[name] = float(position[2])
+        self._restack_z()
         self.pairsChanged.emit([])
 
     def _pile_above(self, name: str) -> list[str]:
@@ -86,8 +88,8 @@ class TopDownEditor(QWidget):
         self.below.pop(name, None)
         targets = [b for b in BLOCK_NAMES if b not in moving
                    and np.linalg.norm(self.centre(b) - centre) < BLOCK_WIDTH / 2]
-        if targets:
-            bottom = self._top_of_pile(min(targets, key=lambda b: np.linalg.norm(self.centre(b) - centre)))
+        if targets:  # onto the block drawn on top there (the one the user sees)
+            bottom = self._top_of_pile(max(targets, key=lambda b: self.rois[b].zValue()))
             self.below[name] = bottom
             self.spots.pop(name, None)
             centre = self.centre(bottom) + STACK_OFFSET
@@ -121,11 +123,12 @@ class TopDownEditor(QWidget):
         self._restack_z()
 
     def _restack_z(self) -> None:
+        """A top drawn above its bottom; blocks stacked in the scene drawn as they stand."""
         def level(b: str) -> int:
             return 0 if b not in self.below else 1 + level(self.below[b])
 
         for b in BLOCK_NAMES:
-            self.rois[b].setZValue(1 + level(b))
+            self.rois[b].setZValue(1 + level(b) + min(self.heights[b], 0.9))
 
     def floor_spots(self) -> list[tuple[str, float, float]]:
         """(block, x, y) of the blocks set down on the floor by a drop."""

@@ -17,6 +17,7 @@ from app.render import OrbitCamera, SceneRenderer
 from tasks.world import CONTROL_PERIOD
 
 TRAIL_RGB = (255, 140, 0)
+PLAN_RGB = [(86, 180, 233), (230, 159, 0), (0, 200, 140), (204, 121, 167), (240, 228, 66)]  # legible on the dark band
 FORMATS = (".mp4", ".gif")
 
 
@@ -85,6 +86,20 @@ def write(frames: Iterator[np.ndarray], out: str | Path, fps: float, total: int,
     return n
 
 
+def labelled(frames: Iterator[np.ndarray], text: str, rgb=(255, 255, 255)) -> Iterator[np.ndarray]:
+    """`frames` with `text` written at their top left on a dark band (which plan is which)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=14)
+    for img in frames:
+        picture = Image.fromarray(img)
+        draw = ImageDraw.Draw(picture)
+        box = draw.textbbox((6, 4), text, font=font)
+        draw.rectangle((0, 0, min(box[2] + 6, img.shape[1]), box[3] + 4), fill=(20, 20, 20))
+        draw.text((6, 4), text, fill=tuple(rgb), font=font)
+        yield np.asarray(picture)
+
+
 def side_by_side(streams: list[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
     """One frame per step with each stream's frame next to the others' (a stream that ended
     keeps its last frame)."""
@@ -109,6 +124,8 @@ def render_plans(plans: list, out: str | Path, size: tuple[int, int] = (480, 360
     try:
         # One client draws every stream in turn: frames_of sets the whole state before each render.
         streams = [frames_of(np.asarray(p.states), renderer, camera, size, stride, trail) for p in plans]
+        if len(plans) > 1:  # side by side: each plan's name on its own view, in its colour in the app's plots
+            streams = [labelled(s, p.name or p.id, PLAN_RGB[k % len(PLAN_RGB)]) for k, (s, p) in enumerate(zip(streams, plans))]
         total = max(len(range(0, len(p.states), stride)) + 1 for p in plans)
         return write(side_by_side(streams) if len(plans) > 1 else streams[0], out, fps, total, progress, should_stop)
     finally:

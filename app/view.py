@@ -30,7 +30,7 @@ class SceneView(QWidget):
         self._press: QPointF | None = None
         self._last: QPointF | None = None
         self._dragged = False
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(240, 160)  # small enough for the docks to take the height when asked
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 

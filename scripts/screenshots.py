@@ -2,9 +2,9 @@
 
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py [--out docs]
 
-Opens the app at 1280 x 720 (a laptop screen), plans a tower with the Diffuser, shows the plan
-half-way, and saves the window, also at 1920 x 1080; then compares it with the demonstrator's
-plan and plans the tallest tower.
+Opens the app at 1280 x 720 (a laptop screen: Plan in sight), plans a tower with the Diffuser,
+shows the plan half-way, and saves the window, also at 1920 x 1080; then compares it with the
+demonstrator's plan at 1280 x 720 and plans the tallest tower.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def main() -> None:
     w.library.select(w.library.table.rowCount() - 2, w.library.table.rowCount() - 1)
     w.library.compare()
     compare = w.compare_windows[-1]
-    compare.resize(1300, 1000)
+    compare.resize(1280, 720)  # a laptop screen: the plots stay readable
     wait(300)
     compare.playback.set_frame(200)
     wait(200)

@@ -35,7 +35,7 @@ def test_build_continue_reverse_continue_clear(window, qtbot):
     assert result.strict_success and result.score == 100
     assert window.scene_box.continue_button.isEnabled()
     window.continue_from_here()
-    assert f"the end of {built.id}" in window.scene_box.origin.text()
+    assert f"the end of '{built.name}'" in window.scene_box.origin.text() and built.name
     np.testing.assert_allclose(window.state, result.final_state, atol=1e-6)  # starts where physics left it
     reversed_, result = _plan(window, qtbot, "yellow,blue,green,red")
     assert result.strict_success and reversed_.parent == built.id
