@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
-WIDTH = 250  # of the guide's plot, beside the 3-D view
+WIDTH = 270  # of the guide's plot, beside the 3-D view
 SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
 
 
@@ -61,7 +61,7 @@ class GuidePlot(pg.PlotWidget):
         self.setFixedWidth(WIDTH)
         self.setMinimumHeight(120)
         item = self.getPlotItem()
-        item.setTitle("Tool distance from its targets,<br>by denoising step (a Diffuser plan's)", size="8pt")
+        item.setTitle("Tool distance from its targets<br>by denoising step (Diffuser plans)", size="8pt")
         item.setLabel("left", "cm")
         item.setLabel("bottom", "denoising step")
         item.getAxis("bottom").setTickSpacing(major=1, minor=1)  # steps are whole numbers
