@@ -25,6 +25,7 @@ from planner.config import (
     PlannerSettings, TrainConfig, check_value, meta, range_text,
 )
 from tasks.goals import TASKS, shown
+from tasks.layout import DEFAULT_BLOCKS, MAX_BLOCKS, MIN_BLOCKS, block_names
 
 PLANNERS = ("diffuser", "demonstrator")
 MAX_WORKERS = os.cpu_count() or 1  # more processes than cores only thrash
@@ -79,6 +80,9 @@ def field_help(cls, name: str, extra: str = "") -> str:
 SEED = bounded(int, 0, MAX_SEED)
 WORKERS = bounded(int, 1, MAX_WORKERS, what="this machine's cores")
 EPISODES = bounded(int, 1, MAX_EPISODES)
+BLOCKS = bounded(int, MIN_BLOCKS, MAX_BLOCKS)
+BLOCKS_HELP = (f"blocks in the scene, {MIN_BLOCKS} to {MAX_BLOCKS}: the first N of {', '.join(block_names(MAX_BLOCKS))} "
+               f"(default {DEFAULT_BLOCKS})")
 
 
 def make_planner(args):
@@ -176,7 +180,7 @@ def cmd_collect(args) -> int:
     from tasks.stopping import StopOnSignal
 
     check_target(args.out, "demonstrations")
-    todo = len(pending_episodes(args.out, args.task, args.seed, args.episodes))
+    todo = len(pending_episodes(args.out, args.task, args.seed, args.episodes, n_blocks=args.blocks))
     with StopOnSignal() as stop, tqdm(total=args.episodes, initial=args.episodes - todo, unit="demo",
                                       desc=f"collect {args.task}") as bar:
         def progress(done: int, total: int, failures: int) -> None:
@@ -185,7 +189,7 @@ def cmd_collect(args) -> int:
 
         t0 = time.perf_counter()
         written, failures = collect(args.out, args.task, args.episodes, args.seed, args.workers, progress=progress,
-                                    should_stop=stop)
+                                    should_stop=stop, n_blocks=args.blocks)
     seconds = time.perf_counter() - t0
     for f in failures:
         print(f"unsolved: {f}", file=sys.stderr)
@@ -199,6 +203,7 @@ def cmd_collect(args) -> int:
 
 def plan_start(args) -> tuple:
     """The start state the arguments ask for, and where it came from (stored with the plan)."""
+    from tasks.layout import DEFAULT_BLOCKS, blocks_of_dim, layout_for
     from tasks.starts import load_start_state, plan_end_state
     from tasks.world import initial_state
 
@@ -208,10 +213,15 @@ def plan_start(args) -> tuple:
         path, sep, pid = args.start.rpartition(":")
         if not sep or not path or not pid:
             raise UsageError(f"--start {args.start}: expected FILE.h5:PLAN_ID (e.g. plans.h5:plan_00003)")
-        return plan_end_state(path, pid), f"the end of {Path(path).name}:{pid}"
+        state = plan_end_state(path, pid)
+        if args.blocks is not None and len(state) != layout_for(args.blocks).dim:
+            raise UsageError(f"--start {args.start}: that plan's scene has {blocks_of_dim(len(state))} blocks, "
+                             f"not {args.blocks} (--blocks)")
+        return state, f"the end of {Path(path).name}:{pid}"
     if args.start_state:
-        return load_start_state(args.start_state), f"state {Path(args.start_state).name}"
-    return initial_state(args.seed), f"scene {args.seed}"
+        return load_start_state(args.start_state, args.blocks), f"state {Path(args.start_state).name}"
+    n = DEFAULT_BLOCKS if args.blocks is None else args.blocks
+    return initial_state(args.seed, n), f"scene {args.seed}" + ("" if n == DEFAULT_BLOCKS else f" of {n} blocks")
 
 
 def cmd_plan(args) -> int:
@@ -220,9 +230,15 @@ def cmd_plan(args) -> int:
     from tasks.h5io import check_target
     from tasks.plans import append_plan
 
+    from tasks.goals import check_fits
+    from tasks.layout import layout_of
+
     goal = parse_goal(args.goal)
+    if args.blocks is not None:
+        check_fits(goal, block_names(args.blocks))
     check_target(args.out, "plans")
     state, start = plan_start(args)
+    check_fits(goal, layout_of(state).blocks)
     planner = make_planner(args)
     plan = replace(planner.plan(state, goal, args.seed), start=start)
     result = execute(plan.states, goal, start=state)
@@ -248,7 +264,7 @@ def cmd_evaluate(args) -> int:
     with StopOnSignal() as stop, tqdm(total=args.episodes, unit="episode",
                                       desc=f"evaluate {planner.name} {args.task}") as bar:
         results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1),
-                           should_stop=stop)
+                           should_stop=stop, n_blocks=args.blocks, towers=args.from_towers)
     if not results["complete"]:
         kept = (f"{results['episodes']} of {args.episodes} episodes kept in {args.out}/{PARTIAL_EPISODES} and "
                 f"{PARTIAL_RESULTS}" if results["episodes"] else "no episode was finished")
@@ -319,7 +335,7 @@ def cmd_train_classifier(args) -> int:
 
 
 MOVER_FIELDS = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
-                "keyframe_fraction")
+                "keyframe_fraction", "init_from")
 
 
 def cmd_train_mover(args) -> int:
@@ -417,6 +433,7 @@ def _add_run_commands(sub) -> None:
     c.add_argument("--workers", type=WORKERS, default=1,
                    help=f"worker processes, 1 to {MAX_WORKERS} (the result does not depend on it)")
     c.add_argument("--out", required=True, help="HDF5 file; appended to, and resumed if it holds this collection")
+    c.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
     c.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("plan", help="plan one goal from a seeded scene and append the plan to a plans file")
@@ -429,6 +446,8 @@ def _add_run_commands(sub) -> None:
                    help="start where a stored plan ends (its states executed in physics), e.g. plans.h5:plan_00003")
     p.add_argument("--start-state", metavar="FILE.npy", help="start from a resting state saved as 39 numbers")
     p.add_argument("--out", default="plans.h5")
+    p.add_argument("--blocks", type=BLOCKS, default=None,
+                   help=f"{BLOCKS_HELP[:-1]}; a --start or --start-state must have that many)")
     p.set_defaults(func=cmd_plan)
 
     e = sub.add_parser("evaluate", help="score a planner on seeded episodes of a task")
@@ -437,6 +456,9 @@ def _add_run_commands(sub) -> None:
     e.add_argument("--episodes", type=EPISODES, default=100)
     e.add_argument("--seed", type=SEED, default=0, help=f"0 to {MAX_SEED} (default 0)")
     e.add_argument("--out", required=True, help="directory for results.json and episodes.h5")
+    e.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
+    e.add_argument("--from-towers", action="store_true",
+                   help="start every episode from random towers (as the arrangement task does), whatever the task")
     e.set_defaults(func=cmd_evaluate)
 
 

@@ -105,13 +105,45 @@ def _loaded(path, ckpt: dict, mc: ModelConfig, device) -> Loaded:
     return Loaded(diffusion, Normaliser.from_dict(ckpt["normaliser"]), meta)
 
 
-def load_mover(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
-    """A move-model checkpoint (planner.train_mover); its `meta` holds the condition normaliser."""
-    from planner.moves import CHANNEL_NAMES, COND_NAMES
+def read_mover(path: str | Path) -> dict:
+    """A move-model checkpoint's contents, a two-slot one (four blocks) grown to today's condition."""
+    from planner.moves import CHANNEL_NAMES, COND_NAMES, TWO_SLOT_COND_NAMES
 
     ckpt = read(path, MOVER_FORMAT, "move-model")
+    names = tuple(ckpt.get("cond_names", ()))
+    if names == TWO_SLOT_COND_NAMES:
+        ckpt = grow_mover(ckpt)
     if tuple(ckpt.get("channel_names", ())) != CHANNEL_NAMES or tuple(ckpt.get("cond_names", ())) != COND_NAMES:
-        raise CheckpointError(f"{path}: made for other move channels or conditions than this program's")
+        raise CheckpointError(f"{path}: made for other move channels or conditions than this program's "
+                              f"(its condition has {len(names)} numbers, this program's {len(COND_NAMES)})")
+    return ckpt
+
+
+def grow_mover(ckpt: dict) -> dict:
+    """A move model of the two-slot condition (two obstacles, four blocks) as one of today's: the
+    new inputs (more obstacle slots, their flags) enter its condition network with zero weights,
+    so it computes exactly what it did; fine-tuning (train-mover --init-from) teaches it to use
+    them. `grown_dims` lists the new inputs, whose normaliser the fine-tuning fits."""
+    from planner.moves import COND_DIM, COND_NAMES
+
+    old = len(ckpt["cond_names"])
+    out = {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")}
+    ema = dict(ckpt["ema"])
+    w = ema["cond_mlp.0.weight"]
+    ema["cond_mlp.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], COND_DIM - old)], dim=1)
+    norm = ckpt["cond_normaliser"]
+    out.update(
+        ema=ema, cond_names=list(COND_NAMES), grown_dims=list(range(old, COND_DIM)),
+        model_config={**ckpt["model_config"], "cond_dim": COND_DIM},
+        cond_normaliser={"mean": list(norm["mean"]) + [0.0] * (COND_DIM - old),
+                         "std": list(norm["std"]) + [1.0] * (COND_DIM - old)},
+    )
+    return out
+
+
+def load_mover(path: str | Path, device: str | torch.device = "cpu") -> Loaded:
+    """A move-model checkpoint (planner.train_mover); its `meta` holds the condition normaliser."""
+    ckpt = read_mover(path)
     return _loaded(path, ckpt, ModelConfig.from_dict(ckpt["model_config"]), device)
 
 
@@ -122,8 +154,8 @@ def blend_movers(base: str | Path, tuned: str | Path, weight: float, out: str | 
     (weight-space ensembling, as in WiSE-FT, Wortsman et al. 2022)."""
     if not 0.0 <= weight <= 1.0:
         raise CheckpointError(f"blend weight must be between 0 and 1, got {weight}")
-    a = read(base, MOVER_FORMAT, "move-model")
-    b = read(tuned, MOVER_FORMAT, "move-model")
+    a = read_mover(base)
+    b = read_mover(tuned)
     for key in ("model_config", "diffusion_config", "normaliser", "cond_normaliser", "channel_names", "cond_names"):
         if a.get(key) != b.get(key):
             raise CheckpointError(f"{tuned}: its {key.replace('_', ' ')} differs from {base}'s; only a model "

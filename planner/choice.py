@@ -1,9 +1,11 @@
-"""Which move comes next: the goal's next pair, or (unconditional) the Diffuser's own choice.
+"""Which move comes next: the task layer's next move, or (unconditional) the Diffuser's own choice.
 
-A goal is met one pick-and-place ("move X onto Y") per segment, bottom pairs first. For the
-unconditional task the Diffuser chooses: each move the scene allows is sampled and scored by the
-model's own denoising error under the paper's start-only conditioning (lower = more probable
-after what the demonstrations did); the best-scored move that makes the tower taller is planned.
+A goal is met one pick-and-place ("move X onto Y") per segment, in the order the task layer
+(tasks.taskplan) gives, the demonstrator's order too. For the unconditional task the Diffuser
+chooses: each move the scene allows is sampled and scored by the whole-state model's denoising
+error under the paper's start-only conditioning (lower = more probable after what the
+demonstrations did; a scene of other than four blocks is seen through `four_block_view`); the
+best-scored move that makes the tower taller is planned.
 Every question about the scene is asked of one `SymbolicScene` per state.
 """
 from __future__ import annotations
@@ -18,61 +20,39 @@ import torch
 from planner.conditioning import SegmentConditions, segment_conditions
 from planner.masks import start_mask
 from planner.moves import FREE_XY, Move
-from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES
+from tasks.goals import Goal, GoalError, Unconditional
+from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES, layout_of
 from tasks.plans import Proposal
 from tasks.reference import FloorSpot, Reference
 from tasks.rewards import at_spot, centred_over, on_floor, reference_parts
 from tasks.scene import FLOOR, SymbolicScene
+from tasks.taskplan import plan_moves, spot_region
 
 if TYPE_CHECKING:
     from planner.plan import DiffuserPlanner
 
 
-def next_move(scene: SymbolicScene, goal: Goal) -> Move | None:
-    """The next pick-and-place the goal needs, bottom pairs first; None when the goal's pairs all
-    stand (or, for an unconditional goal, always: the Diffuser proposes)."""
+def goal_moves(state: np.ndarray, goal: Goal) -> list[Move]:
+    """The moves `goal` needs from `state`, in order, from the task layer (tasks.taskplan, which
+    the demonstrator binds too): a block onto a block (unstacking first where one must come out
+    from under others), onto its reference spot, or onto free floor away from every block and spot."""
     if isinstance(goal, Unconditional):
-        return None
-    if isinstance(goal, Reference):
-        raise ValueError("a reference's moves need the state: reference_moves(state, goal)")
-    below = dict(goal.pairs)
-    for top, bottom in goal.pairs:
-        if scene.is_on(top, bottom):
-            continue
-        if isinstance(goal, TowerOrder):
-            return Move(top, bottom)  # pairs are bottom-up: the ones below already stand
-        if bottom not in below or scene.is_on(bottom, below[bottom]):  # its support is where the goal wants it
-            return Move(top, bottom)
-    if isinstance(goal, Arrangement):
-        unmet = [(t, b) for t, b in goal.pairs if not scene.is_on(t, b)]
-        return Move(*unmet[0]) if unmet else None
-    return None
-
-
-def reference_moves(state: np.ndarray, goal: Reference) -> list[Move]:
-    """The moves a reference needs from `state`, in order, from the demonstrator's symbolic
-    search (unstacking first where a block must come out from under others): a block onto a
-    block, onto its spot, or onto free floor away from every block and spot."""
-    from tasks.demonstrator.solver import goal_facts, initial_support, manipulations, spot_region
-    from tasks.demonstrator.symbolic import SymbolicPlanner, initial_facts
-    regions = (FLOOR, *(spot_region(s.block) for s in goal.spots))
-    skeleton = next(SymbolicPlanner().plans(initial_facts(initial_support(state, goal)), goal_facts(goal),
-                                            regions=regions), None)
-    if skeleton is None:
-        raise GoalError(f"no sequence of moves reaches '{goal}' from this state")
-    taken = [state[LAYOUT.block(b).position][:2] for b in BLOCK_NAMES] + [s.xy for s in goal.spots]
+        raise ValueError("the tallest tower's moves are chosen one at a time: choose_move")
+    layout = layout_of(state)
+    spots = goal.spots if isinstance(goal, Reference) else ()
+    taken = [state[layout.block(b).position][:2] for b in layout.blocks] + [s.xy for s in spots]
     rng = np.random.default_rng(0)
     moves = []
-    for block, dest in manipulations(skeleton):
-        if dest in BLOCK_NAMES:
+    for step in plan_moves(state, goal):
+        block, dest = step.block, step.dest
+        if dest in layout.blocks:
             moves.append(Move(block, dest))
             continue
-        spot = goal.spot(block) if dest != FLOOR else None
+        spot = goal.spot(block) if dest == spot_region(block) else None
         if spot is not None:
             moves.append(Move(block, FLOOR, (spot.x, spot.y, None if spot.yaw_deg is None else math.radians(spot.yaw_deg))))
             continue
-        xy = near_free_spot(rng, taken, state[LAYOUT.block(block).position][:2])
+        xy = near_free_spot(rng, taken, state[layout.block(block).position][:2])
         if xy is None:
             raise GoalError(f"no free floor left to put {block} down")
         taken.append(xy)
@@ -101,13 +81,14 @@ def moves_between_clear(scene: SymbolicScene) -> list[Move]:
 def tower_picks(state: np.ndarray, scene: SymbolicScene) -> list[str]:
     """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
     covered and its top is off the floor; with no tower yet, any block)."""
-    return [b for b in scene.clear if state[LAYOUT.block(b).position][2] < BLOCK_HEIGHT]
+    return [b for b in scene.clear if state[layout_of(state).block(b).position][2] < BLOCK_HEIGHT]
 
 
 def held_block(traj: np.ndarray) -> str | None:
     """The block a segment holds through the carry (mean attached flag over it at least 0.5)."""
-    held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, LAYOUT.attached_dims].mean(0)
-    return BLOCK_NAMES[int(np.argmax(held))] if held.max() >= 0.5 else None
+    layout = layout_of(traj)
+    held = traj[PHASES.grasp_index:PHASES.release_index - 1][:, layout.attached_dims].mean(0)
+    return layout.blocks[int(np.argmax(held))] if held.max() >= 0.5 else None
 
 
 def read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
@@ -117,9 +98,10 @@ def read_move(traj: np.ndarray, state: np.ndarray) -> Move | None:
     block = held_block(traj)
     if block not in scene.clear:  # None (nothing held) included
         return None
-    end = traj[-1][LAYOUT.block(block).position]
+    layout = layout_of(state)
+    end = traj[-1][layout.block(block).position]
     # Only a clear block can be stacked on: a tower's lower blocks share its top's xy.
-    under = [b for b in scene.clear if b != block and centred_over(end, state[LAYOUT.block(b).position])]
+    under = [b for b in scene.clear if b != block and centred_over(end, state[layout.block(b).position])]
     if len(under) != 1:
         return None
     top, height = scene.tallest
@@ -135,7 +117,7 @@ def achieved(before: np.ndarray, after: np.ndarray, move: Move | None) -> bool:
     if move.onto == FLOOR:
         x, y, yaw = move.at
         if move.free:
-            where = after[LAYOUT.block(move.block).position][:2]
+            where = after[layout_of(after).block(move.block).position][:2]
             return on_floor(after, move.block) and float(np.hypot(where[0] - x, where[1] - y)) < FREE_XY
         return at_spot(after, FloorSpot(move.block, x, y, None if yaw is None else math.degrees(yaw)))
     return SymbolicScene.read(after).is_on(move.block, move.onto)
@@ -154,13 +136,11 @@ def goal_pairs_standing(state: np.ndarray, goal: Goal) -> int:
 def choose_move(planner: DiffuserPlanner, state: np.ndarray, goal: Goal, gen: torch.Generator,
                 should_stop=None, planned: list[Move] | None = None) -> tuple[Move | None, Proposal, dict | None]:
     """The next move, who chose it, and (unconditional) the model's score of every move;
-    `planned`: a reference's moves already searched from `state`."""
-    if isinstance(goal, Reference):
-        moves = planned if planned is not None else reference_moves(state, goal)
+    `planned`: the task layer's moves already searched from `state`."""
+    if not isinstance(goal, Unconditional):
+        moves = planned if planned is not None else goal_moves(state, goal)
         return (moves[0] if moves else None), Proposal.GOAL, None
     scene = SymbolicScene.read(state)
-    if not isinstance(goal, Unconditional):
-        return next_move(scene, goal), Proposal.GOAL, None
     moves = moves_between_clear(scene)
     scores = move_scores(planner, state, moves, gen, should_stop=should_stop)
     ranked = [moves[k] for k in np.argsort(scores, kind="stable") if np.isfinite(scores[k])]
@@ -196,8 +176,42 @@ def move_scores(planner: DiffuserPlanner, state: np.ndarray, moves: list[Move], 
         batch = [c for c, k in zip(conds, keyed) if k for _ in range(samples)]
         joint = SegmentConditions(None, np.stack([c.mask for c in batch]), np.stack([c.values for c in batch]), None)
         traj = planner.sample(joint, len(batch), gen, should_stop=should_stop)
+    if traj.shape[-1] != LAYOUT.dim:
+        traj = np.concatenate([four_block_view(t[None], m) for t, m in zip(traj, (m for m in moves for _ in range(samples)))])
     x = torch.as_tensor(planner.normaliser.normalise(traj).astype(np.float32), device=planner.device)
     start = torch.as_tensor(start_mask(planner.horizon), device=planner.device)
     err = planner.diffusion.denoising_error(x, start, levels, gen, dims=LAYOUT.joints).cpu().numpy()
     scores[keyed] = err.reshape(-1, samples).mean(1)
     return scores
+
+
+# Where the four-block view parks the blocks a scene of two or three lacks (out of reach, as the
+# demonstrations never had them).
+PARKED_XY = (2.0, 2.0)
+
+
+def four_block_view(traj: np.ndarray, move: Move) -> np.ndarray:
+    """(n, H, 39) a segment of any scene as the whole-state model knows scenes: four blocks, the
+    moved one, its support and the others nearest the support (state order kept), the rest
+    parked out of reach. The model only scores the joints (move_scores), which follow the moved
+    block and its target; the nearest others stand in for the obstacles."""
+    layout = layout_of(traj)
+    start = traj[0, 0]
+    support = move.support_pose(start)[0][:2]
+    chosen = [move.block] + ([move.onto] if move.onto in layout.blocks else [])
+    others = sorted((b for b in layout.blocks if b not in chosen),
+                    key=lambda b: float(np.linalg.norm(start[layout.block(b).position][:2] - support)))
+    keep = sorted(chosen + others[:len(LAYOUT.blocks) - len(chosen)], key=layout.blocks.index)
+    out = np.zeros(traj.shape[:-1] + (LAYOUT.dim,))
+    out[..., LAYOUT.joints] = traj[..., layout.joints]
+    for k, name in enumerate(LAYOUT.blocks):
+        dst = LAYOUT.block(name)
+        if k < len(keep):
+            src = layout.block(keep[k])
+            out[..., dst.position] = traj[..., src.position]
+            out[..., dst.orientation] = traj[..., src.orientation]
+            out[..., dst.attached] = traj[..., src.attached]
+        else:
+            out[..., dst.position] = (PARKED_XY[0] + k, PARKED_XY[1], BLOCK_HEIGHT / 2)
+            out[..., dst.orientation] = (0.0, 0.0, 0.0, 1.0)
+    return out

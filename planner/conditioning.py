@@ -18,7 +18,7 @@ from planner.masks import grasp_dwell, keyframe_mask, release_dwell, start_mask
 from planner.moves import Move
 from tasks.scene import FLOOR
 from tasks.kinematics import CollisionChecker, Scene, grasps, pick_kinematics, place_kinematics, placements
-from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
+from tasks.layout import LAYOUT, PHASES, layout_of
 from tasks.world import Pose, World
 
 
@@ -45,8 +45,13 @@ class KeyframeSolver:
         goes to the floor: keyframes are for stacking)."""
         if move.onto == FLOOR:
             return None
-        _, pos, orn, _ = LAYOUT.decompose(state)
-        scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
+        layout = layout_of(state)
+        if self.world.n_blocks != len(layout.blocks):  # a planning world with the scene's blocks
+            self.world.close()
+            self.world = World(n_blocks=len(layout.blocks))
+            self.checker = CollisionChecker(self.world)
+        _, pos, orn, _ = layout.decompose(state)
+        scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in layout.blocks})
         rng = np.random.default_rng(0)
         for grasp in itertools.islice(grasps(scene, move.block), max_tries):
             pick = pick_kinematics(self.checker, scene, move.block, grasp)

@@ -229,6 +229,8 @@ class MoverTrainConfig:
     minutes: float = option(0.0, "stop with a checkpoint after this much training time (0 = no limit)", 0)
     slim: str | None = option(None, "also keep an EMA-only copy here at every save (what the app ships)")
     snapshots: tuple[int, ...] = field(default_factory=tuple)  # EMA-only half-precision copies at these steps
+    init_from: str | None = option(None, "fine-tune: start a new run from this move model's EMA weights and "
+                                   "normalisers (a two-slot, four-block model grows new inputs that start at zero)")
 
     def __post_init__(self) -> None:
         validate(self)

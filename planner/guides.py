@@ -1,6 +1,7 @@
 """Guides: differentiable functions of a trajectory, higher is better, one value per sample.
 
-A guide reads states through `tasks.layout.LAYOUT`, never through bare indices. Goals become
+A guide reads states through `tasks.layout` (a block's slices are the same in every scene that
+has it), never through bare indices. Goals become
 guides by composition: a pick-and-place segment is "block A over block B, released" at its end.
 """
 from __future__ import annotations
@@ -8,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES
+from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, block_slices
 
 
 class Guide(nn.Module):
-    """forward(x: (B, H, 39) unnormalised) -> (B,) value; `gradients` gives value and d value/dx."""
+    """forward(x: (B, H, dim) unnormalised) -> (B,) value; `gradients` gives value and d value/dx."""
 
     def gradients(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.detach().requires_grad_(True)
@@ -26,7 +27,7 @@ class PlacedOn(Guide):
 
     def __init__(self, top: str, bottom: str, start: int = PHASES.release_index) -> None:
         super().__init__()
-        self.top, self.bottom, self.start = LAYOUT.block(top), LAYOUT.block(bottom), start
+        self.top, self.bottom, self.start = block_slices(top), block_slices(bottom), start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         end = x[:, self.start:]
@@ -46,7 +47,7 @@ class PlacedAt(Guide):
 
     def __init__(self, block: str, xy, yaw: float | None, xy_tolerance: float, yaw_tolerance: float) -> None:
         super().__init__()
-        self.block = LAYOUT.block(block)
+        self.block = block_slices(block)
         self.register_buffer("xy", torch.as_tensor(xy, dtype=torch.float32))
         self.yaw, self.xy_tolerance, self.yaw_tolerance = yaw, xy_tolerance, yaw_tolerance
 
@@ -78,7 +79,7 @@ class Smoothness(Guide):
     is what makes position control miss a grasp)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = x[..., LAYOUT.joints]
+        q = x[..., :NUM_JOINTS]
         return -(q[:, 1:] - q[:, :-1]).abs().amax(dim=(1, 2))
 
 
@@ -102,14 +103,14 @@ class ToolAt(Guide):
         self.release_steps = list(release_dwell())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = x[..., :LAYOUT.joints.stop]
+        q = x[..., :NUM_JOINTS]
         at_grasp = self.fk(q[:, self.grasp_steps]) - self.grasp
         at_release = self.fk(q[:, self.release_steps]) - self.release
         return -torch.cat([at_grasp, at_release], 1).pow(2).sum(-1).mean(-1)
 
     def errors(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 2) largest tool distance (m) from the grasp and from the release point."""
-        q = x[..., :LAYOUT.joints.stop]
+        q = x[..., :NUM_JOINTS]
         g = (self.fk(q[:, self.grasp_steps]) - self.grasp).norm(dim=-1).amax(1)
         r = (self.fk(q[:, self.release_steps]) - self.release).norm(dim=-1).amax(1)
         return torch.stack([g, r], 1)

@@ -1,4 +1,4 @@
-"""The move model at planning time: state + move -> candidate pick-and-place segments (39-d).
+"""The move model at planning time: state + move -> candidate pick-and-place segments (full states).
 
 The model (planner.train_mover) denoises the joints and the gripper of one segment in the
 move's canonical frame, conditioned on the move; only the start state is pinned unless
@@ -30,7 +30,7 @@ from planner.postprocess import carry_by_kinematics, wrap_joint1
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
 from tasks.kinematics import GRASP_GAP, PLACE_GAP
-from tasks.layout import BLOCK_HEIGHT, LAYOUT, NUM_JOINTS, PHASES
+from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, block_slices, layout_of
 
 
 def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +38,7 @@ def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.nda
     angle = frame_angle(cond_state, move.block)
 
     def turned(name: str) -> np.ndarray:
-        return rotate_xy(cond_state[LAYOUT.block(name).position], -angle)
+        return rotate_xy(cond_state[block_slices(name).position], -angle)
 
     grasp = turned(move.block) + [0, 0, BLOCK_HEIGHT / 2 + GRASP_GAP]
     release = rotate_xy(move.support_pose(cond_state)[0], -angle) + [0, 0, BLOCK_HEIGHT / 2 + PLACE_GAP + BLOCK_HEIGHT
@@ -73,7 +73,7 @@ class MoveModel:
         dev = self.device
         angle = frame_angle(state, move.block)
         values = np.zeros((self.horizon, CHANNELS))
-        values[0, :NUM_JOINTS] = to_canonical(state[LAYOUT.joints], angle)
+        values[0, :NUM_JOINTS] = to_canonical(state[:NUM_JOINTS], angle)
         mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
         mask[0] = True  # the start state (with nothing held)
         if keyframes is not None:
@@ -100,22 +100,23 @@ class MoveModel:
         return np.where(mask, values, out), mask
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
-        """(n, H, 39) world-frame states from canonical channels (see the module docstring)."""
+        """(n, H, dim) world-frame states from canonical channels (see the module docstring)."""
         return np.stack([channels_to_states(state, move, c, fk_world) for c in channels])
 
 
 def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
-    """(H, 39) one segment's full states: the model's joints and grasp timing, the still blocks
+    """(H, dim) one segment's full states: the model's joints and grasp timing, the still blocks
     at their start poses, the held block carried by the tool (forward kinematics on `fk_world`,
     a planning World) while held, and left where it was let go."""
     angle = frame_angle(state, move.block)
     out = np.repeat(np.asarray(state, dtype=np.float64)[None], len(channels), axis=0)
-    out[:, LAYOUT.joints] = from_canonical(channels[:, :NUM_JOINTS], angle)
+    layout = layout_of(out)
+    out[:, :NUM_JOINTS] = from_canonical(channels[:, :NUM_JOINTS], angle)
     out[:, 0] = wrap_joint1(out[None, :, 0], fk_world.joint_lower[0], fk_world.joint_upper[0])[0]
-    out[:, LAYOUT.attached_dims] = 0.0
+    out[:, layout.attached_dims] = 0.0
     held = channels[:, GRIPPER] > 0.5
     held[0] = False  # the segment starts with nothing held
-    s = LAYOUT.block(move.block)
+    s = layout.block(move.block)
     out[:, s.attached] = held.astype(np.float64)
     steps = np.flatnonzero(held)
     if len(steps):
@@ -124,4 +125,4 @@ def channels_to_states(state: np.ndarray, move: Move, channels: np.ndarray, fk_w
             if not held[t]:
                 out[t, s.position] = out[t - 1, s.position]
                 out[t, s.orientation] = out[t - 1, s.orientation]
-    return LAYOUT.canonical(out)
+    return layout.canonical(out)

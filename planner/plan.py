@@ -22,7 +22,7 @@ import torch
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
-from planner.choice import achieved, choose_move, goal_pairs_standing, move_scores, read_move, reference_moves
+from planner.choice import achieved, choose_move, goal_moves, goal_pairs_standing, move_scores, read_move
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
@@ -32,9 +32,9 @@ from planner.moves import FREE_XY, Move
 from planner.postprocess import held_by_kinematics, smooth_joints
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
-from tasks.layout import BLOCK_NAMES, LAYOUT, PHASES
+from tasks.goals import check_fits
+from tasks.layout import LAYOUT, NUM_JOINTS, PHASES, block_slices, layout_of
 from tasks.plans import Plan, Proposal, SegmentReport
-from tasks.reference import Reference
 from tasks.scene import FLOOR
 from tasks.rewards import SPOT_XY, SPOT_YAW, strict_success
 from tasks.world import World
@@ -110,25 +110,31 @@ class DiffuserPlanner:
 
     def _plan(self, state, goal, seed, progress, should_stop, keep_denoising) -> Plan:
         t0 = time.perf_counter()
-        state = LAYOUT.check(np.asarray(state)[None])[0]
+        layout = layout_of(np.asarray(state))
+        state = layout.check(np.asarray(state)[None])[0]
+        check_fits(goal, layout.blocks)
+        if layout is not LAYOUT and self.mover is None:
+            raise ValueError(f"the whole-state Diffuser plans scenes of {len(LAYOUT.blocks)} blocks; this one has "
+                             f"{len(layout.blocks)}: plan it with the move model")
         gen = torch.Generator(self.device).manual_seed(int(seed))
-        # A reference's moves come from a symbolic search (seconds for a long one): searched once
-        # here for the count, and the first segment takes its first move from it.
-        planned = reference_moves(state, goal) if isinstance(goal, Reference) else None
-        needed = (len(BLOCK_NAMES) - 1 if isinstance(goal, Unconditional)
-                  else len(planned) if planned is not None else len(goal.pairs))
+        # The task layer's moves (tasks.taskplan), searched once here: each segment takes the next;
+        # a move that physics did not achieve sends the search back to the state reached.
+        planned = None if isinstance(goal, Unconditional) else goal_moves(state, goal)
+        needed = len(layout.blocks) - 1 if planned is None else len(planned)
         segments = needed + self.config.extra_segments
         # A fresh physics world per plan: a used one keeps contact caches and solver warm starts
         # that set_state does not reset, so the same seed planned twice would differ (34 ms).
         self.world.close()
-        self.world = World()
+        self.world = World.for_state(state)
         self.world.set_state(state)
         current = state
         pieces, reports, snapshots = [], [], []
         for i in range(segments):
             if strict_success(current, goal):
                 break
-            call = _Call(i, segments, progress, should_stop, keep_denoising, planned if i == 0 else None)
+            if planned is not None and not planned:  # every planned move made, yet the goal is not met
+                planned = goal_moves(current, goal)
+            call = _Call(i, segments, progress, should_stop, keep_denoising, planned)
             segment = self._plan_segment(current, goal, gen, call)
             if segment is None:
                 break
@@ -137,6 +143,8 @@ class DiffuserPlanner:
             if segment.denoising is not None:
                 snapshots.append(segment.denoising)
             current = self.world.get_state()
+            if planned is not None:
+                planned = planned[1:] if segment.report.achieved else goal_moves(current, goal)
         states = np.concatenate(pieces) if pieces else state[None]
         return Plan(
             states.astype(np.float32), goal, self.name, self.settings, time.perf_counter() - t0, int(seed),
@@ -231,13 +239,13 @@ class DiffuserPlanner:
             if snaps is not None:
                 snaps[:] = [torch.cat([a, b]) for a, b in zip(snaps, more_snaps)]
             extra -= 1
-        mask = np.zeros((self.mover.horizon, LAYOUT.dim), dtype=bool)
+        mask = np.zeros((self.mover.horizon, traj.shape[-1]), dtype=bool)
         mask[0] = True
-        mask[:, LAYOUT.joints] |= pinned[:, :LAYOUT.joints.stop]
+        mask[:, :NUM_JOINTS] |= pinned[:, :NUM_JOINTS]
         # Smoothing leaves the model's own grasp and release poses as sampled: averaging them with
         # the approach moved the tool off the block and cost grasps (docs/figures.md).
         for t in list(grasp_dwell()) + list(release_dwell()):
-            mask[t, LAYOUT.joints] = True
+            mask[t, :NUM_JOINTS] = True
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
         return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
@@ -255,7 +263,7 @@ class DiffuserPlanner:
 
     def within_limits(self, traj: np.ndarray) -> np.ndarray:
         """(n,) bool: every state of the candidate within the robot's joint limits."""
-        q = traj[..., LAYOUT.joints]
+        q = traj[..., :NUM_JOINTS]
         return ((q >= self.world.joint_lower - LIMIT_SLACK) & (q <= self.world.joint_upper + LIMIT_SLACK)).all(axis=(1, 2))
 
     def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal) -> tuple[int, int]:
@@ -298,7 +306,7 @@ def placement_guide(move: Move, state: np.ndarray) -> PlacedAt:
     centred over its support block (STACK_RANK_XY), or on its floor spot (its yaw too) or near a
     free put-down's aim."""
     if move.onto != FLOOR:
-        support = np.asarray(state)[LAYOUT.block(move.onto).position][:2]
+        support = np.asarray(state)[block_slices(move.onto).position][:2]
         return PlacedAt(move.block, support, None, STACK_RANK_XY, SPOT_YAW)
     x, y, yaw = move.at
     return PlacedAt(move.block, (x, y), None if move.free else yaw, FREE_XY if move.free else SPOT_XY, SPOT_YAW)
@@ -314,7 +322,7 @@ class _Call:
     progress: Progress | None = None
     should_stop: Callable[[], bool] | None = None
     keep_denoising: bool = False
-    planned: list | None = None  # a reference's moves, searched from this segment's start state
+    planned: list | None = None  # the task layer's moves from this segment's start state
 
     def step_progress(self) -> Callable[[int, int], None] | None:
         """progress(step, steps) of the sampler, reported as this segment's."""
@@ -325,9 +333,9 @@ class _Call:
 
 @dataclass(frozen=True)
 class _Segment:
-    states: np.ndarray  # (H, 39) the committed candidate
+    states: np.ndarray  # (H, dim) the committed candidate
     report: SegmentReport
-    denoising: np.ndarray | None  # (steps, H, 39) how it formed, when kept
+    denoising: np.ndarray | None  # (steps, H, dim) how it formed, when kept
 
 
 def _same_shape(arrays: list[np.ndarray]) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from planner.moves import Move
-from tasks.layout import LAYOUT, PHASES
+from tasks.layout import NUM_JOINTS, PHASES, block_slices, layout_of
 from tasks.world import Pose, invert, multiply
 
 
@@ -20,13 +20,13 @@ def smooth_joints(traj: np.ndarray, mask: np.ndarray, passes: int) -> np.ndarray
     if passes <= 0:
         return traj
     out = traj.copy()
-    free = ~mask[:, LAYOUT.joints]
-    q = out[:, :, LAYOUT.joints]
+    free = ~mask[:, :NUM_JOINTS]
+    q = out[:, :, :NUM_JOINTS]
     for _ in range(passes):
         padded = np.concatenate([q[:, :1], q, q[:, -1:]], axis=1)
         blurred = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
         q = np.where(free[None], blurred, q)
-    out[:, :, LAYOUT.joints] = q
+    out[:, :, :NUM_JOINTS] = q
     return out
 
 
@@ -34,11 +34,11 @@ def carry_by_kinematics(states: np.ndarray, block: str, held: Sequence[int], fk_
     """Write `block`'s pose in place for the (increasing) timesteps `held`: where the tool carries it, by
     forward kinematics on `fk_world` (a planning World) and the grasp made the state before
     (the executor carries it by a constraint, so the model's own numbers there are not used)."""
-    s = LAYOUT.block(block)
-    at_grasp = fk_world.tcp_pose(states[held[0] - 1, LAYOUT.joints])
+    s = block_slices(block)
+    at_grasp = fk_world.tcp_pose(states[held[0] - 1, :NUM_JOINTS])
     grasp = multiply(invert(at_grasp), Pose(states[0, s.position], states[0, s.orientation]))
     for t in held:
-        pose = multiply(fk_world.tcp_pose(states[t, LAYOUT.joints]), grasp)
+        pose = multiply(fk_world.tcp_pose(states[t, :NUM_JOINTS]), grasp)
         states[t, s.position] = pose.position
         states[t, s.orientation] = pose.orientation
 
@@ -48,7 +48,7 @@ def held_by_kinematics(traj: np.ndarray, move: Move, fk_world) -> np.ndarray:
     on `fk_world` (a planning World: moving its arm disturbs no physics)."""
     out = traj.copy()
     carry_by_kinematics(out, move.block, range(PHASES.grasp_index, PHASES.release_index), fk_world)
-    return LAYOUT.canonical(out)
+    return layout_of(out).canonical(out)
 
 
 def wrap_joint1(joint1: np.ndarray, lower: float, upper: float) -> np.ndarray:

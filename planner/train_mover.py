@@ -21,7 +21,7 @@ import torch
 
 from planner import training_threads
 
-from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, save_atomic, segment_info
+from planner.checkpoint import MOVER_FORMAT, build, git_commit, read, read_mover, save_atomic, segment_info
 from planner.config import DiffusionConfig, ModelConfig, MoverTrainConfig
 from planner.diffusion import GaussianDiffusion
 from planner.model import count_parameters
@@ -73,10 +73,15 @@ class MoverTraining:
         self.train_set = self.segments.split(valid=False)
         if len(self.train_set) == 0:
             raise FileFormatError(f"{', '.join(paths)}: no training segments")
-        if resume:
-            self.model_config = ModelConfig.from_dict(resume["model_config"])
-            self.normaliser = Normaliser.from_dict(resume["normaliser"])
-            self.cond_norm = CondNormaliser.from_dict(resume["cond_normaliser"])
+        init = read_mover(cfg.init_from) if (cfg.init_from and not resume) else None
+        if resume or init:
+            source = resume or init
+            self.model_config = ModelConfig.from_dict(source["model_config"])
+            self.normaliser = Normaliser.from_dict(source["normaliser"])
+            self.cond_norm = CondNormaliser.from_dict(source["cond_normaliser"])
+            if init and init.get("grown_dims"):  # the grown inputs' scales come from the data
+                fitted, dims = CondNormaliser.fit(self.train_set.cond), init["grown_dims"]
+                self.cond_norm.mean[dims], self.cond_norm.std[dims] = fitted.mean[dims], fitted.std[dims]
         else:
             self.model_config = model_config or mover_model_config()
             self.normaliser = Normaliser.fit(self.train_set.channels.reshape(-1, CHANNELS))
@@ -86,6 +91,11 @@ class MoverTraining:
         self.ema = copy.deepcopy(self.diffusion.model).requires_grad_(False)
         self.opt = torch.optim.AdamW(self.diffusion.parameters(), lr=cfg.lr, weight_decay=0.0)
         self.step = resume_from(resume, self.diffusion.model, self.ema, self.opt) if resume else 0
+        if init:
+            self.diffusion.model.load_state_dict(init["ema"])
+            self.ema.load_state_dict(init["ema"])
+        self.origin = resume.get("origin") if resume else (
+            {"init_from": Path(cfg.init_from).name, "step": int(init.get("step", 0))} if init else None)
         self._tensors()
         self.loss_avg = math.nan
         self.t_start = time.monotonic()
@@ -131,6 +141,8 @@ class MoverTraining:
             "command": self.command, "commit": git_commit(), "step": self.step,
             "parameters": count_parameters(self.ema), "ema": self.ema.state_dict(), "valid_loss": self.valid_loss(),
         }
+        if self.origin:
+            common["origin"] = self.origin
         if with_optimizer:
             common.update(model=self.diffusion.model.state_dict(), optimizer=self.opt.state_dict())
         return common

@@ -1,7 +1,8 @@
 """Collect demonstrations with the demonstrator into the HDF5 dataset, in worker processes.
 
-Episode k of a collection with seed S uses scene seed `episode_seed(S, k)` and a goal drawn
-from it, so the file's content depends only on the seed, never on the number of workers:
+Episode k of a collection with seed S uses scene seed `episode_seed(S, k, "train")` (the
+training stream: evaluation never draws these scenes) and a goal drawn from it, so the file's
+content depends only on the seed and the number of blocks, never on the number of workers:
 results are written in episode order. Episodes already in the file are skipped (resume).
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tasks.dataset import Demo, append_demo, read_index
-from tasks.goals import TASKS, Goal, GoalError, sample_goal
+from tasks.goals import TASKS, Goal, GoalError, check_fits, sample_goal
+from tasks.layout import DEFAULT_BLOCKS, block_names
 from tasks.starts import start_state
 from tasks.world import episode_seed
 
@@ -29,13 +31,14 @@ class CollectedEpisode:
     error: str = ""
 
 
-def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | None = None) -> CollectedEpisode:
+def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | None = None,
+                    n_blocks: int = DEFAULT_BLOCKS) -> CollectedEpisode:
     """Solve one episode and check the result by replaying it in physics."""
     from tasks.demonstrator import PlanningError, shared
     from tasks.execute import execute
 
-    seed = episode_seed(collection_seed, episode)
-    state = start_state(task, seed)
+    seed = episode_seed(collection_seed, episode, "train")
+    state = start_state(task, seed, n_blocks)
     given = goal is not None
     goal = goal or sample_goal(task, np.random.default_rng(seed), state)
     error = ""
@@ -57,10 +60,17 @@ def _work(args: tuple) -> CollectedEpisode:
     return collect_episode(*args)
 
 
-def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal | None = None) -> list[int]:
-    """Episodes of this collection (same task, seed, and given goal or none) not yet in the file."""
+def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal | None = None,
+                     n_blocks: int = DEFAULT_BLOCKS) -> list[int]:
+    """Episodes of this collection (same task, seed, and given goal or none) not yet in the file;
+    a file of another number of blocks is refused."""
     if not Path(path).exists():
         return list(range(episodes))
+    from tasks.h5io import check_layout, open_h5
+
+    with open_h5(path, "r", "demonstrations") as f:
+        if "data" in f:
+            check_layout(f, "data", path, n_blocks)
     done = {
         d.episode for d in read_index(path)
         if d.task == task and d.collection_seed == seed and d.source == "demonstrator"
@@ -111,6 +121,7 @@ def collect(
     progress: Callable[[int, int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     processes: bool = False,
+    n_blocks: int = DEFAULT_BLOCKS,
 ) -> tuple[int, list[str]]:
     """Collect up to `episodes` demos into `path`. Returns (demos written, failure messages).
 
@@ -122,11 +133,13 @@ def collect(
         raise GoalError(f"goal '{goal}' is a {goal.task} goal, not {task}")
     if task not in TASKS:
         raise GoalError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+    if goal is not None:
+        check_fits(goal, block_names(n_blocks))
     path = Path(path)
-    todo = pending_episodes(path, task, seed, episodes, goal)
+    todo = pending_episodes(path, task, seed, episodes, goal, n_blocks)
     written, failures = 0, []
     done = episodes - len(todo)
-    jobs = [(task, seed, k, goal) for k in todo]
+    jobs = [(task, seed, k, goal, n_blocks) for k in todo]
     results = run_episodes(jobs, workers, processes, should_stop)
     try:
         for r in results:

@@ -5,12 +5,14 @@ data                     attrs: total (states in all demos), env_args (JSON: wor
 data/demo_<i>            attrs: num_samples, goal (JSON), task, seed (scene), episode,
                                  collection_seed, success (replayed in physics), plan_seconds,
                                  source ("demonstrator" or the kept plan), goal_given
-    states   (T, 39) float32   our layout (tasks.layout), the demonstrator's planned states
-    actions  (T, 11) float32   change of joint targets (7) and attached flags (4) to the next state
+    states   (T, 7+8N) float32 our layout (tasks.layout), the demonstrator's planned states
+    actions  (T, 7+N) float32  change of joint targets (7) and attached flags (N) to the next state
     rewards  (T,)    float32   the task's reward at each state
     dones    (T,)    uint8     1 at the last state
 mask/train, mask/valid   demo names (bytes)
 ```
+The root attribute `blocks` names the file's blocks in order (all its demos have the same N;
+files without it hold the paper's four).
 Appending never rewrites earlier demos; see tasks.h5io for what a kill leaves behind.
 """
 from __future__ import annotations
@@ -22,24 +24,23 @@ from pathlib import Path
 import numpy as np
 
 from tasks.goals import Goal, goal_from_json
-from tasks.h5io import FileFormatError, append_strings, check_layout, new_record, open_h5, tag
-from tasks.layout import BLOCK_NAMES, BLOCK_SIZE, LAYOUT, NUM_JOINTS, PHASES
+from tasks.h5io import FileFormatError, append_strings, check_layout, new_record, open_h5, set_blocks, tag
+from tasks.layout import BLOCK_SIZE, PHASES, StateLayout, layout_of
 from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
 
 VALID_FRACTION = 0.1
-ACTION_DIM = NUM_JOINTS + len(BLOCK_NAMES)
 
 
-def env_args(generator: str) -> dict:
+def env_args(generator: str, layout: StateLayout) -> dict:
     """What a reader needs to know about the world that made the states."""
     return {
         "env_name": "KukaBlockStacking",
         "type": "pybullet",
         "env_kwargs": {
-            "robot": ROBOT_URDF, "blocks": list(BLOCK_NAMES), "block_size": list(BLOCK_SIZE),
+            "robot": ROBOT_URDF, "blocks": list(layout.blocks), "block_size": list(BLOCK_SIZE),
             "control_period": CONTROL_PERIOD, "physics_hz": PHYSICS_HZ, "substeps": SUBSTEPS,
         },
-        "state_names": LAYOUT.names,
+        "state_names": layout.names,
         "segment_length": PHASES.length,
         "grasp_index": PHASES.grasp_index,
         "release_index": PHASES.release_index,
@@ -62,7 +63,8 @@ class Demo:
 
     @property
     def actions(self) -> np.ndarray:
-        j, a = LAYOUT.joints, LAYOUT.attached_dims
+        layout = layout_of(self.states)
+        j, a = layout.joints, layout.attached_dims
         nxt = np.concatenate([self.states[1:], self.states[-1:]])
         return np.concatenate([nxt[:, j] - self.states[:, j], nxt[:, a] - self.states[:, a]], axis=1).astype(np.float32)
 
@@ -76,7 +78,8 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
     """Append one demo; creates the file on first use. Returns the demo's name."""
     from tasks.rewards import rewards
 
-    states = LAYOUT.check(demo.states).astype(np.float32)
+    layout = layout_of(np.asarray(demo.states))
+    states = layout.check(demo.states).astype(np.float32)
     attrs = {  # converted first: a value HDF5 cannot store fails here, before the file is opened
         "num_samples": len(states), "goal": demo.goal.to_json(), "task": str(demo.task), "seed": np.int64(demo.seed),
         "episode": np.int64(demo.episode), "collection_seed": np.int64(demo.collection_seed),
@@ -88,10 +91,11 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
         if "data" not in f:
             data = f.create_group("data")
             data.attrs["total"] = 0
-            data.attrs["env_args"] = json.dumps(env_args(generator))
+            data.attrs["env_args"] = json.dumps(env_args(generator, layout))
             f.create_group("mask")
+            set_blocks(f, layout)
         else:
-            check_layout(f, "data", path)
+            check_layout(f, "data", path, len(layout.blocks))
         data = f["data"]
         name = f"demo_{len(data)}"
         with new_record(data, name) as g:
@@ -144,7 +148,7 @@ def load_states(path: str | Path, names: list[str] | None = None, split: str | N
     with open_h5(path, "r", "demonstrations") as f:
         if "data" not in f:
             raise FileFormatError(f"{path}: not a demonstrations file (no 'data' group)")
-        check_layout(f, "data", path)
+        layout = check_layout(f, "data", path)
         if names is None:
             if split is not None:
                 names = [n.decode() for n in f["mask"][split][:]] if split in f["mask"] else []
@@ -153,7 +157,7 @@ def load_states(path: str | Path, names: list[str] | None = None, split: str | N
         out = {}
         for n in names:
             states = f["data"][n]["states"][:]
-            if states.ndim != 2 or states.shape[1] != LAYOUT.dim:
-                raise FileFormatError(f"{path}: {n}/states has shape {states.shape}, expected (T, {LAYOUT.dim})")
-            out[n] = LAYOUT.canonical(states)
+            if states.ndim != 2 or states.shape[1] != layout.dim:
+                raise FileFormatError(f"{path}: {n}/states has shape {states.shape}, expected (T, {layout.dim})")
+            out[n] = layout.canonical(states)
         return out

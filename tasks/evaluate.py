@@ -1,6 +1,7 @@
 """Evaluate a planner the paper's way: seeded episodes, execution in physics, normalised score.
 
 Any planner with `name`, `settings` and `plan(state, goal, seed) -> Plan` can be evaluated.
+Scenes come from the test seed stream (tasks.world.episode_seed), never one collection draws.
 Writes `results.json` and `episodes.h5` (`episodes/<k>/states`: realised states), whole or not
 at all; an interrupted run leaves `*.interrupted.*` beside them and continues from there.
 """
@@ -22,7 +23,8 @@ from tasks.execute import execute
 from tasks.goals import Goal, goal_from_json, sample_goal
 from tasks.h5io import FileFormatError, check_writable_place, new_record, open_h5, tag
 from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
-from tasks.starts import start_state
+from tasks.layout import DEFAULT_BLOCKS, block_names
+from tasks.starts import resting_state, start_state
 from tasks.world import episode_seed
 
 
@@ -48,9 +50,12 @@ class EvaluatedEpisode:
     segments: tuple[SegmentReport, ...] = ()  # the planner's own account (Plan.segments)
 
 
-def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpisode:
-    s = episode_seed(seed, k)
-    state = start_state(task, s)
+def run_episode(planner: Planner, task: str, seed: int, k: int, n_blocks: int = DEFAULT_BLOCKS,
+                towers: bool = False) -> EvaluatedEpisode:
+    """Episode `k`: its scene (`towers`: random towers whatever the task) and goal from the test
+    stream, planned, executed in physics and scored."""
+    s = episode_seed(seed, k, "test")
+    state = resting_state(s, n_blocks) if towers else start_state(task, s, n_blocks)
     goal = sample_goal(task, np.random.default_rng(s), state)
     try:
         plan = planner.plan(state, goal, s)
@@ -60,16 +65,19 @@ def run_episode(planner: Planner, task: str, seed: int, k: int) -> EvaluatedEpis
     return EvaluatedEpisode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, segments=plan.segments)
 
 
-def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], seed: int) -> dict:
+def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], seed: int,
+              n_blocks: int = DEFAULT_BLOCKS, towers: bool = False) -> dict:
     scores = np.array([e.score for e in episodes])
     times = np.array([e.plan_seconds for e in episodes if not math.isnan(e.plan_seconds)])
     n = len(episodes)
     return {
-        "task": task, "planner": planner.name, "episodes": n, "seed": seed,
+        "task": task, "planner": planner.name, "episodes": n, "seed": seed, "blocks": n_blocks,
+        "start": "towers" if towers else "task",
         "score_mean": float(scores.mean()) if n else float("nan"),
         "score_sem": float(scores.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
         "strict_success": float(np.mean([e.strict_success for e in episodes])) if n else float("nan"),
         "plan_seconds_mean": float(times.mean()) if len(times) else float("nan"),
+        "moves": int(sum(len(e.segments) for e in episodes)),
         "planning_failures": sum(1 for e in episodes if e.error),
         # who chose each pick-and-place: the goal, or (unconditional) the Diffuser: its first choice
         # ("diffuser") or its best-scored move that grows the tower ("diffuser+rule")
@@ -102,8 +110,9 @@ def check_out_dir(out_dir: str | Path) -> None:
                 raise FileFormatError(f"{out / name}: not an evaluation's results file; left untouched")
 
 
-def _identity(planner: Planner, task: str, seed: int) -> dict:
-    return {"task": task, "seed": int(seed), "planner": planner.name, "settings": json.dumps(planner.settings, sort_keys=True)}
+def _identity(planner: Planner, task: str, seed: int, n_blocks: int, towers: bool) -> dict:
+    return {"task": task, "seed": int(seed), "planner": planner.name, "blocks": int(n_blocks), "towers": bool(towers),
+            "settings": json.dumps(planner.settings, sort_keys=True)}
 
 
 def _write_episode(root, task: str, e: EvaluatedEpisode) -> None:
@@ -135,6 +144,7 @@ def _resumable(path: Path, identity: dict) -> bool:
 def evaluate(
     planner: Planner, task: str, episodes: int, seed: int, out_dir: str | Path,
     progress: Callable[[EvaluatedEpisode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
+    n_blocks: int = DEFAULT_BLOCKS, towers: bool = False,
 ) -> dict:
     """Run and save `episodes` episodes; returns the results dict written to results.json.
 
@@ -147,7 +157,7 @@ def evaluate(
     out = Path(out_dir)
     check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
-    identity = _identity(planner, task, seed)
+    identity = _identity(planner, task, seed, n_blocks, towers)
     tmp = out / f".{EPISODES}.{os.getpid()}.tmp"
     done: list[EvaluatedEpisode] = []
     if _resumable(out / PARTIAL_EPISODES, identity):
@@ -155,6 +165,7 @@ def evaluate(
     else:
         with open_h5(tmp, "w", "episodes") as f:
             tag(f, "episodes")
+            f.attrs["blocks"] = list(block_names(n_blocks))
             f.create_group("episodes").attrs.update(identity)
     complete = False
     try:
@@ -167,7 +178,7 @@ def evaluate(
                     continue
                 if should_stop():
                     break
-                e = run_episode(planner, task, seed, k)
+                e = run_episode(planner, task, seed, k, n_blocks, towers)
                 _write_episode(root, task, e)
                 done.append(e)
                 if progress:
@@ -175,7 +186,7 @@ def evaluate(
             complete = len(done) == episodes
     finally:
         done.sort(key=lambda e: e.episode)
-        results = {**summarise(task, planner, done, seed), "complete": complete} if done else None
+        results = {**summarise(task, planner, done, seed, n_blocks, towers), "complete": complete} if done else None
         if complete:
             _write_json(out / RESULTS, results)
             os.replace(tmp, out / EPISODES)
@@ -186,7 +197,7 @@ def evaluate(
             os.replace(tmp, out / PARTIAL_EPISODES)
         else:
             tmp.unlink(missing_ok=True)
-    return results or {**summarise(task, planner, [], seed), "complete": False}
+    return results or {**summarise(task, planner, [], seed, n_blocks, towers), "complete": False}
 
 
 def _write_json(path: Path, value: dict) -> None:

@@ -1,4 +1,4 @@
-"""Play a 39-d state trajectory in physics with the paper's protocol.
+"""Play a state trajectory in physics with the paper's protocol.
 
 Per waypoint: blocks whose attached flag dropped to <= 0.5 are released; the joints are driven
 toward the waypoint's angles by position control for `SUBSTEPS` physics steps; then a block
@@ -15,7 +15,7 @@ import numpy as np
 
 from tasks.bullet import p
 from tasks.goals import Goal
-from tasks.layout import BLOCK_HEIGHT, LAYOUT
+from tasks.layout import BLOCK_HEIGHT, layout_of
 from tasks.rewards import normalised_score, reward, rewards, strict_success
 from tasks.world import PHYSICS_HZ, SUBSTEPS, World
 
@@ -25,7 +25,7 @@ SETTLE_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class Execution:
-    states: np.ndarray  # (T, 39) realised states, the first one the start
+    states: np.ndarray  # (T, dim) realised states, the first one the start
     rewards: np.ndarray  # (T,) reward at each realised state, as it accrued
     final_state: np.ndarray  # after every block is released and physics settled
     reward: float
@@ -50,16 +50,17 @@ def play(
 ) -> np.ndarray:
     """Drive `world` through waypoints states[1:] from wherever it is; returns realised states
     (the first is the world's state before moving)."""
-    states = LAYOUT.check(states)
+    layout = world.layout
+    states = layout.check(states)
     realised = [world.get_state()]
-    names = LAYOUT.blocks
+    names = layout.blocks
     for t in range(1, len(states)):
         target = states[t]
-        flags = {b: target[LAYOUT.block(b).attached] > 0.5 for b in names}
+        flags = {b: target[layout.block(b).attached] > 0.5 for b in names}
         for b in world.held:
             if not flags[b]:
                 world.release(b)
-        world.command_joints(target[LAYOUT.joints])
+        world.command_joints(target[layout.joints])
         world.step(substeps)
         for b in names:
             if flags[b] and b not in world.held and not world.held and _tool_at_block(world, b):
@@ -82,8 +83,8 @@ def execute(states: np.ndarray, goal: Goal, start: np.ndarray | None = None) -> 
 
     Deterministic: the same inputs give the same realised states.
     """
-    states = LAYOUT.check(states)
-    with World() as world:
+    states = layout_of(np.asarray(states)).check(states)
+    with World.for_state(states[0]) as world:
         world.set_state(states[0] if start is None else start)
         realised = play(world, states)
         final = settle(world)

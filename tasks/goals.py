@@ -1,13 +1,15 @@
 """Goals: validated value objects, parsed from the CLI's text, drawn at random per task.
 
 - ``Unconditional()``: the tallest tower, any order (text: ``tallest``).
-- ``TowerOrder(("red", "green", ...))``: 2 to 4 distinct blocks, bottom to top
+- ``TowerOrder(("red", "green", ...))``: 2 to 8 distinct blocks, bottom to top
   (text: ``red,green,blue,yellow``).
 - ``Arrangement(((top, bottom), ...))``: "top on bottom" pairs (text: ``green on red, yellow on blue``).
 - ``tasks.reference.Reference``: a reference arrangement, pairs plus floor spots or ``clear``
   (text: ``red at 0.55,0.20; green on red``, ``clear``).
 
-A goal that cannot be met raises :class:`GoalError` with a message that names the problem.
+A goal that cannot be met raises :class:`GoalError` with a message that names the problem. A
+goal names blocks of the palette (tasks.layout.PALETTE); `check_fits` says whether a scene of N
+blocks has them all.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.layout import BLOCK_NAMES
+from tasks.layout import DEFAULT_BLOCKS, MAX_BLOCKS, PALETTE, block_names, layout_of
 
 TASKS = ("unconditional", "conditional", "rearrangement", "arrangement")
 
@@ -60,10 +62,27 @@ def check_pairs(pairs: tuple[tuple[str, str], ...]) -> None:
 
 
 def check_block(name: str) -> str:
-    """`name` if it is a block; GoalError naming it otherwise."""
-    if not isinstance(name, str) or name not in BLOCK_NAMES:
-        raise GoalError(f"unknown block {shown(name)}; blocks are {', '.join(BLOCK_NAMES)}")
+    """`name` if it is a block of the palette; GoalError naming it otherwise."""
+    if not isinstance(name, str) or name not in PALETTE:
+        raise GoalError(f"unknown block {shown(name)}; blocks are {', '.join(PALETTE)}")
     return name
+
+
+def goal_blocks(goal) -> set[str]:
+    """Every block a goal names."""
+    named = {b for pair in goal.pairs for b in pair}
+    named |= {s.block for s in getattr(goal, "spots", ())}
+    return named
+
+
+def check_fits(goal, blocks: tuple[str, ...]):
+    """`goal` if the scene's `blocks` hold every block it names; GoalError naming the first
+    missing one otherwise."""
+    missing = sorted(goal_blocks(goal) - set(blocks), key=PALETTE.index)
+    if missing:
+        raise GoalError(f"the goal names {missing[0]!r}, which this scene of {len(blocks)} blocks does not have "
+                        f"(its blocks are {', '.join(blocks)})")
+    return goal
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,7 @@ class Unconditional:
 
 @dataclass(frozen=True)
 class TowerOrder:
-    """A tower of 2 to 4 distinct blocks, listed bottom to top."""
+    """A tower of 2 to 8 distinct blocks, listed bottom to top."""
 
     order: tuple[str, ...]
     task = "conditional"
@@ -100,8 +119,8 @@ class TowerOrder:
             if name in seen:
                 raise GoalError(f"block {name!r} used twice in the tower order")
             seen.add(name)
-        if not 2 <= len(order) <= len(BLOCK_NAMES):
-            raise GoalError(f"a tower order needs 2 to {len(BLOCK_NAMES)} blocks, got {len(order)}")
+        if not 2 <= len(order) <= MAX_BLOCKS:
+            raise GoalError(f"a tower order needs 2 to {MAX_BLOCKS} blocks, got {len(order)}")
 
     @property
     def pairs(self) -> tuple[tuple[str, str], ...]:
@@ -135,7 +154,7 @@ class Arrangement:
         above = {b: t for t, b in self.pairs}
         bottoms = [b for b in above if b not in below]
         out = []
-        for b in sorted(bottoms, key=BLOCK_NAMES.index):
+        for b in sorted(bottoms, key=PALETTE.index):
             tower = [b]
             while tower[-1] in above:
                 tower.append(above[tower[-1]])
@@ -156,10 +175,11 @@ def parse_goal(text: str) -> Goal:
     """Parse the CLI's goal syntax; raises GoalError naming the problem."""
     if len(text) > MAX_GOAL_CHARS:
         raise GoalError(f"goal of {len(text)} characters; a goal is at most {MAX_GOAL_CHARS} "
-                        f"(a tower order, 'top on bottom' pairs or 'tallest')")
+                        f"(a tower order, 'top on bottom' pairs, 'tallest' or a reference arrangement)")
     t = text.strip().lower()
     if not t:
-        raise GoalError("empty goal; give a tower order (red,green,blue), pairs (green on red) or 'tallest'")
+        raise GoalError("empty goal; give a tower order (red,green,blue), pairs (green on red), 'tallest' "
+                        "or a reference arrangement (red at 0.55,0.20; green on red)")
     if t in ("tallest", "unconditional"):
         return Unconditional()
     if t == "clear" or " at " in f" {t} " or ";" in t or t.startswith("clear"):
@@ -205,17 +225,20 @@ def goal_from_json(text: str) -> Goal:
                     f"'clear' (a reference arrangement): {shown(text)}")
 
 
-def sample_goal(task: str, rng: np.random.Generator, start: np.ndarray | None = None) -> Goal:
+def sample_goal(task: str, rng: np.random.Generator, start: np.ndarray | None = None,
+                n_blocks: int = DEFAULT_BLOCKS) -> Goal:
     """A random goal as the paper drew them: a permutation for conditional stacking, random
     stack pairs (from a random split of a permutation into towers) for rearrangement; for the
-    arrangement task a random reference (tasks.reference), its spots clear of the `start`'s blocks."""
+    arrangement task a random reference (tasks.reference), its spots clear of the `start`'s blocks.
+    The blocks are the `start`'s, or (no start) the first `n_blocks`."""
+    names = layout_of(np.asarray(start)).blocks if start is not None else block_names(n_blocks)
     if task == "unconditional":
         return Unconditional()
     if task == "arrangement":
         from tasks.reference import sample_reference
 
-        return sample_reference(rng, start)
-    perm = [BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))]
+        return sample_reference(rng, start, names)
+    perm = [names[i] for i in rng.permutation(len(names))]
     if task == "conditional":
         return TowerOrder(tuple(perm))
     if task == "rearrangement":

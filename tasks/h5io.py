@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import h5py
 import numpy as np
 
-from tasks.layout import LAYOUT
+from tasks.layout import DEFAULT_BLOCKS, PALETTE, StateLayout, block_names, layout_for
 
 
 LOCK_RETRIES = 100
@@ -150,13 +150,45 @@ def _short(e: Exception, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def check_layout(f: h5py.File, where: str, path) -> None:
-    """Refuse files whose state layout is not ours."""
-    names = f[where].attrs.get("state_names")
-    if names is None and "env_args" in f[where].attrs:
+def file_blocks(f: h5py.File, where: str, path) -> tuple[str, ...]:
+    """The blocks a file's states hold, in order: its root `blocks` attribute, or (files written
+    before it existed) those its state names list, or the paper's four."""
+    found = f.attrs.get("blocks")
+    if found is not None:
+        names = tuple(str(b) for b in found)
+    else:
+        state_names = f[where].attrs.get("state_names") if where in f else None
+        if state_names is None and where in f and "env_args" in f[where].attrs:
+            state_names = json.loads(f[where].attrs["env_args"]).get("state_names")
+        if state_names is None:
+            return block_names(DEFAULT_BLOCKS)
+        names = tuple(dict.fromkeys(str(n).rsplit("_", 1)[0] for n in state_names if not str(n).startswith("joint_")))
+    if names != PALETTE[:len(names)] or len(names) < 2:
+        listed = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        raise FileFormatError(f"{path}: state layout differs from this program's: its blocks ({listed}) are not "
+                              f"the first 2 to {len(PALETTE)} of {', '.join(PALETTE)}")
+    return names
+
+
+def check_layout(f: h5py.File, where: str, path, n_blocks: int | None = None) -> StateLayout:
+    """The layout of a file's states; refuses files whose layout is not ours, and (with
+    `n_blocks`, for an append) files of another number of blocks."""
+    layout = layout_for(len(file_blocks(f, where, path)))
+    names = f[where].attrs.get("state_names") if where in f else None
+    if names is None and where in f and "env_args" in f[where].attrs:
         names = json.loads(f[where].attrs["env_args"]).get("state_names")
-    if names is not None and [str(n) for n in names] != LAYOUT.names:
-        raise FileFormatError(f"{path}: state layout differs from this program's 39-d layout")
+    if names is not None and [str(n) for n in names] != layout.names:
+        raise FileFormatError(f"{path}: state layout differs from this program's layout of {len(layout.blocks)} blocks")
+    if n_blocks is not None and n_blocks != len(layout.blocks):
+        raise FileFormatError(f"{path}: holds scenes of {len(layout.blocks)} blocks ({', '.join(layout.blocks)}), "
+                              f"not {n_blocks}; use another file")
+    return layout
+
+
+def set_blocks(f: h5py.File, layout: StateLayout) -> None:
+    """Record a new file's blocks (root attribute `blocks`, in state order)."""
+    if f.attrs.get("blocks") is None:
+        f.attrs["blocks"] = list(layout.blocks)
 
 
 def append_strings(group: h5py.Group, name: str, values: list[str]) -> None:

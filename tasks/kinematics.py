@@ -16,12 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from tasks.bullet import p
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, PHASES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
+from tasks.layout import BLOCK_HEIGHT, PHASES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
 from tasks.world import HOME_JOINTS, Pose, World, invert, multiply, quaternion_yaw, yaw_quaternion
 
 GRASP_GAP = 0.004  # tool stops this far above the block's top face
 PLACE_GAP = 0.004  # a held block is released this far above its support
 APPROACH_HEIGHT = 0.15  # pre-grasp / pre-place tool height above the grasp / place
+# Where the tool cannot rise that high (the top of a tower of seven or eight blocks is near the
+# arm's reach), a shorter approach is tried.
+LOW_APPROACH_HEIGHT = 0.07
+# Other elbow and wrist poses IK starts from when the one nearest home finds nothing: the solver
+# is local, and near the edge of reach one start is not enough.
+IK_RESTS = ((0.0, 0.8, 0.0, -1.2, 0.0, 1.1, 0.0), (0.0, 0.1, 0.0, -1.9, 0.0, 1.1, 0.0),
+            (0.0, 0.5, 0.0, -0.9, 0.0, 1.7, 0.0))
 MARGIN = 0.01  # clearance kept during free and holding motions
 RESOLUTION = 0.04  # rad, collision-check spacing along joint-space segments
 
@@ -78,7 +85,7 @@ class CollisionChecker:
         w, c = self.world, self.world.client
         tcp = w.tcp_pose(q)
         held = self.scene.held if self.scene else None
-        obstacles = [b for b in BLOCK_NAMES if b not in ignore and (held is None or b != held[0])]
+        obstacles = [b for b in w.layout.blocks if b not in ignore and (held is None or b != held[0])]
         # Links 1 and 2 stand on the base; anything from link 3 out must stay off the floor.
         for cp in p.getClosestPoints(w.robot, w.floor, margin, physicsClientId=c):
             if cp[3] >= 2:
@@ -161,6 +168,11 @@ def inverse_kinematics(checker: CollisionChecker, tool: Pose, ignore: frozenset[
     q = w.inverse_kinematics(tool, rest)
     if q is None and seed is not None:
         q = w.inverse_kinematics(tool, _rest_for(tool.position))
+    azimuth = math.atan2(tool.position[1], tool.position[0])
+    for other in IK_RESTS:
+        if q is not None:
+            break
+        q = w.inverse_kinematics(tool, np.array(other) + np.eye(7)[0] * azimuth)
     if q is None or not checker.valid(q, ignore, margin=0.0):
         return None
     return q
@@ -168,8 +180,11 @@ def inverse_kinematics(checker: CollisionChecker, tool: Pose, ignore: frozenset[
 
 def kinematics(checker: CollisionChecker, tool_at: Pose, ignore: frozenset[str], steps: int) -> Kin | None:
     """IK at the grasp/place and above it, and a straight vertical path between them."""
-    pre_tool = Pose(tool_at.position + np.array([0, 0, APPROACH_HEIGHT]), tool_at.orientation)
-    pre = inverse_kinematics(checker, pre_tool, ignore=frozenset())
+    for height in (APPROACH_HEIGHT, LOW_APPROACH_HEIGHT):
+        pre_tool = Pose(tool_at.position + np.array([0, 0, height]), tool_at.orientation)
+        pre = inverse_kinematics(checker, pre_tool, ignore=frozenset())
+        if pre is not None:
+            break
     if pre is None:
         return None
     path = [pre]

@@ -1,8 +1,10 @@
-"""The one place that knows the blocks and the 39-number state layout.
+"""The one place that knows the blocks and the state layout, for any number of blocks.
 
-State per timestep: 7 joint angles, then for each block (red, green, blue, yellow) its position
-xyz, orientation quaternion xyzw and attached flag. Everything else reads and writes states
-through :data:`LAYOUT`; no other module indexes a state with bare numbers.
+State per timestep: 7 joint angles, then for each block its position xyz, orientation quaternion
+xyzw and attached flag: 7 + 8 N numbers (39 for the paper's four blocks). A scene of N blocks
+holds the first N of :data:`PALETTE` (red, green, blue, yellow, ...), so a state's width says
+its blocks: :func:`layout_of` reads it. Everything else reads and writes states through a
+:class:`StateLayout`; no other module indexes a state with bare numbers.
 """
 from __future__ import annotations
 
@@ -11,13 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK_NAMES: tuple[str, ...] = ("red", "green", "blue", "yellow")
+# Every block a scene can hold, in order: a scene of N blocks has the first N.
 BLOCK_COLOURS: dict[str, tuple[float, float, float, float]] = {
     "red": (0.85, 0.15, 0.15, 1.0),
     "green": (0.15, 0.70, 0.25, 1.0),
     "blue": (0.15, 0.35, 0.90, 1.0),
     "yellow": (0.95, 0.80, 0.10, 1.0),
+    "orange": (0.95, 0.50, 0.10, 1.0),
+    "purple": (0.55, 0.25, 0.75, 1.0),
+    "cyan": (0.10, 0.80, 0.85, 1.0),
+    "pink": (0.95, 0.55, 0.75, 1.0),
 }
+PALETTE: tuple[str, ...] = tuple(BLOCK_COLOURS)
+MIN_BLOCKS, MAX_BLOCKS = 2, len(PALETTE)
+DEFAULT_BLOCKS = 4  # the paper's scene; every command's default
+BLOCK_NAMES: tuple[str, ...] = PALETTE[:DEFAULT_BLOCKS]
 # The paper's flat cuboids: a stacked pair sits 0.06 m apart, above the reward's 0.05 m rule.
 BLOCK_SIZE: tuple[float, float, float] = (0.20, 0.20, 0.06)
 BLOCK_HALF_EXTENTS: tuple[float, float, float] = tuple(s / 2 for s in BLOCK_SIZE)  # type: ignore[assignment]
@@ -45,7 +55,7 @@ class BlockSlices:
 
 
 class StateLayout:
-    """Named views into a (..., 39) state array. Works on numpy arrays and torch tensors."""
+    """Named views into a (..., 7 + 8 N) state array. Works on numpy arrays and torch tensors."""
 
     def __init__(self, blocks: tuple[str, ...] = BLOCK_NAMES) -> None:
         self.blocks = blocks
@@ -84,11 +94,11 @@ class StateLayout:
         return [d for b in self.blocks for d in range(self._block[b].position.start, self._block[b].position.stop)]
 
     def positions(self, states):
-        """(..., 39) -> (..., n_blocks, 3) block positions."""
+        """(..., dim) -> (..., n_blocks, 3) block positions."""
         return np_or_torch_stack([states[..., self._block[b].position] for b in self.blocks], axis=-2)
 
     def attached(self, states):
-        """(..., 39) -> (..., n_blocks) attached flags."""
+        """(..., dim) -> (..., n_blocks) attached flags."""
         return states[..., self.attached_dims]
 
     def canonical(self, states: np.ndarray) -> np.ndarray:
@@ -127,7 +137,8 @@ class StateLayout:
         """Return `states` as float array of shape (T, dim) or raise a message naming the problem."""
         arr = np.asarray(states, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[1] != self.dim:
-            raise ValueError(f"{what} must have shape (T, {self.dim}), got {tuple(arr.shape)}")
+            raise ValueError(f"{what} must have shape (T, {self.dim}) for {len(self.blocks)} blocks, "
+                             f"got {tuple(arr.shape)}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{what} contain NaN or infinite values")
         return arr
@@ -142,8 +153,51 @@ def np_or_torch_stack(parts, axis: int):
     return torch.stack(parts, dim=axis)
 
 
-LAYOUT = StateLayout()
-STATE_DIM = LAYOUT.dim
+def check_block_count(n: int) -> int:
+    """`n` if a scene can hold that many blocks; ValueError naming the range otherwise."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not MIN_BLOCKS <= n <= MAX_BLOCKS:
+        raise ValueError(f"a scene holds {MIN_BLOCKS} to {MAX_BLOCKS} blocks, got {n!r}")
+    return int(n)
+
+
+def block_names(n: int = DEFAULT_BLOCKS) -> tuple[str, ...]:
+    """The blocks of an N-block scene, in state order."""
+    return PALETTE[:check_block_count(n)]
+
+
+_LAYOUTS: dict[int, StateLayout] = {}
+
+
+def layout_for(n: int = DEFAULT_BLOCKS) -> StateLayout:
+    """The layout of an N-block scene (one object per N)."""
+    n = check_block_count(n)
+    if n not in _LAYOUTS:
+        _LAYOUTS[n] = StateLayout(PALETTE[:n])
+    return _LAYOUTS[n]
+
+
+def blocks_of_dim(dim: int) -> int:
+    """How many blocks a state of `dim` numbers holds; ValueError when no scene has that width."""
+    n, rest = divmod(int(dim) - NUM_JOINTS, _BLOCK_DIMS)
+    if rest or not MIN_BLOCKS <= n <= MAX_BLOCKS:
+        raise ValueError(f"a state holds {NUM_JOINTS} joints and {_BLOCK_DIMS} numbers per block "
+                         f"({MIN_BLOCKS} to {MAX_BLOCKS} blocks), not {dim} numbers")
+    return n
+
+
+def layout_of(states) -> StateLayout:
+    """The layout of a (..., dim) state array, read from its width."""
+    return layout_for(blocks_of_dim(states.shape[-1] if hasattr(states, "shape") else len(states)))
+
+
+def block_slices(name: str) -> BlockSlices:
+    """Where block `name` lies in a state: the same in every scene that has it (a scene of N
+    blocks holds the palette's first N, in order). ValueError for a name not in the palette."""
+    return layout_for(MAX_BLOCKS).block(name)
+
+
+LAYOUT = layout_for(DEFAULT_BLOCKS)
+STATE_DIM = LAYOUT.dim  # of the paper's four-block scene (the whole-state Diffuser's width)
 assert STATE_DIM == 39
 
 

@@ -4,15 +4,18 @@ A `Plan` (states, goal, planner name and settings, timings, scores) is what ever
 returns and what the executor, the library, the comparison view and the CLI share.
 
 ```
-plans                    attrs: state_names, next_id
-plans/<id>/states        (T, 39) float32
-plans/<id>/denoising     (segments, steps, H, 39) float32, optional: the plan forming
-plans/<id>               attrs: goal (JSON), planner, settings (JSON), plan_seconds, score,
+/                        attrs: format, blocks (the largest scene's blocks it holds, in order)
+plans                    attrs: state_names (of that scene), next_id
+plans/<id>/states        (T, 7+8N) float32
+plans/<id>/denoising     (segments, steps, H, 7+8N) float32, optional: the plan forming
+plans/<id>               attrs: blocks (its scene's, in order; absent: the paper's four),
+                                goal (JSON), planner, settings (JSON), plan_seconds, score,
                                 strict_success, seed, created (ISO time), name, start (where it
                                 started), parent (the plan it continued, or ""),
                                 details (JSON {"segments": [SegmentReport.to_dict(), ...]})
-scenes/<name>            (39,) float64: a start state kept by name
+scenes/<name>            (7+8N,) float64: a start state kept by name
 ```
+One plans file keeps plans of any number of blocks: each plan's width says its scene.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from tasks.goals import Goal, goal_from_json
 from tasks.h5io import FileFormatError, check_layout, new_record, open_h5, tag
-from tasks.layout import LAYOUT
+from tasks.layout import PALETTE, block_names, blocks_of_dim, layout_for, layout_of
 
 
 class Proposal(StrEnum):
@@ -93,7 +96,7 @@ class Plan:
     created: str = ""
     id: str = ""
     segments: tuple[SegmentReport, ...] = ()  # the planner's account, one per segment
-    denoising: np.ndarray | None = None  # (segments, steps, H, 39) snapshots, when kept
+    denoising: np.ndarray | None = None  # (segments, steps, H, dim) snapshots, when kept
 
     def with_result(self, score: float, strict_success: bool) -> Plan:
         return replace(self, score=float(score), strict_success=bool(strict_success))
@@ -109,14 +112,19 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         "name": plan.name or f"{plan.planner} {plan.goal}", "start": plan.start, "parent": plan.parent,
         "details": segments_to_json(plan.segments),
     }
-    states = LAYOUT.check(plan.states).astype(np.float32)
+    layout = layout_of(np.asarray(plan.states))
+    states = layout.check(plan.states).astype(np.float32)
+    attrs["blocks"] = list(layout.blocks)
     with open_h5(path, "a", "plans") as f:
         if "plans" not in f:
             g = f.create_group("plans")
-            g.attrs["state_names"] = LAYOUT.names
             g.attrs["next_id"] = 0
+            widest = layout
         else:
-            check_layout(f, "plans", path)
+            widest = check_layout(f, "plans", path)
+            widest = layout if len(layout.blocks) > len(widest.blocks) else widest
+        f["plans"].attrs["state_names"] = widest.names
+        f.attrs["blocks"] = list(widest.blocks)
         root = f["plans"]
         n = int(root.attrs["next_id"])
         pid = f"plan_{n:05d}"
@@ -130,10 +138,21 @@ def append_plan(path: str | Path, plan: Plan) -> str:
         return pid
 
 
+def plan_blocks(g) -> tuple[str, ...]:
+    """The blocks of a stored plan's scene (plans written before N varied have four)."""
+    found = g.attrs.get("blocks")
+    names = (tuple(str(b) for b in found) if found is not None
+             else block_names(blocks_of_dim(g["states"].shape[-1])))
+    if names != PALETTE[:len(names)]:
+        raise FileFormatError(f"plan {g.name}: blocks {', '.join(names)} are not a scene of this program")
+    return names
+
+
 def _read(g, pid: str, with_states: bool) -> Plan:
     a = g.attrs
+    dim = layout_for(len(plan_blocks(g))).dim
     return Plan(
-        states=g["states"][:] if with_states else np.zeros((0, LAYOUT.dim), np.float32),
+        states=g["states"][:] if with_states else np.zeros((0, dim), np.float32),
         goal=goal_from_json(a["goal"]), planner=str(a["planner"]), settings=json.loads(a["settings"]),
         plan_seconds=float(a["plan_seconds"]), seed=int(a["seed"]), score=float(a["score"]),
         strict_success=bool(a["strict_success"]), name=str(a["name"]), created=str(a["created"]), id=pid,
@@ -173,7 +192,7 @@ def plan_chain(plans: list[Plan], pid: str) -> list[Plan]:
 
 def save_scene(path: str | Path, name: str, state: np.ndarray) -> None:
     """Keep a start state in the plans file under `name` (replacing one of that name)."""
-    state = LAYOUT.check(np.asarray(state)[None])[0].astype(np.float64)
+    state = layout_of(np.asarray(state)).check(np.asarray(state)[None])[0].astype(np.float64)
     if not name.strip() or "/" in name:
         raise FileFormatError(f"{name!r}: a scene name is some text without '/'")
     with open_h5(path, "a", "plans") as f:
@@ -195,7 +214,11 @@ def load_scene(path: str | Path, name: str) -> np.ndarray:
     with open_h5(path, "r", "plans") as f:
         if "scenes" not in f or name not in f["scenes"]:
             raise FileFormatError(f"{path}: no scene {name!r}")
-        return LAYOUT.check(f["scenes"][name][:][None])[0].astype(np.float64)
+        state = f["scenes"][name][:]
+        try:
+            return layout_of(state).check(state[None])[0].astype(np.float64)
+        except ValueError as e:
+            raise FileFormatError(f"{path}: scene {name!r}: {e}") from None
 
 
 def rename_plan(path: str | Path, pid: str, name: str) -> None:

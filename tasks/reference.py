@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tasks.goals import GoalError, check_block, check_pairs, shown
-from tasks.layout import BLOCK_NAMES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
+from tasks.layout import DEFAULT_BLOCKS, PALETTE, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS, block_names
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
 _ITEM = re.compile(
@@ -68,7 +68,7 @@ class Reference:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pairs", tuple((str(t), str(b)) for t, b in self.pairs))
-        object.__setattr__(self, "spots", tuple(sorted(self.spots, key=lambda s: BLOCK_NAMES.index(s.block))))
+        object.__setattr__(self, "spots", tuple(sorted(self.spots, key=lambda s: PALETTE.index(s.block))))
         if not (self.pairs or self.spots or self.clear):
             raise GoalError("a reference arrangement needs a pair, a floor spot or 'clear'")
         check_pairs(self.pairs)
@@ -138,16 +138,18 @@ def reference_from_json(data: dict) -> Reference:
     return Reference(tuple(tuple(p) for p in on), spots, clear)
 
 
-def sample_reference(rng: np.random.Generator, start: np.ndarray | None = None) -> Reference:
-    """A random reference: 'clear' (one time in five), else random towers whose bases are moved to
-    free floor spots half of the time, spots away from each other and from the start's blocks."""
-    from tasks.layout import LAYOUT
+def sample_reference(rng: np.random.Generator, start: np.ndarray | None = None,
+                     names: tuple[str, ...] = block_names(DEFAULT_BLOCKS)) -> Reference:
+    """A random reference over `names`: 'clear' (one time in five), else random towers whose bases
+    are moved to free floor spots half of the time, spots away from each other and from the
+    start's blocks."""
+    from tasks.layout import layout_of
 
     if rng.random() < 0.2:
         return Reference(clear=True)
-    taken = [] if start is None else [np.asarray(start)[LAYOUT.block(b).position][:2] for b in BLOCK_NAMES]
+    taken = [] if start is None else [np.asarray(start)[layout_of(start).block(b).position][:2] for b in names]
     while True:
-        perm = [BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))]
+        perm = [names[i] for i in rng.permutation(len(names))]
         cuts = rng.random(len(perm) - 1) < 0.5
         pairs = tuple((perm[i + 1], perm[i]) for i in range(len(perm) - 1) if not cuts[i])
         bases = [perm[0]] + [perm[i + 1] for i in range(len(perm) - 1) if cuts[i]]

@@ -3,7 +3,8 @@
 `loosely_on` is the paper's: block i counts as stacked on j when their xy distance is under
 0.2 m, i is more than 0.05 m higher, and neither is attached. `strictly_on` is ours, for success
 and for every symbolic question the planners ask (tasks.scene reads a state with either).
-Every reward's maximum is 3, so ``normalised_score = 100 * reward / 3``.
+Every reward's maximum is 3, so ``normalised_score = 100 * reward / 3``; with N blocks the
+tallest tower's reward is 3 * (stacked pairs) / (N - 1), the paper's for N = 4.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import math
 import numpy as np
 
 from tasks.goals import Arrangement, Goal, TowerOrder, Unconditional
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT
+from tasks.layout import BLOCK_HEIGHT, BLOCK_WIDTH, layout_of
 from tasks.reference import FloorSpot, Reference
 from tasks.scene import SymbolicScene
 
@@ -32,7 +33,8 @@ SPOT_YAW = math.radians(15.0)
 
 def loosely_on(state: np.ndarray, top: str, bottom: str) -> bool:
     """The paper's relation (its rewards): `top` is stacked on `bottom`, neither held."""
-    t, b = LAYOUT.block(top), LAYOUT.block(bottom)
+    layout = layout_of(state)
+    t, b = layout.block(top), layout.block(bottom)
     if state[t.attached] > 0.5 or state[b.attached] > 0.5:
         return False
     pt, pb = state[t.position], state[b.position]
@@ -44,7 +46,8 @@ def reward(state: np.ndarray, goal: Goal) -> float:
     state = np.asarray(state)
     if isinstance(goal, Unconditional):
         scene = SymbolicScene.read(state, loosely_on)
-        return float(min(scene.tallest[1] - 1, 3))  # blocks stacked on the tower's base
+        # blocks stacked on the tower's base, out of N - 1 (the paper's 3 for four blocks)
+        return MAX_REWARD * (scene.tallest[1] - 1) / (len(scene.blocks) - 1)
     if isinstance(goal, TowerOrder):
         achieved = 0
         for top, bottom in goal.pairs:  # in sequence from the bottom: stop at the first miss
@@ -63,14 +66,14 @@ def reward(state: np.ndarray, goal: Goal) -> float:
 
 def on_floor(state: np.ndarray, block: str) -> bool:
     """`block` rests level on the floor, not held."""
-    s = LAYOUT.block(block)
+    s = layout_of(state).block(block)
     return bool(state[s.attached] <= 0.5 and abs(state[s.position][2] - BLOCK_HEIGHT / 2) < STRICT_DZ_TOL
                 and _tilt(state[s.orientation]) < STRICT_TILT)
 
 
 def at_spot(state: np.ndarray, spot: FloorSpot) -> bool:
     """The spot's block is on the floor within SPOT_XY of it (and SPOT_YAW of its yaw, if given)."""
-    s = LAYOUT.block(spot.block)
+    s = layout_of(state).block(spot.block)
     if not on_floor(state, spot.block) or np.linalg.norm(state[s.position][:2] - spot.xy) >= SPOT_XY:
         return False
     if spot.yaw_deg is None:
@@ -87,13 +90,13 @@ def reference_parts(state: np.ndarray, goal: Reference, strict: bool) -> list[bo
     on = strictly_on if strict else loosely_on
     parts = [on(state, t, b) for t, b in goal.pairs] + [at_spot(state, s) for s in goal.spots]
     if goal.clear:
-        parts += [on_floor(state, b) for b in BLOCK_NAMES]
+        parts += [on_floor(state, b) for b in layout_of(state).blocks]
     return parts
 
 
 def rewards(states: np.ndarray, goal: Goal) -> np.ndarray:
-    """Reward at each state of a (T, 39) trajectory."""
-    return np.array([reward(s, goal) for s in LAYOUT.check(states)], dtype=np.float32)
+    """Reward at each state of a (T, dim) trajectory."""
+    return np.array([reward(s, goal) for s in layout_of(states).check(states)], dtype=np.float32)
 
 
 def normalised_score(r: float) -> float:
@@ -115,7 +118,8 @@ def centred_over(top_xy, bottom_xy) -> bool:
 
 def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
     """`top` rests squarely and level on `bottom`, neither held (success, and what planning reads)."""
-    t, b = LAYOUT.block(top), LAYOUT.block(bottom)
+    layout = layout_of(state)
+    t, b = layout.block(top), layout.block(bottom)
     if state[t.attached] > 0.5 or state[b.attached] > 0.5:
         return False
     pt, pb = state[t.position], state[b.position]
@@ -130,12 +134,12 @@ def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
 def strict_success(state: np.ndarray, goal: Goal) -> bool:
     """The goal's tower(s) stand in this (settled, nothing held) state.
 
-    Unconditional: all four blocks form one tower. Tower order and arrangement: every required
+    Unconditional: all the scene's blocks form one tower. Tower order and arrangement: every required
     pair rests squarely, level, on its bottom block.
     """
     state = np.asarray(state)
     if isinstance(goal, Unconditional):
-        return SymbolicScene.read(state).tallest[1] == len(BLOCK_NAMES)
+        return SymbolicScene.read(state).tallest[1] == len(layout_of(state).blocks)
     if isinstance(goal, Reference):
         return all(reference_parts(state, goal, strict=True))
     return all(strictly_on(state, t, b) for t, b in goal.pairs)

@@ -13,16 +13,17 @@ from functools import cached_property
 
 import numpy as np
 
-from tasks.layout import BLOCK_NAMES
+from tasks.layout import layout_of
 
 FLOOR = "floor"
 
 
 @dataclass(frozen=True)
 class SymbolicScene:
-    """`on` holds every (top, bottom) pair the relation finds, in BLOCK_NAMES order."""
+    """`on` holds every (top, bottom) pair the relation finds among `blocks` (in state order)."""
 
     on: frozenset[tuple[str, str]]
+    blocks: tuple[str, ...]
 
     @classmethod
     def read(cls, state: np.ndarray, relation: Callable[[np.ndarray, str, str], bool] | None = None) -> SymbolicScene:
@@ -30,7 +31,8 @@ class SymbolicScene:
         if relation is None:
             from tasks.rewards import strictly_on as relation
         state = np.asarray(state)
-        return cls(frozenset((t, b) for t in BLOCK_NAMES for b in BLOCK_NAMES if t != b and relation(state, t, b)))
+        names = layout_of(state).blocks
+        return cls(frozenset((t, b) for t in names for b in names if t != b and relation(state, t, b)), names)
 
     def is_on(self, top: str, bottom: str) -> bool:
         return (top, bottom) in self.on
@@ -38,17 +40,17 @@ class SymbolicScene:
     @cached_property
     def above(self) -> dict[str, list[str]]:
         """bottom -> the blocks on it."""
-        return {b: [t for t in BLOCK_NAMES if (t, b) in self.on] for b in BLOCK_NAMES}
+        return {b: [t for t in self.blocks if (t, b) in self.on] for b in self.blocks}
 
     @cached_property
     def support(self) -> dict[str, str]:
         """block -> the block it rests on, or FLOOR."""
-        return {t: next((b for b in BLOCK_NAMES if (t, b) in self.on), FLOOR) for t in BLOCK_NAMES}
+        return {t: next((b for b in self.blocks if (t, b) in self.on), FLOOR) for t in self.blocks}
 
     @cached_property
     def clear(self) -> list[str]:
         """Blocks with nothing on them."""
-        return [b for b in BLOCK_NAMES if not self.above[b]]
+        return [b for b in self.blocks if not self.above[b]]
 
     def height(self, block: str) -> int:
         """Blocks from the floor up to `block`, itself included."""
@@ -58,7 +60,7 @@ class SymbolicScene:
     @cached_property
     def tallest(self) -> tuple[str, int]:
         """The top block of the tallest tower and its height in blocks (a lone block: 1)."""
-        best, height = BLOCK_NAMES[0], 0
+        best, height = self.blocks[0], 0
 
         def climb(b: str, h: int) -> None:
             nonlocal best, height
@@ -67,7 +69,7 @@ class SymbolicScene:
             for t in self.above[b]:
                 climb(t, h + 1)
 
-        for b in BLOCK_NAMES:
+        for b in self.blocks:
             climb(b, 1)
         return best, height
 

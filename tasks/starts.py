@@ -11,22 +11,23 @@ import numpy as np
 from tasks.execute import execute, settle
 from tasks.goals import GoalError
 from tasks.h5io import FileFormatError
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
+from tasks.layout import BLOCK_HEIGHT, DEFAULT_BLOCKS, blocks_of_dim, layout_for, layout_of
 from tasks.world import HOME_JOINTS, World, initial_state, quaternion_yaw, sample_scene, yaw_quaternion
 
 
 def settled(state: np.ndarray) -> np.ndarray:
     """`state` after a second of physics with nothing held (float64)."""
-    with World() as world:
+    with World.for_state(state) as world:
         world.set_state(state)
         return settle(world).astype(np.float64)
 
 
-def resting_state(seed: int) -> np.ndarray:
-    """Blocks in random towers (one to four, any heights) at a seeded scene's places, settled."""
+def resting_state(seed: int, n_blocks: int = DEFAULT_BLOCKS) -> np.ndarray:
+    """Blocks in random towers (one to N, any heights) at a seeded scene's places, settled."""
+    layout = layout_for(n_blocks)
     rng = np.random.default_rng(seed)
-    scene = sample_scene(seed)
-    perm = [BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))]
+    scene = sample_scene(seed, n_blocks)
+    perm = [layout.blocks[i] for i in rng.permutation(n_blocks)]
     cuts = rng.random(len(perm) - 1) < 0.5
     pos, orn = {}, {}
     base, level = scene[perm[0]], 0
@@ -37,12 +38,12 @@ def resting_state(seed: int) -> np.ndarray:
         pos[name] = np.array([base.position[0], base.position[1], BLOCK_HEIGHT / 2 + level * BLOCK_HEIGHT])
         orn[name] = yaw_quaternion(yaw)
         level += 1
-    return settled(LAYOUT.compose(HOME_JOINTS, pos, orn))
+    return settled(layout.compose(HOME_JOINTS, pos, orn))
 
 
-def start_state(task: str, seed: int) -> np.ndarray:
+def start_state(task: str, seed: int, n_blocks: int = DEFAULT_BLOCKS) -> np.ndarray:
     """The start of an episode of `task`: the arrangement task starts from random towers."""
-    return resting_state(seed) if task == "arrangement" else initial_state(seed)
+    return resting_state(seed, n_blocks) if task == "arrangement" else initial_state(seed, n_blocks)
 
 
 def plan_end_state(path: str | Path, pid: str) -> np.ndarray:
@@ -53,23 +54,32 @@ def plan_end_state(path: str | Path, pid: str) -> np.ndarray:
     return execute(plan.states, plan.goal).final_state.astype(np.float64)
 
 
-def load_start_state(path: str | Path) -> np.ndarray:
-    """A (39,) state from a .npy file, checked and settled; FileFormatError or GoalError says why not."""
+def load_start_state(path: str | Path, n_blocks: int | None = None) -> np.ndarray:
+    """A state from a .npy file (7 + 8 N numbers; with `n_blocks`, N must be that), checked and
+    settled; FileFormatError or GoalError says why not."""
     try:
         state = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise FileFormatError(f"{path}: not a readable .npy state ({' '.join(str(e).split())[:120]})") from None
-    if state.shape != (LAYOUT.dim,) or not np.issubdtype(state.dtype, np.floating):
-        raise FileFormatError(f"{path}: a state is {LAYOUT.dim} numbers ({', '.join(LAYOUT.names[:3])}, ...), "
+    try:
+        found = blocks_of_dim(state.shape[-1]) if state.ndim == 1 else None
+    except ValueError:
+        found = None
+    if found is None or not np.issubdtype(state.dtype, np.floating):
+        raise FileFormatError(f"{path}: a state is 7 joints and 8 numbers per block (39 for four blocks), "
                               f"this holds {state.dtype} of shape {state.shape}")
+    if n_blocks is not None and found != n_blocks:
+        raise FileFormatError(f"{path}: a state of {found} blocks, but the scene asked for has {n_blocks} "
+                              f"(--blocks {n_blocks})")
+    layout = layout_of(state)
     if not np.all(np.isfinite(state)):
         raise FileFormatError(f"{path}: the state holds NaN or infinite numbers")
     state = state.astype(np.float64)
-    if np.any(state[LAYOUT.attached_dims] > 0.5):
+    if np.any(state[layout.attached_dims] > 0.5):
         raise GoalError(f"{path}: a start holds no block (an attached flag is set)")
     after = settled(state)
-    moved = max(float(np.linalg.norm(after[LAYOUT.block(b).position] - state[LAYOUT.block(b).position]))
-                for b in BLOCK_NAMES)
+    moved = max(float(np.linalg.norm(after[layout.block(b).position] - state[layout.block(b).position]))
+                for b in layout.blocks)
     if moved > 0.02 or not math.isfinite(moved):
         raise GoalError(f"{path}: not a resting state: a block moved {moved:.2f} m when physics ran for a second")
     return after

@@ -1,7 +1,7 @@
-"""The PyBullet scene: a Kuka iiwa fixed at the origin, a floor and four blocks.
+"""The PyBullet scene: a Kuka iiwa fixed at the origin, a floor and N blocks (4 by default).
 
 `World` owns one PyBullet client (DIRECT by default). It resets from a seed, reads and writes
-the 39-number state through :data:`tasks.layout.LAYOUT`, and holds blocks to the end-effector
+the state through its :class:`tasks.layout.StateLayout`, and holds blocks to the end-effector
 with fixed constraints (the paper's protocol has no gripper fingers).
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 
 from tasks.bullet import p, pybullet_data, quiet_stdio
 from tasks.layout import (
-    BLOCK_COLOURS, BLOCK_HALF_EXTENTS, BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, NUM_JOINTS, SCENE_MAX_ANGLE,
-    SCENE_MIN_SEPARATION, SCENE_RADIUS,
+    BLOCK_COLOURS, BLOCK_HALF_EXTENTS, BLOCK_HEIGHT, DEFAULT_BLOCKS, NUM_JOINTS, SCENE_MAX_ANGLE,
+    SCENE_MIN_SEPARATION, SCENE_RADIUS, StateLayout, block_names, layout_for, layout_of,
 )
 
 ROBOT_URDF = "kuka_iiwa/model.urdf"
@@ -58,31 +58,48 @@ def quaternion_yaw(q) -> float:
     return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
-def sample_scene(seed: int) -> dict[str, Pose]:
-    """Blocks on the floor at random, non-overlapping, reachable places; same seed, same scene."""
+# Draws in a row that find no free place before a scene starts again from its first block: with
+# eight blocks the first few can leave no room for the rest (tests/test_world.py measures it).
+SCENE_RESTART = 400
+
+
+def sample_scene(seed: int, n_blocks: int = DEFAULT_BLOCKS) -> dict[str, Pose]:
+    """N blocks on the floor at random, non-overlapping, reachable places; same seed, same scene."""
+    names = block_names(n_blocks)
     rng = np.random.default_rng(seed)
     poses: dict[str, Pose] = {}
-    while len(poses) < len(BLOCK_NAMES):
-        name = BLOCK_NAMES[len(poses)]
+    misses = 0
+    while len(poses) < len(names):
+        name = names[len(poses)]
         r = rng.uniform(*SCENE_RADIUS)
         a = rng.uniform(-SCENE_MAX_ANGLE, SCENE_MAX_ANGLE)
         xy = np.array([r * math.cos(a), r * math.sin(a)])
         if any(np.linalg.norm(xy - q.position[:2]) < SCENE_MIN_SEPARATION for q in poses.values()):
+            misses += 1
+            if misses >= SCENE_RESTART:
+                poses, misses = {}, 0
             continue
+        misses = 0
         yaw = rng.uniform(-math.pi / 4, math.pi / 4)
         poses[name] = Pose(np.array([xy[0], xy[1], BLOCK_HEIGHT / 2]), yaw_quaternion(yaw))
     return poses
 
 
-def episode_seed(seed: int, episode: int) -> int:
-    """Scene seed of episode `episode` of a run started with `seed` (collect and evaluate agree)."""
-    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+# Collection draws its scenes from one seed stream and evaluation from another, so no evaluation
+# episode is a training scene whatever seeds are typed.
+SEED_STREAMS = {"train": 0x7EA1, "test": 0x7E57}
 
 
-def initial_state(seed: int) -> np.ndarray:
+def episode_seed(seed: int, episode: int, stream: str) -> int:
+    """Scene seed of episode `episode` of a run started with `seed` in `stream` ('train':
+    collection, 'test': evaluation); the two streams never share a scene."""
+    return int(np.random.SeedSequence([SEED_STREAMS[stream], seed, episode]).generate_state(1)[0])
+
+
+def initial_state(seed: int, n_blocks: int = DEFAULT_BLOCKS) -> np.ndarray:
     """The state `World.reset(seed)` produces, computed without a physics client."""
-    poses = sample_scene(seed)
-    return LAYOUT.compose(
+    poses = sample_scene(seed, n_blocks)
+    return layout_for(n_blocks).compose(
         HOME_JOINTS, {b: q.position for b, q in poses.items()}, {b: q.orientation for b, q in poses.items()}
     )
 
@@ -90,9 +107,10 @@ def initial_state(seed: int) -> np.ndarray:
 class World:
     """One PyBullet client with the robot, floor and blocks."""
 
-    def __init__(self, gui: bool = False, egl: bool = False) -> None:
+    def __init__(self, gui: bool = False, egl: bool = False, n_blocks: int = DEFAULT_BLOCKS) -> None:
         """`egl`: load PyBullet's EGL renderer plugin (offscreen OpenGL); it only draws bodies
         created after it, so it must come first. `self.egl` says whether it loaded."""
+        self.layout: StateLayout = layout_for(n_blocks)
         self.client = p.connect(p.GUI if gui else p.DIRECT)
         c = self.client
         self.egl = False
@@ -111,7 +129,7 @@ class World:
         self.joint_upper = np.array([p.getJointInfo(self.robot, j, physicsClientId=c)[9] for j in range(NUM_JOINTS)])
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, physicsClientId=c)
         self.blocks: dict[str, int] = {}
-        for i, name in enumerate(BLOCK_NAMES):
+        for i, name in enumerate(self.layout.blocks):
             vis = p.createVisualShape(
                 p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, rgbaColor=BLOCK_COLOURS[name], physicsClientId=c
             )
@@ -122,12 +140,21 @@ class World:
         self.seed: int | None = None
 
     # ---------------------------------------------------------------- state
+    @classmethod
+    def for_state(cls, state: np.ndarray, **kwargs) -> World:
+        """A world with the blocks of `state` (its width says how many)."""
+        return cls(n_blocks=len(layout_of(np.asarray(state)).blocks), **kwargs)
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.layout.blocks)
+
     def reset(self, seed: int) -> np.ndarray:
         """Robot at home, no block held, blocks drawn from `seed`. Returns the state."""
         self.release_all()
         self.seed = seed
         self.set_joints(HOME_JOINTS)
-        for name, pose in sample_scene(seed).items():
+        for name, pose in sample_scene(seed, self.n_blocks).items():
             self.set_block_pose(name, pose.position, pose.orientation)
         return self.get_state()
 
@@ -138,11 +165,15 @@ class World:
             x, q = p.getBasePositionAndOrientation(body, physicsClientId=self.client)
             pos[name], orn[name] = np.array(x), np.array(q)
         att = {name: float(name in self._constraints) for name in self.blocks}
-        return LAYOUT.compose(joints, pos, orn, att)
+        return self.layout.compose(joints, pos, orn, att)
 
     def set_state(self, state: np.ndarray) -> None:
         """Teleport robot and blocks to `state` (velocities zero); attaches blocks flagged > 0.5."""
-        joints, pos, orn, att = LAYOUT.decompose(np.asarray(state, dtype=np.float64))
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape[-1] != self.layout.dim:
+            raise ValueError(f"a state of {state.shape[-1]} numbers given to a world of {self.n_blocks} blocks "
+                             f"({self.layout.dim} numbers)")
+        joints, pos, orn, att = self.layout.decompose(state)
         self.release_all()
         self.set_joints(joints)
         for name in self.blocks:

@@ -41,7 +41,7 @@ def test_plan_appends_to_the_plans_file(tmp_path):
 
 
 @pytest.mark.parametrize("goal, message", [
-    ("red,purple", "unknown block 'purple'"),
+    ("red,magenta", "unknown block 'magenta'"),
     ("red on green, green on red", "cycle red on green on red"),
     ("red,green,red", "'red' used twice"),
 ])

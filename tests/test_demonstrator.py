@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 
 from tasks.demonstrator import Demonstrator, PlanningError
-from tasks.demonstrator.symbolic import SymbolicPlanner, initial_facts
 from tasks.execute import execute
-from tasks.goals import TowerOrder, parse_goal, sample_goal
-from tasks.layout import BLOCK_NAMES, LAYOUT, SEGMENT_LENGTH
+from tasks.goals import GoalError, TowerOrder, parse_goal, sample_goal
+from tasks.layout import LAYOUT, SEGMENT_LENGTH, layout_for
 from tasks.world import episode_seed, initial_state
 
 
@@ -19,7 +18,7 @@ def demonstrator():
 @pytest.mark.parametrize("task", ["unconditional", "conditional", "rearrangement"])
 @pytest.mark.parametrize("k", range(3))
 def test_solves_and_replays_with_strict_success(demonstrator, task, k):
-    seed = episode_seed(11, k)
+    seed = episode_seed(11, k, "train")
     goal = sample_goal(task, np.random.default_rng(seed))
     result = demonstrator.solve(initial_state(seed), goal, seed)
     moves = 3 if task != "rearrangement" else len(goal.pairs)
@@ -39,10 +38,21 @@ def test_unstacks_what_is_in_the_way(demonstrator):
     assert replay.strict_success
 
 
-def test_symbolic_skeleton_alternates_moves_and_manipulations():
-    plan = next(SymbolicPlanner().plans(initial_facts({b: "floor" for b in BLOCK_NAMES}), frozenset({("on", "green", "red")})))
-    assert [s.action for s in plan] == ["move_free", "pick", "move_holding", "stack"]
-    assert plan[1].args["b"] == "green" and plan[3].args["s"] == "red"
+@pytest.mark.parametrize("n", [2, 6])
+def test_any_number_of_blocks_stacks_one_tower(demonstrator, n):
+    seed = episode_seed(3, n, "train")
+    state = initial_state(seed, n)
+    goal = sample_goal("conditional", np.random.default_rng(seed), state)
+    assert len(goal.order) == n
+    result = demonstrator.solve(state, goal, seed)
+    assert result.states.shape == ((n - 1) * SEGMENT_LENGTH, layout_for(n).dim)
+    replay = execute(result.states, goal)
+    assert replay.strict_success
+
+
+def test_a_goal_naming_a_block_the_scene_lacks_is_refused(demonstrator):
+    with pytest.raises(GoalError, match="'orange', which this scene of 4 blocks does not have"):
+        demonstrator.solve(initial_state(0), parse_goal("orange on red"), 0)
 
 
 def test_refuses_to_start_while_holding(demonstrator):

@@ -14,9 +14,9 @@ def test_parse_each_form():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("red,purple", "unknown block 'purple'"),
+    ("red,magenta", "unknown block 'magenta'"),
     ("red,green,red", "'red' used twice"),
-    ("red", "2 to 4 blocks"),
+    ("red", "2 to 8 blocks"),
     ("", "empty goal"),
     ("red,,green", "empty block name"),
     ("red on red", "cannot be on itself"),
@@ -26,7 +26,7 @@ def test_parse_each_form():
     ("red on green, green on blue, blue on red", "cycle"),
     ("red on green, red on green", "given twice"),
     ("red over green", "expected 'TOP on BOTTOM'"),
-    ("purple on red", "unknown block 'purple'"),
+    ("magenta on red", "unknown block 'magenta'"),
 ])
 def test_bad_goals_name_the_problem(text, message):
     with pytest.raises(GoalError, match=message):

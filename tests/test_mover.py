@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from planner import config
-from planner.checkpoint import CheckpointError, load_mover
+from planner.checkpoint import CheckpointError, load_mover, read_mover
 from planner.guides import ToolAt
 from planner.kinematics import ToolFK
 from planner.move_data import extract, load, save
@@ -69,7 +69,7 @@ def test_the_move_condition_does_not_change_when_the_scene_turns():
     other = next(b for b in LAYOUT.blocks if b not in (move.block, move.onto))
     assert not np.allclose(move_condition(seg[0], Move(move.block, other)), base)
     with pytest.raises(ValueError, match="unknown block 'purple'"):
-        move_condition(seg[0], Move("purple", "red"))
+        move_condition(seg[0], Move("purple", "red"))  # a block of the palette, not of this scene
 
 
 def test_channels_turn_back_into_the_demonstrated_segment_which_achieves_the_move():
@@ -168,7 +168,7 @@ def test_blend_mover_weighs_each_weight_and_refuses_models_of_another_lineage(tm
     args = ["blend-mover", "--base", SHIPPED_MOVER, "--tuned", str(tmp_path / "tuned.pt"), "--weight", "0.25"]
     assert main.main([*args, "--out", str(out)]) == 0
     blended = load_mover(out).diffusion.model.state_dict()
-    for name, v in shipped["ema"].items():
+    for name, v in read_mover(SHIPPED_MOVER)["ema"].items():  # the shipped two-slot model, grown
         if v.is_floating_point():
             torch.testing.assert_close(blended[name], v * 1.5)  # 0.75 x v + 0.25 x 3v
     meta = load_mover(out).meta
@@ -203,3 +203,29 @@ def test_a_swing_across_joint_1s_cut_is_turned_the_other_way_round():
     # A release at 175 degrees has no turn within the limits: left as it is (physics will refuse it).
     beyond = np.radians(np.linspace(0, 175, PHASES.length))
     np.testing.assert_array_equal(wrap_joint1(beyond[None], lo, hi)[0], beyond)
+
+
+def test_a_two_slot_model_grows_into_the_any_n_condition_computing_what_it_did():
+    """The shipped model was trained with two obstacle slots (four blocks); loaded, it takes the
+    any-N condition, and with zero weights on the new inputs its output is unchanged."""
+    from planner.checkpoint import build
+    from planner.config import DiffusionConfig, ModelConfig
+    from planner.data import CondNormaliser
+    from planner.moves import COND_DIM, TWO_SLOT_COND_NAMES
+
+    raw = torch.load(SHIPPED_MOVER, map_location="cpu", weights_only=True)
+    if tuple(raw["cond_names"]) != TWO_SLOT_COND_NAMES:
+        pytest.skip("the shipped move model is already an any-N one")
+    old = build(ModelConfig.from_dict(raw["model_config"]), DiffusionConfig(**raw["diffusion_config"]))
+    old.model.load_state_dict(raw["ema"])
+    grown = load_mover(SHIPPED_MOVER)
+    from tasks.world import initial_state
+
+    state = initial_state(5)
+    cond = move_condition(state, Move("green", "red"))
+    assert cond.shape == (COND_DIM,) and cond[-7:].tolist() == [1, 1, 0, 0, 0, 0, 0]  # two others in a 4-block scene
+    x, t = torch.randn(2, 128, 8, generator=torch.Generator().manual_seed(0)), torch.tensor([10, 500])
+    c_old = torch.as_tensor(CondNormaliser.from_dict(raw["cond_normaliser"])(cond[:23]))[None].expand(2, -1)
+    c_new = torch.as_tensor(CondNormaliser.from_dict(grown.meta["cond_normaliser"])(cond))[None].expand(2, -1)
+    with torch.no_grad():
+        torch.testing.assert_close(grown.diffusion.model(x, t, c_new), old.model.eval()(x, t, c_old))

@@ -36,7 +36,7 @@ def test_text_and_json_forms_read_back_as_the_same_goal():
     ("red at 0.55,0.20; red on blue", "both on the floor at a spot and on another block"),
     ("red at 0.55,0.20; red at 0.0,0.6", "two floor spots"),
     ("clear; green on red", "'clear' puts every block on the floor"),
-    ("purple at 0.55,0.20", "unknown block 'purple'"),
+    ("magenta at 0.55,0.20", "unknown block 'magenta'"),
     ("red at 0.55; clear", "cannot read"),
 ])
 def test_bad_references_name_the_problem(text, message):
@@ -115,25 +115,26 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(t
 
     planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, batches=3, extra_segments=0))
     goal, state = parse_goal("red at 0.55,0.20"), start_state("conditional", 2)
-    drawn = planner.plan(state, goal, seed=0).segments[0].sampled  # seed 0: its first candidate is predicted to miss
+    # green lies near the spot and is put aside first; seed 1: red's first candidates are predicted to miss
+    drawn = planner.plan(state, goal, seed=1).segments[-1].sampled
     planner.config = replace(planner.config, batches=1)
-    one_batch = planner.plan(state, goal, seed=0).segments[0].sampled
+    one_batch = planner.plan(state, goal, seed=1).segments[-1].sampled
     planner.config = replace(planner.config, batches=3, physics_check=False)
-    assert 1 < drawn <= 3 and one_batch == 1 and planner.plan(state, goal, seed=0).segments[0].sampled == 1
+    assert 1 < drawn <= 3 and one_batch == 1 and planner.plan(state, goal, seed=1).segments[-1].sampled == 1
     planner.close()
 
 
 def test_floor_moves_read_from_demonstrations_and_planned_from_towers():
-    from planner.choice import reference_moves
-    from planner.moves import Move, demonstrated_move, move_condition
+    from planner.choice import goal_moves
+    from planner.moves import COND_DIM, Move, demonstrated_move, move_condition
 
     start = start_state("arrangement", 3)  # blue on yellow, green on blue: a three-block tower
     goal = parse_goal("yellow at 0.55,-0.30; clear")
-    moves = reference_moves(start, goal)
+    moves = goal_moves(start, goal)
     assert [m.block for m in moves] == ["green", "blue", "yellow"]  # unstacked from the top
     assert all(m.onto == "floor" for m in moves) and moves[-1].at[:2] == (0.55, -0.3)
     cond = move_condition(start, moves[-1])
-    assert np.isfinite(cond).all() and cond.shape == (23,)
+    assert np.isfinite(cond).all() and cond.shape == (COND_DIM,)
     plan = Demonstrator().plan(start, goal, 0)
     seg = plan.states[:128].astype(np.float64)
     first = demonstrated_move(seg)
@@ -155,7 +156,7 @@ def test_start_options_and_bad_start_states(tmp_path, capsys):
     good = tmp_path / "s.npy"
     np.save(good, start_state("arrangement", 1))
     assert np.allclose(load_start_state(good), np.load(good), atol=0.02)
-    for name, value, message in (("shape.npy", np.zeros(12), "a state is 39 numbers"),
+    for name, value, message in (("shape.npy", np.zeros(12), "8 numbers per block (39 for four blocks)"),
                                  ("held.npy", _held(), "holds no block"),
                                  ("floating.npy", _floating(), "not a resting state")):
         np.save(tmp_path / name, value)
@@ -213,10 +214,10 @@ def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
 
 
 def test_free_put_downs_go_to_free_floor_near_the_block():
-    from planner.choice import reference_moves
+    from planner.choice import goal_moves
 
     start = start_state("arrangement", 3)  # a three-block tower: two blocks are put aside
-    moves = reference_moves(start, parse_goal("yellow at 0.55,-0.30; clear"))
+    moves = goal_moves(start, parse_goal("yellow at 0.55,-0.30; clear"))
     aside = [m for m in moves if m.free]
     assert [m.block for m in aside] == ["green", "blue"] and not moves[-1].free and moves[-1].at[2] is None
     tower = start[LAYOUT.block("green").position][:2]

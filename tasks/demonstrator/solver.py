@@ -1,8 +1,10 @@
-"""The demonstrator: symbolic skeletons from domain.pddl, bound by the streams, made dense.
+"""The demonstrator: the task layer's moves, bound by the streams, made dense.
 
-`Demonstrator.solve(state, goal, seed)` searches for a skeleton, binds its continuous values by
-depth-first search over stream outputs (backtracking when a stream is exhausted), and turns the
-bound plan into a state trajectory: one pick-and-place per `SEGMENT_LENGTH` states.
+`Demonstrator.solve(state, goal, seed)` asks the task layer (tasks.taskplan, Fast Downward over
+tasks/moves.pddl) for the sequence of moves, binds each move's grasp, placement, inverse
+kinematics and motions by depth-first search over stream outputs (backtracking when a stream is
+exhausted), and turns the bound plan into a state trajectory: one pick-and-place per
+`SEGMENT_LENGTH` states.
 """
 from __future__ import annotations
 
@@ -17,16 +19,15 @@ from tasks.demonstrator.streams import MotionPlanner, retime
 from tasks.kinematics import (
     CollisionChecker, Grasp, Kin, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
-from tasks.demonstrator.symbolic import Step, SymbolicPlanner, initial_facts
-from tasks.goals import Goal, TowerOrder, Unconditional
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT, PHASES, SCENE_MIN_SEPARATION
+from tasks.goals import Goal, TowerOrder, Unconditional, check_fits
+from tasks.layout import BLOCK_HEIGHT, PHASES, SCENE_MIN_SEPARATION, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
-from tasks.rewards import at_spot
-from tasks.scene import FLOOR, SymbolicScene
+from tasks.scene import FLOOR
+from tasks.taskplan import plan_moves, spot_region
 from tasks.world import Pose, World, multiply, quaternion_yaw, yaw_quaternion
 
-GENERATOR_VERSION = "demonstrator-1"
+GENERATOR_VERSION = "demonstrator-2"  # 2: moves from the task layer (Fast Downward), any number of blocks
 
 
 class PlanningError(RuntimeError):
@@ -37,7 +38,7 @@ class PlanningError(RuntimeError):
 class Solution:
     states: np.ndarray  # (T, 39), T = SEGMENT_LENGTH * number of pick-and-places
     goal: Goal  # the goal as solved (the drawn tower order for an unconditional goal)
-    skeleton: tuple[str, ...]
+    skeleton: tuple[str, ...]  # the task layer's moves
     plan_seconds: float
     stats: dict = field(default_factory=dict)
 
@@ -55,54 +56,37 @@ class _Bound:
     placed: Pose  # resting pose after release
 
 
-def spot_region(block: str) -> str:
-    """The region object of `block`'s floor spot in a reference arrangement."""
-    return f"spot_{block}"
-
-
-def goal_facts(goal: Goal) -> frozenset:
-    """The symbolic goal: pairs; a reference's spots (each its own region) and, for 'clear',
-    every other block on the floor."""
-    facts = {("on", t, b) for t, b in goal.pairs}
-    if isinstance(goal, Reference):
-        facts |= {("on", s.block, spot_region(s.block)) for s in goal.spots}
-        if goal.clear:
-            facts |= {("on", b, FLOOR) for b in BLOCK_NAMES if goal.spot(b) is None}
-    return frozenset(facts)
-
-
-def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
-    """What each block rests on, a block already at its reference spot resting on that spot."""
-    support = dict(SymbolicScene.read(state).support)
-    if isinstance(goal, Reference):
-        for s in goal.spots:
-            if at_spot(state, s):
-                support[s.block] = spot_region(s.block)
-    return support
-
-
 class Demonstrator:
     """PDDLStream-style task and motion planner for the block world."""
 
     name = "demonstrator"
 
-    def __init__(self, max_skeletons: int = 4, max_candidates: int = 6, motion_time_limit: float = 2.0) -> None:
+    def __init__(self, max_candidates: int = 6, motion_time_limit: float = 2.0, max_bindings: int = 400) -> None:
         self.world = World()
         self.checker = CollisionChecker(self.world)
-        self.symbolic = SymbolicPlanner()
-        self.max_skeletons = max_skeletons
         self.max_candidates = max_candidates
+        # Backtracking is depth-first over every move's candidates: where a late move cannot be
+        # bound at all, it would try every combination of the earlier ones. Kinematics calls
+        # beyond this budget end the search.
+        self.max_bindings = max_bindings
         self.motion_time_limit = motion_time_limit
 
     @property
     def settings(self) -> dict:
         return {
-            "max_skeletons": self.max_skeletons, "max_candidates": self.max_candidates,
+            "max_candidates": self.max_candidates, "max_bindings": self.max_bindings,
             "motion_time_limit": self.motion_time_limit, "version": GENERATOR_VERSION,
         }
 
     def close(self) -> None:
         self.world.close()
+
+    def _use_blocks(self, n: int) -> None:
+        """A planning world of `n` blocks (made anew when the scene's count changes)."""
+        if self.world.n_blocks != n:
+            self.world.close()
+            self.world = World(n_blocks=n)
+            self.checker = CollisionChecker(self.world)
 
     def plan(self, state: np.ndarray, goal: Goal, seed: int) -> Plan:
         """`solve` wrapped in the shared Plan type (not yet executed: score is NaN)."""
@@ -113,30 +97,32 @@ class Demonstrator:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
         t0 = time.perf_counter()
         rng = np.random.default_rng(seed)
+        layout = layout_of(np.asarray(state))
+        blocks = layout.blocks
+        self._use_blocks(len(blocks))
         if isinstance(goal, Unconditional):
-            goal = TowerOrder(tuple(BLOCK_NAMES[i] for i in rng.permutation(len(BLOCK_NAMES))))
-        joints, pos, orn, att = LAYOUT.decompose(np.asarray(state, dtype=np.float64))
+            goal = TowerOrder(tuple(blocks[i] for i in rng.permutation(len(blocks))))
+        check_fits(goal, blocks)
+        joints, pos, orn, att = layout.decompose(np.asarray(state, dtype=np.float64))
         if any(v > 0.5 for v in att.values()):
             raise PlanningError("the demonstrator plans from a state with no block held")
-        scene = Scene({b: Pose(pos[b].copy(), orn[b] / np.linalg.norm(orn[b])) for b in BLOCK_NAMES})
-        init = initial_facts(initial_support(state, goal))
+        scene = Scene({b: Pose(pos[b].copy(), orn[b] / np.linalg.norm(orn[b])) for b in blocks})
         self._spots = {spot_region(s.block): s for s in goal.spots} if isinstance(goal, Reference) else {}
         self._failures: dict[str, int] = {}
+        self._bindings = 0
         motion = MotionPlanner(self.checker, seed, self.motion_time_limit)
-        skeletons = self.symbolic.plans(init, goal_facts(goal), regions=(FLOOR, *self._spots))
-        for n, skeleton in enumerate(itertools.islice(skeletons, self.max_skeletons)):
-            if not skeleton:  # already satisfied: one still state
-                states = np.asarray(state, dtype=np.float32)[None]
-                return Solution(states, goal, (), time.perf_counter() - t0, {"skeletons": n + 1})
-            bound = self._bind(manipulations(skeleton), scene, joints, motion, rng)
-            if bound is not None:
-                states = self._trajectory(bound, scene, joints)
-                return Solution(
-                    states.astype(np.float32), goal, tuple(str(s) for s in skeleton), time.perf_counter() - t0,
-                    {"skeletons": n + 1, "sampling_planner_calls": motion.used_sampler},
-                )
-        why = ", ".join(f"{k} x{v}" for k, v in sorted(self._failures.items(), key=lambda kv: -kv[1])) or "no skeleton"
-        raise PlanningError(f"no plan for goal '{goal}' from this scene (stream failures: {why})")
+        moves = plan_moves(state, goal)
+        if not moves:  # already satisfied: one still state
+            states = np.asarray(state, dtype=np.float32)[None]
+            return Solution(states, goal, (), time.perf_counter() - t0, {})
+        bound = self._bind([(m.block, m.dest) for m in moves], scene, joints, motion, rng)
+        if bound is not None:
+            states = self._trajectory(bound, scene, joints)
+            return Solution(states.astype(np.float32), goal, tuple(str(m) for m in moves), time.perf_counter() - t0,
+                            {"sampling_planner_calls": motion.used_sampler})
+        why = ", ".join(f"{k} x{v}" for k, v in sorted(self._failures.items(), key=lambda kv: -kv[1]))
+        raise PlanningError(f"no plan for goal '{goal}' from this scene (moves {', '.join(map(str, moves))}; "
+                            f"stream failures: {why})")
 
     # ------------------------------------------------------------------ binding
     def _fail(self, what: str) -> None:
@@ -148,6 +134,10 @@ class Demonstrator:
             return []
         block, dest = manips[0]
         for grasp in itertools.islice(grasps(scene, block), self.max_candidates):
+            if self._bindings >= self.max_bindings:
+                self._fail("binding budget")
+                return None
+            self._bindings += 1
             pick = pick_kinematics(self.checker, scene, block, grasp)
             if pick is None:
                 self._fail("pick kinematics")
@@ -158,6 +148,9 @@ class Demonstrator:
                 continue
             holding = Scene(scene.poses, (block, grasp))
             for placed in itertools.islice(self._placements(holding, block, dest, rng), self.max_candidates):
+                if self._bindings >= self.max_bindings:
+                    break
+                self._bindings += 1
                 place = place_kinematics(self.checker, holding, grasp, placed)
                 if place is None:
                     self._fail("place kinematics")
@@ -188,6 +181,7 @@ class Demonstrator:
 
     # ------------------------------------------------------------------ trajectory
     def _trajectory(self, bound: list[_Bound], scene: Scene, q0: np.ndarray) -> np.ndarray:
+        layout = self.world.layout
         poses = dict(scene.poses)
         q = q0
         out = []
@@ -211,19 +205,10 @@ class Demonstrator:
                     poses[b.block] = multiply(tool, b.grasp.block_in_tool)
                 elif t >= ph.release_index:
                     poses[b.block] = b.placed
-                out.append(LAYOUT.compose(
+                out.append(layout.compose(
                     qt, {k: v.position for k, v in poses.items()}, {k: v.orientation for k, v in poses.items()},
                     {b.block: 1.0 if held else 0.0},
                 ))
             q = joints[-1]
         return np.array(out)
 
-
-def manipulations(skeleton: list[Step]) -> list[tuple[str, str]]:
-    """(block, destination) per pick-and-place of a skeleton of alternating moves and manipulations."""
-    out = []
-    for step in skeleton:
-        if step.action in ("stack", "put_down"):
-            dest = step.args["s"] if step.action == "stack" else step.args["r"]
-            out.append((step.args["b"], dest))
-    return out

@@ -1,0 +1,135 @@
+"""The task layer: which block goes where, in what order, for any goal from any resting start.
+
+One place decides the sequence of moves for both planners: the demonstrator binds each move with
+its streams, the Diffuser with its move model. The moves come from Fast Downward (the planner
+PDDLStream hands its symbolic problems to), through unified-planning, over tasks/moves.pddl: its
+optimal search first (shortest sequences: 0.15 to 0.3 s for eight blocks), its satisficing one if
+that takes too long. A move's destination is a block, the floor, or a reference's floor spot.
+
+The tallest tower has no fixed goal: its allowed moves are a clear block onto a clear block, and
+the planner that uses them chooses (tasks.scene.SymbolicScene.moves_between_clear).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tasks.goals import Goal, GoalError, Unconditional, check_fits
+from tasks.layout import SCENE_MIN_SEPARATION, layout_of
+from tasks.reference import Reference
+from tasks.scene import FLOOR, SymbolicScene
+
+DOMAIN_FILE = Path(__file__).with_name("moves.pddl")
+OPTIMAL_SECONDS = 10.0  # then the satisficing search, which answers in well under a second
+
+
+@dataclass(frozen=True)
+class TaskMove:
+    """Put `block` on `dest`: a block, FLOOR, or the floor spot `spot_region(block)`."""
+
+    block: str
+    dest: str
+
+    def __str__(self) -> str:
+        return f"{self.block} on {self.dest}"
+
+
+def spot_region(block: str) -> str:
+    """The region of `block`'s floor spot in a reference arrangement."""
+    return f"spot_{block}"
+
+
+def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
+    """What each block rests on: a block, the floor, or a reference spot's region: its own when
+    it stands there, another's when it lies where that spot is (the spot is taken)."""
+    from tasks.rewards import at_spot
+
+    support = dict(SymbolicScene.read(state).support)
+    if isinstance(goal, Reference):
+        layout = layout_of(state)
+        for s in goal.spots:
+            for b, below in support.items():
+                if below != FLOOR:
+                    continue
+                xy = state[layout.block(b).position][:2]
+                if (b == s.block and at_spot(state, s)) or (b != s.block and np.linalg.norm(xy - s.xy) < SCENE_MIN_SEPARATION):
+                    support[b] = spot_region(s.block)
+                    break
+    return support
+
+
+def goal_facts(goal: Goal, blocks: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The goal as (top, surface) pairs: its pairs, its spots, and ('clear') every other block on
+    the floor."""
+    facts = list(goal.pairs)
+    if isinstance(goal, Reference):
+        facts += [(s.block, spot_region(s.block)) for s in goal.spots]
+        if goal.clear:
+            facts += [(b, FLOOR) for b in blocks if goal.spot(b) is None]
+    return facts
+
+
+def plan_moves(state: np.ndarray, goal: Goal) -> list[TaskMove]:
+    """The moves that take `state` (resting, nothing held) to `goal`, shortest first; [] when the
+    goal stands. GoalError when the goal names a block the scene lacks or cannot be reached."""
+    if isinstance(goal, Unconditional):
+        raise ValueError("the tallest tower has no fixed moves: choose among SymbolicScene.moves_between_clear()")
+    state = np.asarray(state, dtype=np.float64)
+    blocks = layout_of(state).blocks
+    check_fits(goal, blocks)
+    support = initial_support(state, goal)
+    wanted = goal_facts(goal, blocks)
+    if all(support[t] == s for t, s in wanted):
+        return []
+    spots = [s.block for s in goal.spots] if isinstance(goal, Reference) else []
+    return list(_solve(problem_text(blocks, spots, support, wanted)))
+
+
+def problem_text(blocks: tuple[str, ...], spots: list[str], support: dict[str, str],
+                 wanted: list[tuple[str, str]]) -> str:
+    """The PDDL problem of one scene and goal over tasks/moves.pddl."""
+    regions = [spot_region(b) for b in spots]
+    covered = set(support.values())
+    init = [f"(on {b} {support[b]})" for b in blocks]
+    init += [f"(clear {s})" for s in (*blocks, *regions) if s not in covered]
+    init += ["(clear floor)"] + [f"(spotof {b} {spot_region(b)})" for b in spots]
+    goal = " ".join(f"(on {t} {s})" for t, s in wanted)
+    return (f"(define (problem scene) (:domain kuka-blocks)\n"
+            f"  (:objects {' '.join(blocks)} - block {' '.join(regions)}{' - region' if regions else ''})\n"
+            f"  (:init {' '.join(init)})\n  (:goal (and {goal})))\n")
+
+
+@lru_cache(maxsize=256)
+def _solve(problem: str) -> tuple[TaskMove, ...]:
+    import unified_planning.shortcuts as up
+    from unified_planning.engines import PlanGenerationResultStatus as Status
+    from unified_planning.io import PDDLReader
+
+    env = up.get_environment()
+    env.credits_stream = None  # the engines' banners on stdout
+    env.error_used_name = False
+    parsed = PDDLReader(env).parse_problem_string(_domain_text(), problem)
+    solved = {Status.SOLVED_SATISFICING, Status.SOLVED_OPTIMALLY}
+    result = None
+    for engine, seconds in (("fast-downward-opt", OPTIMAL_SECONDS), ("fast-downward", None)):
+        with up.OneshotPlanner(name=engine) as planner:
+            result = planner.solve(parsed, timeout=seconds)
+        if result.status in solved:
+            break
+    if result is None or result.status not in solved:
+        raise GoalError("no sequence of moves reaches this goal from this scene")
+    moves = []
+    for a in result.plan.actions:
+        args = [str(p) for p in a.actual_parameters]
+        dest = FLOOR if a.action.name == "to_floor" else args[2]
+        moves.append(TaskMove(args[0], dest))
+    return tuple(moves)
+
+
+@lru_cache(maxsize=1)
+def _domain_text() -> str:
+    return DOMAIN_FILE.read_text()
+

@@ -1,0 +1,73 @@
+"""The task layer: one sequence of moves for every goal kind, from any resting start."""
+import numpy as np
+import pytest
+
+from tasks.goals import GoalError, Unconditional, parse_goal, sample_goal
+from tasks.layout import BLOCK_HEIGHT, layout_for
+from tasks.scene import FLOOR
+from tasks.taskplan import TaskMove, plan_moves, spot_region
+from tasks.world import HOME_JOINTS, yaw_quaternion
+
+
+def towers(*stacks, xs=None) -> np.ndarray:
+    """A resting state with the given towers (each bottom to top), bases along the +x ring."""
+    names = [b for t in stacks for b in t]
+    layout = layout_for(len(names))
+    pos, orn = {}, {}
+    for k, tower in enumerate(stacks):
+        angle = -1.2 + 0.6 * k
+        x, y = 0.6 * np.cos(angle), 0.6 * np.sin(angle)
+        for level, b in enumerate(tower):
+            pos[b] = np.array([x, y, BLOCK_HEIGHT / 2 + level * BLOCK_HEIGHT])
+            orn[b] = yaw_quaternion(0.0)
+    return layout.compose(HOME_JOINTS, pos, orn)
+
+
+def replay(state_support: dict[str, str], moves: list[TaskMove]) -> dict[str, str]:
+    """The support map after the moves, checking each is legal (its block and target clear)."""
+    support = dict(state_support)
+    for m in moves:
+        assert m.block not in support.values(), f"{m.block} is not clear"
+        if m.dest != FLOOR:
+            assert m.dest not in support.values(), f"{m.dest} is not clear"
+        support[m.block] = m.dest
+    return support
+
+
+def test_a_tower_order_from_a_tower_unstacks_first():
+    state = towers(("red", "green", "blue", "yellow"))
+    moves = plan_moves(state, parse_goal("yellow,blue,green,red"))
+    after = replay({"red": FLOOR, "green": "red", "blue": "green", "yellow": "blue"}, moves)
+    assert after["blue"] == "yellow" and after["green"] == "blue" and after["red"] == "green"
+    assert len(moves) == 4  # yellow down, then three stacks: the shortest sequence
+
+
+def test_eight_blocks_a_random_tower_order_from_random_towers_is_short():
+    state = towers(("red", "green", "blue"), ("yellow", "orange"), ("purple", "cyan", "pink"))
+    goal = sample_goal("conditional", np.random.default_rng(7), state)
+    moves = plan_moves(state, goal)
+    support = {"red": FLOOR, "green": "red", "blue": "green", "yellow": FLOOR, "orange": "yellow",
+               "purple": FLOOR, "cyan": "purple", "pink": "cyan"}
+    after = replay(support, moves)
+    assert all(after[t] == b for t, b in goal.pairs)
+    assert len(moves) <= 2 * 7  # never worse than everything to the floor and back up
+
+
+def test_a_taken_spot_is_cleared_first():
+    state = towers(("red",), ("green",))
+    x, y = state[layout_for(2).block("green").position][:2]
+    goal = parse_goal(f"red at {x + 0.05:.3f},{y:.3f}")  # green lies where red must go
+    moves = plan_moves(state, goal)
+    assert [m.block for m in moves] == ["green", "red"] and moves[-1].dest == spot_region("red")
+
+
+def test_a_met_goal_needs_no_move_and_the_tallest_tower_has_none_fixed():
+    state = towers(("red", "green"), ("blue",), ("yellow",))
+    assert plan_moves(state, parse_goal("green on red")) == []
+    with pytest.raises(ValueError, match="no fixed moves"):
+        plan_moves(state, Unconditional())
+
+
+def test_a_block_the_scene_lacks_is_named():
+    with pytest.raises(GoalError, match="'cyan', which this scene of 4 blocks does not have"):
+        plan_moves(towers(("red",), ("green",), ("blue",), ("yellow",)), parse_goal("cyan on red"))
