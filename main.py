@@ -507,9 +507,10 @@ def _add_other_training_commands(sub) -> None:
                    help="demonstrations HDF5 file(s) (or their extracted .segments.npz); several are trained on together")
     m.add_argument("--out", required=True, help="checkpoint path (weights, EMA, optimizer)")
     for name in MOVER_FIELDS:
-        if name != "device":
+        if name not in ("device", "init_from"):
             m.add_argument("--" + name.replace("_", "-"), type=field_type(M, name), help=field_help(M, name))
     m.add_argument("--device", choices=DEVICES, help=field_help(M, "device"))
+    m.add_argument("--init-from", metavar="MOVER.pt", help=meta(M, "init_from")["help"])
     m.add_argument("--slim", help=meta(M, "slim")["help"])
     m.add_argument("--snapshots", type=bounded(int, 1, 10**9), nargs="*",
                    help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")

@@ -53,7 +53,7 @@ def main() -> None:
     classifier = load_classifier(args.classifier)
     scenes = []
     for k in range(args.scenes):
-        s = episode_seed(args.seed, k)
+        s = episode_seed(args.seed, k, "test")
         state = initial_state(s)
         move = next_move(SymbolicScene.read(state), sample_goal("conditional", np.random.default_rng(s)))
         scenes.append((s, state, move))

@@ -36,7 +36,7 @@ def main() -> None:
     planner.plan(initial_state(0), sample_goal(args.task, np.random.default_rng(0)), 0)  # warm-up
     seconds = []
     for k in range(args.episodes):
-        s = episode_seed(99, k)
+        s = episode_seed(99, k, "test")
         plan = planner.plan(initial_state(s), sample_goal(args.task, np.random.default_rng(s)), s)
         seconds += [seg.seconds for seg in plan.segments]
     print(f"settings: {planner.settings}")

@@ -49,7 +49,7 @@ def main() -> None:
     total = np.zeros(3, dtype=int)
     first_grows, first_chance, score_seconds = np.zeros(3, dtype=int), np.zeros(3), [[], [], []]
     for k in range(args.scenes):
-        s = episode_seed(args.seed, k)
+        s = episode_seed(args.seed, k, "test")
         states = demonstrator.plan(initial_state(s), Unconditional(), s).states
         for height in range(3):  # towers of 1 (none), 2 and 3 blocks
             start = states[height * PHASES.length]

@@ -23,7 +23,7 @@ from tasks.execute import execute
 from tasks.goals import Goal, goal_from_json, sample_goal
 from tasks.h5io import FileFormatError, check_writable_place, new_record, open_h5, tag
 from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
-from tasks.layout import DEFAULT_BLOCKS, block_names
+from tasks.layout import DEFAULT_BLOCKS, SEGMENT_LENGTH, block_names
 from tasks.starts import resting_state, start_state
 from tasks.world import episode_seed
 
@@ -56,7 +56,8 @@ def run_episode(planner: Planner, task: str, seed: int, k: int, n_blocks: int = 
     stream, planned, executed in physics and scored."""
     s = episode_seed(seed, k, "test")
     state = resting_state(s, n_blocks) if towers else start_state(task, s, n_blocks)
-    goal = sample_goal(task, np.random.default_rng(s), state)
+    # From towers the goal draws on its own stream: the towers' order came from the scene's.
+    goal = sample_goal(task, np.random.default_rng([s, 1] if towers else s), state)
     try:
         plan = planner.plan(state, goal, s)
         result = execute(plan.states, goal, start=state)  # refuses NaN or misshapen states
@@ -70,6 +71,7 @@ def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], see
     scores = np.array([e.score for e in episodes])
     times = np.array([e.plan_seconds for e in episodes if not math.isnan(e.plan_seconds)])
     n = len(episodes)
+    moves = int(sum(len(e.states) // SEGMENT_LENGTH for e in episodes if not math.isnan(e.plan_seconds)))
     return {
         "task": task, "planner": planner.name, "episodes": n, "seed": seed, "blocks": n_blocks,
         "start": "towers" if towers else "task",
@@ -77,7 +79,8 @@ def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], see
         "score_sem": float(scores.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
         "strict_success": float(np.mean([e.strict_success for e in episodes])) if n else float("nan"),
         "plan_seconds_mean": float(times.mean()) if len(times) else float("nan"),
-        "moves": int(sum(len(e.segments) for e in episodes)),
+        "moves": moves,
+        "seconds_per_move": float(times.sum() / moves) if moves and len(times) else float("nan"),
         "planning_failures": sum(1 for e in episodes if e.error),
         # who chose each pick-and-place: the goal, or (unconditional) the Diffuser: its first choice
         # ("diffuser") or its best-scored move that grows the tower ("diffuser+rule")
@@ -208,11 +211,12 @@ def _write_json(path: Path, value: dict) -> None:
 
 def format_table(rows: list[dict]) -> str:
     """The paper-style table: normalised score mean +- s.e., strict success, planning time."""
-    lines = [f"{'task':<15}{'planner':<14}{'episodes':>9}  {'score':>15}  {'strict success':>14}  {'plan s':>7}"]
+    lines = [f"{'task':<15}{'planner':<14}{'blocks':>6}{'episodes':>9}  {'score':>15}  {'strict success':>14}  "
+             f"{'plan s':>7}  {'s/move':>7}"]
     for r in rows:
         lines.append(
-            f"{r['task']:<15}{r['planner']:<14}{r['episodes']:>9}  "
+            f"{r['task']:<15}{r['planner']:<14}{r.get('blocks', 4):>6}{r['episodes']:>9}  "
             f"{r['score_mean']:>7.1f} ± {r['score_sem']:<5.1f}  {100 * r['strict_success']:>13.0f}%  "
-            f"{r['plan_seconds_mean']:>7.2f}"
+            f"{r['plan_seconds_mean']:>7.2f}  {r.get('seconds_per_move', float('nan')):>7.2f}"
         )
     return "\n".join(lines)
