@@ -71,3 +71,18 @@ def test_a_met_goal_needs_no_move_and_the_tallest_tower_has_none_fixed():
 def test_a_block_the_scene_lacks_is_named():
     with pytest.raises(GoalError, match="'cyan', which this scene of 4 blocks does not have"):
         plan_moves(towers(("red",), ("green",), ("blue",), ("yellow",)), parse_goal("cyan on red"))
+
+
+def test_the_readme_reference_whose_spot_is_taken_is_planned_by_the_demonstrator():
+    """Issue 24: from scene 3 a block lies 0.12 m from red's spot; it is moved out of the way first."""
+    from tasks.demonstrator import Demonstrator
+    from tasks.execute import execute
+    from tasks.world import initial_state
+
+    state, goal = initial_state(3), parse_goal("red at 0.55,0.20; green on red")
+    moves = plan_moves(state, goal)
+    assert len(moves) == 3 and moves[0].block not in ("red", "green") and moves[0].dest == FLOOR
+    demonstrator = Demonstrator()
+    plan = demonstrator.plan(state, goal, 3)
+    demonstrator.close()
+    assert execute(plan.states, goal, start=state).strict_success
