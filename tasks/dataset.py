@@ -1,7 +1,8 @@
 """Demonstrations in one HDF5 file, robomimic layout.
 
 ```
-data                     attrs: total (states in all demos), env_args (JSON: world, layout, timing)
+data                     attrs: total (states in all demos), env_args (JSON: world, layout, timing),
+                                next_index (the next demo's number: a removed demo's name is never reused)
 data/demo_<i>            attrs: num_samples, goal (JSON), task, seed (scene), episode,
                                  collection_seed, success (replayed in physics), plan_seconds,
                                  source ("demonstrator" or the kept plan), goal_given
@@ -97,7 +98,7 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
         else:
             check_layout(f, "data", path, len(layout.blocks))
         data = f["data"]
-        name = f"demo_{len(data)}"
+        name = f"demo_{_next_index(data)}"
         with new_record(data, name) as g:
             g.create_dataset("states", data=states, compression="gzip", compression_opts=4, shuffle=True)
             g.create_dataset("actions", data=demo.actions, compression="gzip", compression_opts=4, shuffle=True)
@@ -108,8 +109,37 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
             g.attrs.update(attrs)
             append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
         data.attrs["total"] = int(data.attrs["total"]) + len(states)
+        data.attrs["next_index"] = _next_index(data)
         tag(f, "demonstrations")
         return name
+
+
+def _index(name: str) -> int:
+    return int(name.split("_")[1])
+
+
+def _next_index(data) -> int:
+    """One past the highest demo number there is or was (files before removal: one past the highest)."""
+    return max([int(data.attrs.get("next_index", 0))] + [_index(n) + 1 for n in data])
+
+
+def remove_demo(path: str | Path, name: str) -> None:
+    """Remove demo `name`: its group, its entry in the train or valid mask and its states from
+    data.attrs["total"]. Later demos keep their names, and no new demo takes this one."""
+    with open_h5(path, "a", "demonstrations") as f:
+        if "data" not in f or name not in f["data"]:
+            raise FileFormatError(f"{path}: no demo {name!r}")
+        data = f["data"]
+        data.attrs["next_index"] = _next_index(data)
+        count = len(data[name]["states"])
+        for split in list(f["mask"]):
+            names = f["mask"][split][:]
+            if name.encode() in names:
+                kept = names[names != name.encode()]
+                f["mask"][split].resize(len(kept), axis=0)
+                f["mask"][split][:] = kept
+        del data[name]
+        data.attrs["total"] = int(data.attrs["total"]) - count
 
 
 @dataclass(frozen=True)
@@ -133,7 +163,7 @@ def read_index(path: str | Path) -> list[DemoRecord]:
             raise FileFormatError(f"{path}: not a demonstrations file (no 'data' group)")
         check_layout(f, "data", path)
         out = []
-        for name in sorted(f["data"], key=lambda n: int(n.split("_")[1])):
+        for name in sorted(f["data"], key=_index):
             a = f["data"][name].attrs
             out.append(DemoRecord(
                 name, str(a["task"]), goal_from_json(a["goal"]), int(a["seed"]), int(a["episode"]),

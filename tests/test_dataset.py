@@ -10,7 +10,7 @@ import pytest
 
 from tasks.collect import collect_episode, pending_episodes
 from planner.data import Normaliser, TrajectoryWindows
-from tasks.dataset import append_demo, load_states, read_index
+from tasks.dataset import append_demo, load_states, read_index, remove_demo
 from tasks.h5io import FileFormatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +36,24 @@ def test_append_and_read_back(tmp_path, demos):
         masks = [n.decode() for n in np.concatenate([f["mask"][k][:] for k in f["mask"]])]
         assert sorted(masks) == names
     np.testing.assert_array_equal(load_states(path)["demo_2"], demos[2].states)
+
+
+def test_a_removed_demo_leaves_no_trace_and_its_name_is_never_reused(tmp_path, demos):
+    path = tmp_path / "d.h5"
+    for d in demos:
+        append_demo(path, d, "test")
+    remove_demo(path, "demo_1")
+    assert [d.name for d in read_index(path)] == ["demo_0", "demo_2"]
+    with h5py.File(path) as f:
+        assert f["data"].attrs["total"] == len(demos[0].states) + len(demos[2].states)
+        masks = sorted(n.decode() for k in f["mask"] for n in f["mask"][k][:])
+        assert masks == ["demo_0", "demo_2"]
+    np.testing.assert_array_equal(load_states(path)["demo_2"], demos[2].states)  # the others untouched
+    assert append_demo(path, demos[1], "test") == "demo_3"  # the highest + 1, not the count
+    remove_demo(path, "demo_3")
+    assert append_demo(path, demos[1], "test") == "demo_4"  # the removed highest's name is not taken again
+    with pytest.raises(FileFormatError, match="no demo 'demo_3'"):
+        remove_demo(path, "demo_3")
 
 
 def test_appending_never_rewrites_earlier_demos(tmp_path, demos):
