@@ -1,6 +1,7 @@
 """Collect demonstrations: the demonstrator on N random goals of a task (or on the editor's goal),
-appended to the dataset the Diffuser trains on, with progress and Cancel; the dataset's content;
-opening a demo; keeping a successful plan as a demonstration."""
+in scenes of the scene box's number of blocks, appended to the dataset the Diffuser trains on,
+with progress and Cancel; the dataset's content; opening a demo; keeping a successful plan as a
+demonstration, and removing a kept one."""
 from __future__ import annotations
 
 import os
@@ -9,14 +10,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
     QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from tasks.collect import collect, keep_plan
-from tasks.dataset import load_states, read_index
+from tasks.dataset import load_states, read_index, remove_demo
 from tasks.goals import TASKS, Goal, GoalError
 from tasks.h5io import FileFormatError
+from tasks.layout import DEFAULT_BLOCKS
 
 
 def _kept_source(plan) -> str:
@@ -32,9 +34,11 @@ class CollectWorker(QThread):
     done = Signal(int, list)
     failed = Signal(str)
 
-    def __init__(self, path: Path, task: str, episodes: int, seed: int, workers: int, goal: Goal | None) -> None:
+    def __init__(self, path: Path, task: str, episodes: int, seed: int, workers: int, goal: Goal | None,
+                 n_blocks: int) -> None:
         super().__init__()
         self.args = (path, task, episodes, seed, workers, goal)
+        self.n_blocks = n_blocks
         self._stop = False
 
     def cancel(self) -> None:
@@ -46,6 +50,7 @@ class CollectWorker(QThread):
             written, failures = collect(
                 path, task, episodes, seed, workers, goal,
                 progress=lambda *a: self.progress.emit(*a), should_stop=lambda: self._stop, processes=True,
+                n_blocks=self.n_blocks,
             )
             self.done.emit(written, failures)
         except (FileFormatError, GoalError, OSError) as e:
@@ -55,12 +60,14 @@ class CollectWorker(QThread):
 class CollectPanel(QWidget):
     openDemo = Signal(str, object)  # the demo's name, its (T, dim) states
     collectionFinished = Signal()
+    demoRemoved = Signal(str)  # its name
 
-    def __init__(self, path: Path, goal_source, parent: QWidget | None = None) -> None:
-        """`goal_source()` returns the goal in the editor (or None)."""
+    def __init__(self, path: Path, goal_source, blocks_source=lambda: DEFAULT_BLOCKS, parent: QWidget | None = None) -> None:
+        """`goal_source()` returns the goal in the editor (or None), `blocks_source()` the number
+        of blocks of the scene (the collected scenes have as many)."""
         super().__init__(parent)
         self.path = Path(path)
-        self.goal_source = goal_source
+        self.goal_source, self.blocks_source = goal_source, blocks_source
         self.worker: CollectWorker | None = None
         self.task = QComboBox()
         self.task.addItems(TASKS)
@@ -87,6 +94,11 @@ class CollectPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.doubleClicked.connect(lambda index: self.open_demo(index.row()))
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the selected kept plan from the demonstrations (asks first)")
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(lambda _checked=False: self.remove())
         form = QFormLayout()
         form.addRow("Task", self.task)
         form.addRow("Episodes", self.episodes)
@@ -96,6 +108,8 @@ class CollectPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.collect_button)
         buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.remove_button)
         col = QVBoxLayout(self)
         col.addWidget(QLabel(f"Dataset: {self.path}"))
         col.addWidget(self.summary)
@@ -108,6 +122,8 @@ class CollectPanel(QWidget):
 
     def refresh(self) -> None:
         self.names: list[str] = []
+        self.sources: list[str] = []
+        self.remove_button.setEnabled(False)
         if not self.path.exists():
             self.summary.setText("No demonstrations yet")
             self.table.setRowCount(0)
@@ -125,15 +141,16 @@ class CollectPanel(QWidget):
         for row, d in enumerate(index):
             for c, text in enumerate((d.name, d.task, str(d.goal), str(d.num_samples), d.source)):
                 self.table.setItem(row, c, QTableWidgetItem(text))
-        self.names = [d.name for d in index]
+        self.names, self.sources = [d.name for d in index], [d.source for d in index]
 
     def start(self) -> None:
         goal = self.goal_source() if self.use_editor_goal.isChecked() else None
         if self.use_editor_goal.isChecked() and goal is None:
             self.status.setText("The editor holds no valid goal")
             return
-        task = goal.task if goal is not None else self.task.currentText()
-        self.worker = CollectWorker(self.path, task, self.episodes.value(), self.seed.value(), self.workers.value(), goal)
+        task, n_blocks = goal.task if goal is not None else self.task.currentText(), self.blocks_source()
+        self.worker = CollectWorker(self.path, task, self.episodes.value(), self.seed.value(), self.workers.value(), goal,
+                                    n_blocks)
         self.worker.progress.connect(self._progress)
         self.worker.done.connect(self._done)
         self.worker.failed.connect(lambda m: self.status.setText(f"<span style='color:#b00020'>{m}</span>"))
@@ -141,7 +158,7 @@ class CollectPanel(QWidget):
         self.collect_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setRange(0, self.episodes.value())
-        self.status.setText(f"Collecting {task} demonstrations…")
+        self.status.setText(f"Collecting {task} demonstrations in scenes of {n_blocks} blocks…")
         self.worker.start()
 
     def cancel(self) -> None:
@@ -166,6 +183,30 @@ class CollectPanel(QWidget):
     def open_demo(self, row: int) -> None:
         name = self.names[row]
         self.openDemo.emit(name, load_states(self.path, [name])[name])
+
+    def _selection_changed(self) -> None:
+        """Remove is for the plans kept here, never for the demonstrator's own demonstrations."""
+        rows = self.table.selectionModel().selectedRows()
+        self.remove_button.setEnabled(len(rows) == 1 and self.sources[rows[0].row()] != "demonstrator")
+
+    def remove(self, confirm: bool = True) -> str | None:
+        """Remove the selected kept demonstration after asking; its name, or None."""
+        rows = self.table.selectionModel().selectedRows()
+        if len(rows) != 1 or self.sources[rows[0].row()] == "demonstrator":
+            return None
+        name, source = self.names[rows[0].row()], self.sources[rows[0].row()]
+        if confirm and QMessageBox.question(self, "Remove demonstration", f"Remove {name} ({source}) from "
+                                            f"{self.path.name}?") != QMessageBox.StandardButton.Yes:
+            return None
+        try:
+            remove_demo(self.path, name)
+        except FileFormatError as e:
+            self.status.setText(f"<span style='color:#b00020'>Not removed: {e}</span>")
+            return None
+        self.refresh()
+        self.status.setText(f"Removed {name} ({source})")
+        self.demoRemoved.emit(name)
+        return name
 
     def has_kept(self, plan) -> bool:
         """Whether `plan` (of the plans file) is already among the demonstrations."""

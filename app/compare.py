@@ -16,7 +16,7 @@ from app.playback import PlaybackBar
 from app.render import shared_renderer
 from app.view import SceneView
 from app.widgets import ask_save_path, tame_inputs
-from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
+from tasks.layout import BLOCK_COLOURS, layout_of
 from tasks.metrics import block_heights, path_length, smoothness, tool_heights
 from tasks.plans import Plan
 from tasks.world import CONTROL_PERIOD
@@ -25,7 +25,7 @@ PLAN_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 1
 PLOT_TITLES = ("Joint angles (rad)", "Tool height (m)", "Block heights (m): first plan solid, others dashed")
 EXPORT_SIZE = (1200, 1000)  # exported plots, whatever the window's size
 OPEN_SIZE = (1200, 900)  # at most; less on a smaller screen
-TABLE_COLUMNS = ("Plan", "Score", "Strict", "States", "Plan s", "Path (rad)", "Smoothness")
+TABLE_COLUMNS = ("Plan", "Blocks", "Score", "Strict", "States", "Plan s", "Path (rad)", "Smoothness")
 
 
 class CompareWindow(QWidget):
@@ -124,7 +124,8 @@ class CompareWindow(QWidget):
         self.table = QTableWidget(len(self.plans), len(TABLE_COLUMNS))
         self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
         for row, plan in enumerate(self.plans):
-            cells = (plan.name, f"{plan.score:.0f}", "yes" if plan.strict_success else "no", str(len(plan.states)),
+            cells = (plan.name, str(len(layout_of(plan.states).blocks)), f"{plan.score:.0f}",
+                     "yes" if plan.strict_success else "no", str(len(plan.states)),
                      f"{plan.plan_seconds:.2f}", f"{path_length(plan.states):.2f}", f"{smoothness(plan.states):.1f}")
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))
@@ -206,6 +207,7 @@ def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], world, vertic
         item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=2)  # entries along the top, off the curves
         item.setLabel("bottom", "time", units="s")
     joints, tool, blocks = items
+    named: set[str] = set()  # a block's legend entry once, whichever plan has it first
     for k, plan in enumerate(plans):
         colour = PLAN_PENS[k % len(PLAN_PENS)]
         t = np.arange(len(plan.states)) * CONTROL_PERIOD
@@ -215,7 +217,8 @@ def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], world, vertic
         tool.plot(t, tool_heights(plan.states, world), pen=pg.mkPen(colour, width=2), name=plan.name)
         style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
         heights = block_heights(plan.states)
-        for b, name in enumerate(BLOCK_NAMES):
+        for b, name in enumerate(layout_of(plan.states).blocks):  # each plan's own blocks
             rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
-            blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=name if k == 0 else None)
+            blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=None if name in named else name)
+            named.add(name)
     return items

@@ -110,8 +110,8 @@ def ask_video_path(parent: QWidget, suggested: str) -> str | None:
 
 def comparison_csv(plans: list, path: str | Path, tool_heights_of) -> None:
     """One row per state: time, then per plan (plan1, plan2, ... in the comparison's order) its 7
-    joints, tool height and block heights; a plan that ended holds its last state."""
-    from tasks.layout import BLOCK_NAMES, LAYOUT
+    joints, tool height and the heights of its blocks; a plan that ended holds its last state."""
+    from tasks.layout import layout_of
     from tasks.metrics import block_heights
     from tasks.world import CONTROL_PERIOD
 
@@ -121,13 +121,14 @@ def comparison_csv(plans: list, path: str | Path, tool_heights_of) -> None:
         states = np.asarray(plan.states)
         pad = lambda a: np.concatenate([a, np.repeat(a[-1:], n - len(a), 0)])  # noqa: E731 (held at the end)
         tag = f"plan{k + 1}"
-        for j in range(LAYOUT.joints.stop):
+        layout = layout_of(states)
+        for j in range(layout.joints.stop):
             cols.append(pad(states[:, j]))
             header.append(f"{tag}_joint_{j + 1}")
         cols.append(pad(tool_heights_of(states)))
         header.append(f"{tag}_tool_z")
         heights = block_heights(states)
-        for b, name in enumerate(BLOCK_NAMES):
+        for b, name in enumerate(layout.blocks):
             cols.append(pad(heights[:, b]))
             header.append(f"{tag}_{name}_z")
     np.savetxt(path, np.column_stack(cols), delimiter=",", header=",".join(header), comments="", fmt="%.6f")

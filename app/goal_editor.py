@@ -1,9 +1,10 @@
 """The goal editor: tower order, "top on bottom" pairs, or tallest tower; by clicks, by dragging
 blocks in a top-down view (arrangements), or as text.
 
-Clicks on the colour chips (or blocks picked in the 3-D view, through `click_block`) build the
-goal; the text field shows it in the CLI's syntax and can be edited directly. An invalid goal is
-explained beside the editor and `goalChanged` carries None, so Plan stays disabled.
+Clicks on the colour chips (one per block of the scene, or blocks picked in the 3-D view,
+through `click_block`) build the goal; the text field shows it in the CLI's syntax and can be
+edited directly. An invalid goal, or one naming a block the scene lacks, is explained beside the
+editor and `goalChanged` carries None, so Plan stays disabled.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.topdown import TopDownEditor
-from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, parse_goal
+from tasks.goals import Arrangement, Goal, GoalError, TowerOrder, Unconditional, check_fits, parse_goal
 from tasks.reference import FloorSpot, Reference
-from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES
+from tasks.layout import BLOCK_COLOURS, DEFAULT_BLOCKS, block_names, layout_of
 
 MODES = ("Tower order", "Arrangement", "Tallest tower", "Reference (typed)")
 REFERENCE = MODES[3]
@@ -37,15 +38,10 @@ class GoalEditor(QWidget):
         self.mode = QComboBox()
         self.mode.addItems(MODES)
         self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.chips = {}
-        chip_row = QHBoxLayout()
-        for name in BLOCK_NAMES:
-            r, g, b, _ = (int(255 * c) for c in BLOCK_COLOURS[name])
-            chip = QPushButton(name)
-            chip.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: {'black' if name == 'yellow' else 'white'};")
-            chip.clicked.connect(lambda _=False, n=name: self.click_block(n))
-            chip_row.addWidget(chip)
-            self.chips[name] = chip
+        self.blocks: tuple[str, ...] = ()  # the scene's: a chip each, and the goal may name only these
+        self.chips: dict[str, QPushButton] = {}
+        self.chip_rows = QVBoxLayout()
+        self._make_chips(block_names(DEFAULT_BLOCKS))
         self.undo_button = QPushButton("Undo")
         self.undo_button.clicked.connect(self.undo)
         self.clear_button = QPushButton("Clear")
@@ -71,7 +67,7 @@ class GoalEditor(QWidget):
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.mode)
-        col.addLayout(chip_row)
+        col.addLayout(self.chip_rows)
         col.addWidget(self.hint)
         col.addWidget(self.topdown)
         col.addLayout(buttons)
@@ -109,11 +105,42 @@ class GoalEditor(QWidget):
         self._refresh()
 
     def set_scene(self, state) -> None:
-        """Blocks of the top-down editor where they are in the scene."""
+        """The scene's blocks as chips, and in the top-down editor where they are in the scene;
+        the goal is checked again when the scene has other blocks."""
         self._scene = state
         self.spots = []
         self.topdown.set_scene(state)
         self.topdown.set_pairs(self.pairs)
+        blocks = layout_of(state).blocks
+        if blocks != self.blocks:
+            self._make_chips(blocks)
+            if self.text.text().strip():  # the goal as shown, checked against the new blocks
+                self._apply_text(self.text.text(), follow_mode=False)
+            else:
+                self._refresh()
+
+    def _make_chips(self, blocks: tuple[str, ...]) -> None:
+        """A colour chip per block, in rows of four."""
+        for chip in self.chips.values():
+            chip.hide()
+            chip.deleteLater()
+        while self.chip_rows.count():
+            self.chip_rows.takeAt(0).layout().deleteLater()
+        self.blocks, self.chips = tuple(blocks), {}
+        for k, name in enumerate(blocks):
+            if k % 4 == 0:
+                self.chip_rows.addLayout(QHBoxLayout())
+            r, g, b, _ = (int(255 * c) for c in BLOCK_COLOURS[name])
+            chip = QPushButton(name)
+            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # legible on its colour
+            chip.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: {ink};")
+            chip.setToolTip(f"Add {name} to the goal")
+            chip.clicked.connect(lambda _=False, n=name: self.click_block(n))
+            self.chip_rows.itemAt(self.chip_rows.count() - 1).layout().addWidget(chip)
+            self.chips[name] = chip
+        mode = self.mode.currentText()
+        for chip in self.chips.values():
+            chip.setEnabled(mode not in ("Tallest tower", REFERENCE))
 
     def _topdown_pairs(self, pairs: list) -> None:
         if self.mode.currentText() != "Arrangement":
@@ -241,11 +268,17 @@ class GoalEditor(QWidget):
             shown += [f"{b} on the floor at {x:.2f}, {y:.2f} m" for b, x, y in self.spots]
             self.hint.setText("Goal: " + (", ".join(shown) or "—"))
         elif mode == "Tallest tower" and goal is not None:
-            self.hint.setText("Build the tallest tower, any order")
+            n = len(self.blocks)
+            self.hint.setText(f"Build the tallest tower, any order: all {n} blocks ({n - 1} moves from the floor)")
         else:
             self.hint.setText(f"Goal: {goal}" if goal is not None else "Goal: —")
 
     def _set_goal(self, goal: Goal | None, why: str, error: bool = True) -> None:
+        if goal is not None and self.blocks:
+            try:
+                check_fits(goal, self.blocks)
+            except GoalError as e:
+                goal, why, error = None, str(e), True
         self.goal = goal
         self.message.setStyleSheet("color: #b00020;" if error else "color: palette(mid);")
         self.message.setText(why)

@@ -15,12 +15,13 @@ from PySide6.QtWidgets import (
 
 from app.widgets import ask_save_path, file_stem
 from tasks.h5io import FileFormatError
+from tasks.layout import layout_of
 from tasks.plans import (
     Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, plan_chain, rename_plan,
 )
 
 _PLAN_ID = re.compile(r"\bplan_\d{5}\b")
-COLUMNS = ("Name", "Goal", "Start", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
+COLUMNS = ("Name", "Goal", "Blocks", "Start", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
 
 
 def _short_settings(plan: Plan) -> str:
@@ -125,7 +126,8 @@ class LibraryPanel(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.plans))
         for row, plan in enumerate(self.plans):
-            cells = (plan.name, str(plan.goal), self.describe(plan.start), plan.planner, _short_settings(plan), f"{plan.score:.0f}",
+            cells = (plan.name, str(plan.goal), str(len(layout_of(plan.states).blocks)), self.describe(plan.start),
+                     plan.planner, _short_settings(plan), f"{plan.score:.0f}",
                      "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
             for c, text in enumerate(cells):
                 self.table.setItem(row, c, QTableWidgetItem(text))

@@ -24,6 +24,7 @@ from app.window_parts import add_docks, add_menu_and_shortcuts, central, save_pr
 from app.workers import ExecuteWorker, PlanWorker
 from planner.config import SHIPPED_CHECKPOINT
 from tasks import jobs
+from tasks.layout import DEFAULT_BLOCKS, layout_of
 from tasks.world import initial_state
 
 
@@ -80,11 +81,13 @@ class MainWindow(QMainWindow):
         self.library.compareRequested.connect(self.compare)
         self.library.planSelected.connect(self.load_into_editor)
         dataset_file = dataset_file or Path(self.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
-        self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal)
+        self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal, lambda: self.blocks.value())
         self.collector.openDemo.connect(lambda name, states: self.show_states(states, name))
-        self.scene_box = SceneBox(int(self.prefs.value("scene_seed", 0)))
-        self.seed = self.scene_box.seed
+        self.collector.demoRemoved.connect(lambda _: self.keep_button.setEnabled(self._keepable(self.plan)))
+        self.scene_box = SceneBox(int(self.prefs.value("scene_seed", 0)), int(self.prefs.value("scene_blocks", DEFAULT_BLOCKS)))
+        self.seed, self.blocks = self.scene_box.seed, self.scene_box.blocks
         self.scene_box.newScene.connect(self.new_scene)
+        self.scene_box.blocksChanged.connect(lambda _: self.show_scene())
         self._shown_seed: int | None = None  # the seed of the scene shown (New scene goes on from it)
         self.scene_box.reset.connect(lambda: self.playback.set_frame(0))
         self.scene_box.continueHere.connect(self.continue_from_here)
@@ -112,14 +115,16 @@ class MainWindow(QMainWindow):
         self.result_label.setText("")
         self.scene_box.continue_button.setEnabled(False)
         self.scene_box.set_origin(self.library.describe(origin))
+        self.scene_box.show_blocks(len(layout_of(self.state).blocks))  # a plan's or kept scene's N
         self.viewer.show_scene(self.state)
         self.goal_editor.set_scene(self.state)
 
     def show_scene(self) -> None:
-        """The scene of the seed in the seed box."""
-        self._shown_seed = self.seed.value()
-        self._set_start(initial_state(self._shown_seed), f"scene {self._shown_seed}")
-        self.statusBar().showMessage(f"Scene {self._shown_seed}: click blocks or chips to set a goal")
+        """The scene of the seed in the seed box, with the blocks in the blocks box."""
+        self._shown_seed, n = self.seed.value(), self.blocks.value()
+        name = f"scene {self._shown_seed}" + ("" if n == DEFAULT_BLOCKS else f" of {n} blocks")
+        self._set_start(initial_state(self._shown_seed, n), name)
+        self.statusBar().showMessage(f"{name.capitalize()}: click blocks or chips to set a goal")
 
     def new_scene(self) -> None:
         """The next seed's scene (or the seed the user typed, when it is not the one shown)."""
@@ -172,7 +177,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"'{self.plan.name}' kept as a demonstration")
 
     def _keepable(self, plan) -> bool:
-        return bool(plan.strict_success) and len(plan.states) > 1 and not self.collector.has_kept(plan)
+        return plan is not None and bool(plan.strict_success) and len(plan.states) > 1 and not self.collector.has_kept(plan)
 
     def _enable_exports(self, plan) -> None:
         self.export_video_action.setEnabled(bool(plan.id))
@@ -283,13 +288,11 @@ class MainWindow(QMainWindow):
         self._export(out, denoising=True)
 
     def _export(self, out: str | None, denoising: bool) -> None:
-        if self.plan is None or not self.plan.id or self._render_job is not None:
-            return
+        if self.plan is not None and self.plan.id and self._render_job is None:
+            speed = None if denoising else self.playback.speed.currentData()
+            self._render_job = export_plan(self, self.library.path, self.plan, out, speed, self._export_done)
 
-        def done(ok: bool, message: str) -> None:
-            self._render_job = None
-            self.statusBar().showMessage(message if ok else f"Export failed: {message}", 10_000)
-            self.exportFinished.emit(ok)
-
-        speed = None if denoising else self.playback.speed.currentData()
-        self._render_job = export_plan(self, self.library.path, self.plan, out, speed, done)
+    def _export_done(self, ok: bool, message: str) -> None:
+        self._render_job = None
+        self.statusBar().showMessage(message if ok else f"Export failed: {message}", 10_000)
+        self.exportFinished.emit(ok)

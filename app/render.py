@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tasks.bullet import p, quiet_stdio
+from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS, MAX_BLOCKS, PALETTE, layout_for, layout_of
 from tasks.world import World
 
 NEAR, FAR = 0.05, 20.0
@@ -80,7 +81,23 @@ class OrbitCamera:
 
 
 _SHARED: SceneRenderer | None = None
-HIDDEN = [0.0, 0.0, -10.0]  # where unused ghosts wait, under the floor
+HIDDEN = [0.0, 0.0, -10.0]  # where unused ghosts and the blocks a scene lacks wait, under the floor
+
+
+def padded(state: np.ndarray) -> np.ndarray:
+    """A state of any number of blocks as a state of every palette block: a block keeps its place
+    in the state whatever N is (tasks.layout), and the blocks the scene lacks wait under the floor."""
+    state = np.asarray(state, dtype=np.float64)
+    full = layout_for(MAX_BLOCKS)
+    if state.shape[-1] == full.dim:
+        return state
+    out = np.zeros(full.dim)
+    out[:state.shape[-1]] = state
+    for i, name in enumerate(PALETTE[len(layout_of(state).blocks):]):
+        s = full.block(name)
+        out[s.position] = [2.0 * i, 0.0, HIDDEN[2]]  # apart, so they never touch
+        out[s.orientation] = [0.0, 0.0, 0.0, 1.0]
+    return out
 
 
 def shared_renderer() -> SceneRenderer:
@@ -94,10 +111,12 @@ def shared_renderer() -> SceneRenderer:
 
 
 class SceneRenderer:
-    """Draws states of the world into RGB arrays with a private PyBullet client."""
+    """Draws states of the world into RGB arrays with a private PyBullet client. Its world holds
+    every block of the palette and draws a state of any number of blocks (the blocks the state
+    lacks are hidden): one client for every scene (see shared_renderer)."""
 
     def __init__(self, use_egl: bool = True) -> None:
-        self.world = World(egl=use_egl)
+        self.world = World(egl=use_egl, n_blocks=MAX_BLOCKS)
         self.backend = "egl" if self.world.egl else "tiny"
         self._rendered_once = False
         self._names = {body: name for name, body in self.world.blocks.items()}
@@ -109,7 +128,6 @@ class SceneRenderer:
     def add_ghosts(self, n: int, alpha: float = 0.35) -> None:
         """Have at least `n` translucent copies of the robot and blocks, drawn by `render(...,
         ghosts=...)` and hidden otherwise; they never collide with anything (rendering only)."""
-        from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS
         from tasks.world import ROBOT_URDF
 
         c = self.world.client
@@ -119,28 +137,26 @@ class SceneRenderer:
                 p.setCollisionFilterGroupMask(robot, link, 0, 0, physicsClientId=c)
                 p.changeVisualShape(robot, link, rgbaColor=[0.6, 0.6, 0.7, alpha], physicsClientId=c)
             blocks = {}
-            for name in self.world.blocks:  # the scene's blocks, not every colour the layout knows
+            for name in self.world.blocks:  # posed for the blocks a ghost's state has, hidden otherwise
                 rgba = BLOCK_COLOURS[name]
                 vis = p.createVisualShape(p.GEOM_BOX, halfExtents=BLOCK_HALF_EXTENTS, rgbaColor=[*rgba[:3], alpha], physicsClientId=c)
                 blocks[name] = p.createMultiBody(0, -1, vis, basePosition=HIDDEN, physicsClientId=c)
             self.ghosts.append((robot, blocks))
 
     def _pose_ghost(self, k: int, state: np.ndarray | None) -> None:
-        """Pose ghost k as `state`, or hide it (None)."""
-        from tasks.layout import LAYOUT
-
+        """Pose ghost k as `state` (its blocks; the others hidden), or hide it (None)."""
         robot, blocks = self.ghosts[k]
         c = self.world.client
-        if state is None:
-            p.resetBasePositionAndOrientation(robot, HIDDEN, [0, 0, 0, 1], physicsClientId=c)
-            for body in blocks.values():
-                p.resetBasePositionAndOrientation(body, HIDDEN, [0, 0, 0, 1], physicsClientId=c)
-            return
-        p.resetBasePositionAndOrientation(robot, [0, 0, 0], [0, 0, 0, 1], physicsClientId=c)
-        for j, q in enumerate(state[LAYOUT.joints]):
-            p.resetJointState(robot, j, float(q), physicsClientId=c)
+        layout = layout_of(state) if state is not None else None
+        p.resetBasePositionAndOrientation(robot, HIDDEN if state is None else [0, 0, 0], [0, 0, 0, 1], physicsClientId=c)
+        if state is not None:
+            for j, q in enumerate(state[layout.joints]):
+                p.resetJointState(robot, j, float(q), physicsClientId=c)
         for name, body in blocks.items():
-            s = LAYOUT.block(name)
+            if layout is None or name not in layout.blocks:
+                p.resetBasePositionAndOrientation(body, HIDDEN, [0, 0, 0, 1], physicsClientId=c)
+                continue
+            s = layout.block(name)
             p.resetBasePositionAndOrientation(body, state[s.position].tolist(), state[s.orientation].tolist(), physicsClientId=c)
 
     def render(
@@ -150,7 +166,7 @@ class SceneRenderer:
         """(height, width, 3) uint8 image of `state` (or of the scene as it is when None), with the
         translucent copies (see add_ghosts) in the `ghosts` states."""
         if state is not None:
-            self.world.set_state(state)
+            self.world.set_state(padded(state))
         ghosts = list(ghosts or [])
         if len(ghosts) > len(self.ghosts):
             self.add_ghosts(len(ghosts))
@@ -167,7 +183,7 @@ class SceneRenderer:
     def pick(self, state: np.ndarray | None, camera: OrbitCamera, u: float, v: float, aspect: float) -> str | None:
         """The block under view point (u, v), or None."""
         if state is not None:
-            self.world.set_state(state)
+            self.world.set_state(padded(state))
         start, end = camera.ray(u, v, aspect)
         hit = p.rayTest(start.tolist(), end.tolist(), physicsClientId=self.world.client)[0]
         return self._names.get(hit[0])

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from tasks.layout import BLOCK_COLOURS, BLOCK_NAMES, BLOCK_WIDTH, LAYOUT
+from tasks.layout import BLOCK_COLOURS, BLOCK_WIDTH, DEFAULT_BLOCKS, block_names, layout_of
 
 STACK_OFFSET = np.array([0.025, -0.025])  # a stacked block is drawn shifted so both stay visible
 
@@ -32,10 +32,25 @@ class TopDownEditor(QWidget):
         self.plot.addItem(base)
         self.below: dict[str, str] = {}  # top -> bottom
         self.spots: dict[str, np.ndarray] = {}  # blocks set down on the floor by a drop -> centre
-        self.positions: dict[str, np.ndarray] = {name: np.zeros(2) for name in BLOCK_NAMES}  # centres
-        self.heights: dict[str, float] = {name: 0.0 for name in BLOCK_NAMES}  # in the scene: the higher drawn above
+        self.blocks: tuple[str, ...] = ()  # the scene's, in state order
+        self.positions: dict[str, np.ndarray] = {}  # centres
+        self.heights: dict[str, float] = {}  # in the scene: the higher drawn above
         self.rois: dict[str, pg.ROI] = {}
-        for name in BLOCK_NAMES:
+        self._set_blocks(block_names(DEFAULT_BLOCKS))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def _set_blocks(self, blocks: tuple[str, ...]) -> None:
+        """One draggable square per block of the scene (made again when the scene's blocks change)."""
+        if blocks == self.blocks:
+            return
+        for roi in self.rois.values():
+            self.plot.removeItem(roi)
+        self.blocks, self.rois = tuple(blocks), {}
+        self.positions = {name: np.zeros(2) for name in blocks}
+        self.heights = {name: 0.0 for name in blocks}
+        for name in blocks:
             rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
             roi = pg.ROI([0, 0], [BLOCK_WIDTH, BLOCK_WIDTH], pen=pg.mkPen((30, 30, 30), width=2), movable=True,
                          rotatable=False, resizable=False, removable=False)
@@ -45,9 +60,6 @@ class TopDownEditor(QWidget):
             roi.sigRegionChangeFinished.connect(lambda r, n=name: self._dropped(n))
             self.plot.addItem(roi)
             self.rois[name] = roi
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
 
     # ------------------------------------------------------------------ positions
     def centre(self, name: str) -> np.ndarray:
@@ -61,10 +73,12 @@ class TopDownEditor(QWidget):
         roi.blockSignals(False)
 
     def set_scene(self, state: np.ndarray) -> None:
-        """Put the blocks where they are in `state`, with no pairs and no spots."""
+        """The blocks of `state` where they are in it, with no pairs and no spots."""
+        layout = layout_of(np.asarray(state))
+        self._set_blocks(layout.blocks)
         self.below, self.spots = {}, {}
-        for name in BLOCK_NAMES:
-            position = np.asarray(state)[LAYOUT.block(name).position]
+        for name in self.blocks:
+            position = np.asarray(state)[layout.block(name).position]
             self._place(name, position[:2])
             self.heights[name] = float(position[2])
         self._restack_z()
@@ -86,7 +100,7 @@ class TopDownEditor(QWidget):
         moving = [name] + self._pile_above(name)
         previous = self.centre(name)
         self.below.pop(name, None)
-        targets = [b for b in BLOCK_NAMES if b not in moving
+        targets = [b for b in self.blocks if b not in moving
                    and np.linalg.norm(self.centre(b) - centre) < BLOCK_WIDTH / 2]
         if targets:  # onto the block drawn on top there (the one the user sees)
             bottom = self._top_of_pile(max(targets, key=lambda b: self.rois[b].zValue()))
@@ -107,7 +121,7 @@ class TopDownEditor(QWidget):
 
     def set_pairs(self, pairs: list[tuple[str, str]]) -> None:
         """Show pairs made elsewhere (chips, text): each top drawn on its bottom, bottom-up."""
-        self.below = dict(pairs)
+        self.below = {t: b for t, b in pairs if t in self.rois and b in self.rois}  # a pair the scene can show
         done: set[str] = set()
 
         def settle(b: str) -> None:
@@ -127,12 +141,12 @@ class TopDownEditor(QWidget):
         def level(b: str) -> int:
             return 0 if b not in self.below else 1 + level(self.below[b])
 
-        for b in BLOCK_NAMES:
+        for b in self.blocks:
             self.rois[b].setZValue(1 + level(b) + min(self.heights[b], 0.9))
 
     def floor_spots(self) -> list[tuple[str, float, float]]:
         """(block, x, y) of the blocks set down on the floor by a drop."""
-        return [(b, float(self.spots[b][0]), float(self.spots[b][1])) for b in BLOCK_NAMES if b in self.spots]
+        return [(b, float(self.spots[b][0]), float(self.spots[b][1])) for b in self.blocks if b in self.spots]
 
     def pairs(self) -> list[tuple[str, str]]:
-        return sorted(self.below.items(), key=lambda tb: BLOCK_NAMES.index(tb[1]))
+        return sorted(self.below.items(), key=lambda tb: self.blocks.index(tb[1]))

@@ -66,5 +66,5 @@ def save_prefs(w) -> None:
         part.save(w.prefs)
     for key, value in (("geometry", w.saveGeometry()), ("window_state", w.saveState()),
                        ("plans_file", str(w.library.path)), ("dataset_file", str(w.collector.path)),
-                       ("scene_seed", w.seed.value()), ("last_folder", last_folder())):
+                       ("scene_seed", w.seed.value()), ("scene_blocks", w.blocks.value()), ("last_folder", last_folder())):
         w.prefs.setValue(key, value)
