@@ -10,6 +10,27 @@ WIDTH = 270  # of the guide's plot, beside the 3-D view
 SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
 
 
+def carried_by_arm(noisy: np.ndarray, planned: np.ndarray, world) -> np.ndarray:
+    """`noisy` (a state at a denoising step) with each block held in `planned` (the same time in
+    the plan as made) where the noisy arm carries it: the block keeps its grip, so its pose is
+    tcp(noisy joints) * tcp(planned joints)^-1 * its planned pose. `world` does the kinematics
+    (its arm is moved)."""
+    from tasks.layout import layout_of
+    from tasks.world import Pose, invert, multiply
+
+    layout = layout_of(noisy)
+    out = np.array(noisy, dtype=np.float64, copy=True)
+    held = [b for b in layout.blocks if planned[layout.block(b).attached] > 0.5]
+    if not held:
+        return out
+    grip = multiply(world.tcp_pose(noisy[layout.joints]), invert(world.tcp_pose(planned[layout.joints])))
+    for b in held:
+        s = layout.block(b)
+        pose = multiply(grip, Pose(np.asarray(planned[s.position]), np.asarray(planned[s.orientation])))
+        out[s.position], out[s.orientation], out[s.attached] = pose.position, pose.orientation, 1.0
+    return out
+
+
 class DenoisingSlider(QWidget):
     """A slider over the denoising steps of the shown plan (the last step is the plan itself);
     emits stepChanged(k)."""

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from app.denoising import DenoisingSlider, GuidePlot
+from app.denoising import DenoisingSlider, GuidePlot, carried_by_arm
 from app.playback import PlaybackBar
 from app.view import SceneView
 
@@ -28,7 +28,7 @@ class PlanView(QWidget):
         self.denoising.stepChanged.connect(self._show_denoising)
         self.guide_plot = GuidePlot()
         self.frames: np.ndarray | None = None
-        self.snapshots: np.ndarray | None = None  # (segments, steps, H, 39) of the shown plan
+        self.snapshots: np.ndarray | None = None  # (segments, steps, H, dim) of the shown plan
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # The guide's plot beside the view, always there (empty for a plan without one): the view
@@ -80,7 +80,8 @@ class PlanView(QWidget):
 
     def _show_denoising(self, k: int) -> None:
         """Step k of the denoising of the segment under the playback cursor: its tool path as the
-        trail and the arm at the cursor's time (the last step is the plan itself)."""
+        trail and the arm at the cursor's time, carrying what the plan holds then (the last step
+        is the plan itself)."""
         snaps = self.snapshots
         if snaps is None:
             return
@@ -92,7 +93,8 @@ class PlanView(QWidget):
         if k == snaps.shape[1] - 1:
             self.update_trail()
             return
-        self.view.set_state(states[min(frame - seg * seg_len, seg_len - 1)])
+        t = min(frame - seg * seg_len, seg_len - 1)
+        self.view.set_state(carried_by_arm(states[t], snaps[seg, -1, t], self.view.renderer.world))
         self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
 
     # ------------------------------------------------------------------ prefs

@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from dataclasses import replace  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -12,6 +13,7 @@ from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.goal_editor import REFERENCE  # noqa: E402
+from app.library import COLUMNS  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from tasks.goals import Arrangement, TowerOrder  # noqa: E402
 from tasks.layout import BLOCK_HEIGHT  # noqa: E402
@@ -144,6 +146,34 @@ def test_6_a_plan_is_kept_as_a_demonstration_once_and_only_when_it_has_moves(win
     assert not window.keep_button.isEnabled()
 
 
+def test_6_a_kept_demonstration_can_be_removed_after_asking(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from tasks.dataset import Demo, append_demo, read_index
+
+    panel = window.collector
+    demo = made_plan()
+    append_demo(panel.path, Demo(demo.states, demo.goal, "conditional", 0, 0, 0, True), "test")  # the demonstrator's
+    planned(window, made_plan())
+    qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+    assert [d.name for d in read_index(panel.path)] == ["demo_0", "demo_1"]
+    panel.table.selectRow(0)
+    assert not panel.remove_button.isEnabled()  # the demonstrator's own demonstrations stay
+    panel.table.selectRow(1)
+    assert panel.remove_button.isEnabled()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No)
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and len(read_index(panel.path)) == 2  # "No" keeps it
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    assert [d.name for d in read_index(panel.path)] == ["demo_0"] and panel.table.rowCount() == 1
+    assert "Removed demo_1" in panel.status.text() and not panel.remove_button.isEnabled()
+    assert window.keep_button.isEnabled()  # the shown plan may be kept again
+    qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+    assert [d.name for d in read_index(panel.path)] == ["demo_0", "demo_2"]  # a new name, never demo_1 again
+
+
 def test_7_the_title_names_the_planner_chosen_also_after_a_restart(window, qtbot, tmp_path):
     choice = window.planner_panel.planner_choice
     choice.setCurrentIndex(choice.findData("demonstrator"))
@@ -162,7 +192,7 @@ def test_8_status_lines_describe_what_is_shown_by_the_names_the_user_sees(window
     window.continue_from_here()
     assert f"'{name}' ended" in status() and f"'{name}'" in window.scene_box.origin.text()
     planned(window, made_plan(goal=TowerOrder(("blue", "yellow"))))
-    starts = [window.library.table.item(r, 2).text() for r in range(window.library.table.rowCount())]
+    starts = [window.library.table.item(r, COLUMNS.index("Start")).text() for r in range(window.library.table.rowCount())]
     assert starts[-1] == f"the end of '{name}'" and "plan_0" not in " ".join(starts)
     window.collector.keep(window.plan, 0)
     window.save_scene("kept")
@@ -204,3 +234,37 @@ def test_11_arrow_keys_step_the_denoising_slider_when_it_has_focus(window, qtbot
     window.view.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_Left)
     assert window.playback.frame == 4  # elsewhere the arrows step the playback
+
+
+def test_11_the_carried_block_follows_the_noisy_arm_in_the_denoising_view(window):
+    from tasks.layout import layout_of
+    from tasks.world import Pose, invert, multiply
+
+    plan = made_plan(128, denoising=True)
+    layout = layout_of(plan.states)
+    red = layout.block("red")
+    snaps = plan.denoising.copy()  # (1 segment, 3 steps, 128, dim)
+    world = window.view.renderer.world
+    for t in range(128):  # the plan holds red 5 cm under the tool from state 60 on
+        planned_state = snaps[0, -1, t]
+        if t >= 60:
+            planned_state[red.attached] = 1.0
+            planned_state[red.position] = world.tcp_pose(planned_state[layout.joints]).position - [0, 0, 0.05]
+    snaps[0, :2, :, 1] += 0.4  # the earlier steps' arm is elsewhere (joint 2 off by 0.4 rad)
+    snaps[0, :2, :, red.position] = snaps[0, -1, :, red.position]  # but their red stayed where the plan has it
+    planned(window, replace(plan, denoising=snaps))
+    window.playback.set_playing(False)
+
+    def grip(state) -> Pose:
+        """Red's pose in the tool's frame."""
+        tool = world.tcp_pose(state[layout.joints])
+        return multiply(invert(tool), Pose(state[red.position], state[red.orientation]))
+
+    window.playback.set_frame(80)
+    window.denoising.slider.setValue(0)
+    shown, made = window.view.state, snaps[0, -1, 80]
+    assert not np.allclose(shown[layout.joints], made[layout.joints])  # the noisy arm
+    np.testing.assert_allclose(grip(shown).position, grip(made).position, atol=1e-6)  # red in its grip
+    np.testing.assert_allclose(np.abs(grip(shown).orientation), np.abs(grip(made).orientation), atol=1e-6)
+    window.playback.set_frame(30)  # before the grasp: red stays where the step has it
+    np.testing.assert_allclose(window.view.state[red.position], snaps[0, 0, 30, red.position])
