@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from collections.abc import Callable
 
@@ -22,32 +22,27 @@ import torch
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
-from planner.choice import achieved, choose_move, goal_moves, goal_pairs_standing, move_scores, read_move
+from planner.choice import achieved, choose_move, goal_moves, goal_pairs_standing, move_scores, read_move, replan_moves
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
-from planner.guides import PlacedAt, Smoothness
+from planner.guides import Smoothness
 from planner.mover import MoveModel, channels_to_states
-from planner.moves import FREE_XY, Move
+from planner.moves import Move
 from planner.postprocess import held_by_kinematics, smooth_joints
+from planner.segment import Progress, Segment, SegmentCall, placement_guide, same_shape
 from tasks.execute import play
 from tasks.goals import Goal, Unconditional
 from tasks.goals import check_fits
-from tasks.layout import LAYOUT, NUM_JOINTS, PHASES, block_slices, layout_of
+from tasks.layout import LAYOUT, NUM_JOINTS, PHASES, layout_of
 from tasks.plans import Plan, Proposal, SegmentReport
 from tasks.scene import FLOOR
-from tasks.rewards import SPOT_XY, SPOT_YAW, strict_success
+from tasks.rewards import strict_success
 from tasks.world import World
-
-# A stacking candidate predicted to let its block go within 3 cm of centred over its support
-# stacks in physics 99 % of the time (86 % beyond it: docs/figures.md).
-STACK_RANK_XY = 0.03
 
 OUT_OF_LIMITS = 100.0  # ranking penalty: larger than any spread of smoothness and placement terms
 LIMIT_SLACK = 1e-3  # rad
 
-# progress(segment, segments, step, steps)
-Progress = Callable[[int, int, int, int], None]
 
 class DiffuserPlanner:
     name = "diffuser"
@@ -133,8 +128,10 @@ class DiffuserPlanner:
             if strict_success(current, goal):
                 break
             if planned is not None and not planned:  # every planned move made, yet the goal is not met
-                planned = goal_moves(current, goal)
-            call = _Call(i, segments, progress, should_stop, keep_denoising, planned)
+                planned = replan_moves(current, goal)
+                if not planned:
+                    break
+            call = SegmentCall(i, segments, progress, should_stop, keep_denoising, planned)
             segment = self._plan_segment(current, goal, gen, call)
             if segment is None:
                 break
@@ -144,15 +141,15 @@ class DiffuserPlanner:
                 snapshots.append(segment.denoising)
             current = self.world.get_state()
             if planned is not None:
-                planned = planned[1:] if segment.report.achieved else goal_moves(current, goal)
+                planned = planned[1:] if segment.report.achieved else replan_moves(current, goal)
         states = np.concatenate(pieces) if pieces else state[None]
         return Plan(
             states.astype(np.float32), goal, self.name, self.settings, time.perf_counter() - t0, int(seed),
             segments=tuple(reports),
-            denoising=np.stack(snapshots) if snapshots and _same_shape(snapshots) else None,
+            denoising=np.stack(snapshots) if snapshots and same_shape(snapshots) else None,
         )
 
-    def _plan_segment(self, current: np.ndarray, goal: Goal, gen: torch.Generator, call: _Call) -> _Segment | None:
+    def _plan_segment(self, current: np.ndarray, goal: Goal, gen: torch.Generator, call: SegmentCall) -> Segment | None:
         """Choose the move, sample candidates for it, rank and commit one (played on self.world);
         None when no move is possible."""
         cfg = self.config
@@ -192,13 +189,13 @@ class DiffuserPlanner:
             rank_scores=tuple(float(rank_scores[k]) for k in order[:8]), move_scores=ranking,
             guide_values=tuple(guide_values) if guide_values else None, sampled=len(traj),
         )
-        return _Segment(states, report, denoising)
+        return Segment(states, report, denoising)
 
     # ------------------------------------------------------------------ pieces
-    def sample(self, cond: SegmentConditions, n: int, gen: torch.Generator, call: _Call | None = None,
+    def sample(self, cond: SegmentConditions, n: int, gen: torch.Generator, call: SegmentCall | None = None,
                snapshots: list | None = None, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
         """(n, H, 39) unnormalised candidates satisfying `cond`'s constraints exactly."""
-        call = call or _Call(should_stop=should_stop)
+        call = call or SegmentCall(should_stop=should_stop)
         dev = self.device
         values = torch.as_tensor(self.normaliser.normalise(cond.values).astype(np.float32), device=dev)
         mask = torch.as_tensor(cond.mask, device=dev)
@@ -212,7 +209,7 @@ class DiffuserPlanner:
         out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
         return np.where(cond.mask, cond.values, out)  # pinned cells exactly, free of float round trips
 
-    def _sample_mover(self, state, move, gen, call: _Call, snaps, guide_values):
+    def _sample_mover(self, state, move, gen, call: SegmentCall, snaps, guide_values):
         """Candidates for `move` from the move model: conditions for ranking and smoothing, (n, H, 39)
         states, snapshots, and whether IK keyframes were pinned."""
         cfg = self.config
@@ -298,45 +295,3 @@ class DiffuserPlanner:
         """(n, H, 39) samples with only the first state pinned (the paper's conditioning)."""
         cond = segment_conditions(state, None, self.horizon, False, None)
         return self.sample(cond, n, gen, should_stop=should_stop)
-
-
-def placement_guide(move: Move, state: np.ndarray) -> PlacedAt:
-    """What ranks the move model's candidates for `move` from `state` (with smoothness): where
-    each candidate's own states let the block go, against its target in units of the tolerance:
-    centred over its support block (STACK_RANK_XY), or on its floor spot (its yaw too) or near a
-    free put-down's aim."""
-    if move.onto != FLOOR:
-        support = np.asarray(state)[block_slices(move.onto).position][:2]
-        return PlacedAt(move.block, support, None, STACK_RANK_XY, SPOT_YAW)
-    x, y, yaw = move.at
-    return PlacedAt(move.block, (x, y), None if move.free else yaw, FREE_XY if move.free else SPOT_XY, SPOT_YAW)
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One plan() call's context for the segment being planned: its index among how many, and
-    the caller's progress and stop callbacks."""
-
-    segment: int = 0
-    segments: int = 1
-    progress: Progress | None = None
-    should_stop: Callable[[], bool] | None = None
-    keep_denoising: bool = False
-    planned: list | None = None  # the task layer's moves from this segment's start state
-
-    def step_progress(self) -> Callable[[int, int], None] | None:
-        """progress(step, steps) of the sampler, reported as this segment's."""
-        if self.progress is None:
-            return None
-        return lambda k, steps: self.progress(self.segment + 1, self.segments, k, steps)
-
-
-@dataclass(frozen=True)
-class _Segment:
-    states: np.ndarray  # (H, dim) the committed candidate
-    report: SegmentReport
-    denoising: np.ndarray | None  # (steps, H, dim) how it formed, when kept
-
-
-def _same_shape(arrays: list[np.ndarray]) -> bool:
-    return len({a.shape for a in arrays}) == 1

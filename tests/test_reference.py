@@ -184,7 +184,7 @@ def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
     from planner.choice import achieved
     from planner.guides import PlacedAt
     from planner.moves import FREE_XY, Move
-    from planner.plan import placement_guide
+    from planner.segment import placement_guide
     from tasks.rewards import SPOT_XY, SPOT_YAW
 
     h = BLOCK_HEIGHT / 2
