@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 WIDTH = 270  # of the guide's plot, beside the 3-D view
-SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167)]
+SEGMENT_PENS = [(0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (86, 180, 233), (230, 159, 0), (0, 0, 0),
+                (150, 150, 150)]  # eight: the moves of a tower of eight blocks, and one more
 
 
 def carried_by_arm(noisy: np.ndarray, planned: np.ndarray, world) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+    QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from app.topdown import TopDownEditor
@@ -40,7 +40,7 @@ class GoalEditor(QWidget):
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.blocks: tuple[str, ...] = ()  # the scene's: a chip each, and the goal may name only these
         self.chips: dict[str, QPushButton] = {}
-        self.chip_rows = QVBoxLayout()
+        self.chip_rows = QGridLayout()
         self._make_chips(block_names(DEFAULT_BLOCKS))
         self.undo_button = QPushButton("Undo")
         self.undo_button.clicked.connect(self.undo)
@@ -53,6 +53,7 @@ class GoalEditor(QWidget):
         self.topdown.setMinimumHeight(260)
         self.topdown.pairsChanged.connect(self._topdown_pairs)
         self.hint = QLabel()
+        self.hint.setWordWrap(True)  # a tower of eight blocks is a long line
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.mode.setToolTip("Tower order: click blocks bottom to top. Arrangement: click a top block, then the "
@@ -122,21 +123,18 @@ class GoalEditor(QWidget):
     def _make_chips(self, blocks: tuple[str, ...]) -> None:
         """A colour chip per block, in rows of four."""
         for chip in self.chips.values():
+            self.chip_rows.removeWidget(chip)
             chip.hide()
             chip.deleteLater()
-        while self.chip_rows.count():
-            self.chip_rows.takeAt(0).layout().deleteLater()
         self.blocks, self.chips = tuple(blocks), {}
-        for k, name in enumerate(blocks):
-            if k % 4 == 0:
-                self.chip_rows.addLayout(QHBoxLayout())
+        for k, name in enumerate(blocks):  # in rows of four, in columns
             r, g, b, _ = (int(255 * c) for c in BLOCK_COLOURS[name])
             chip = QPushButton(name)
             ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "white"  # legible on its colour
             chip.setStyleSheet(f"background-color: rgb({r},{g},{b}); color: {ink};")
             chip.setToolTip(f"Add {name} to the goal")
             chip.clicked.connect(lambda _=False, n=name: self.click_block(n))
-            self.chip_rows.itemAt(self.chip_rows.count() - 1).layout().addWidget(chip)
+            self.chip_rows.addWidget(chip, k // 4, k % 4)
             self.chips[name] = chip
         mode = self.mode.currentText()
         for chip in self.chips.values():
