@@ -140,7 +140,7 @@ def render_denoising(plan, out: str | Path, size: tuple[int, int] = (480, 360), 
 
     if plan.denoising is None:
         raise ValueError(f"plan {plan.id or plan.name!r} was stored without its denoising steps")
-    snaps = np.asarray(plan.denoising)  # (segments, steps, H, 39)
+    snaps = np.asarray(plan.denoising)  # (segments, steps, H, dim)
     width, height = size
     renderer = SceneRenderer()
 

@@ -128,3 +128,25 @@ def test_the_library_shows_each_plans_blocks_and_a_plan_of_another_n_switches_th
     cmp.export_csv(str(tmp_path / "data.csv"))
     names = np.genfromtxt(tmp_path / "data.csv", delimiter=",", names=True).dtype.names
     assert "plan2_purple_z" in names and "plan1_yellow_z" in names and "plan1_purple_z" not in names
+
+
+def test_a_scene_kept_by_name_keeps_its_blocks_and_a_plan_of_any_n_exports(window, qtbot, tmp_path):
+    window.blocks.setValue(5)
+    five = window.state.copy()
+    window.save_scene("five")
+    window.blocks.setValue(2)
+    assert len(layout_of(window.state).blocks) == 2
+    window.load_scene("five")
+    assert window.blocks.value() == 5 and list(window.goal_editor.chips) == list(block_names(5))
+    np.testing.assert_array_equal(window.state, five)
+    states = np.repeat(initial_state(1, 7)[None], 30, 0)
+    states[:, 0] = np.linspace(0, 1, 30)
+    append_plan(window.library.path, Plan(states, parse_goal("cyan on red"), "demonstrator", name="seven"))
+    window.library.refresh()
+    window.library.select(0)
+    assert window.blocks.value() == 7
+    out = tmp_path / "seven.gif"  # rendered by `main.py render` in another process, as File > Export does
+    with qtbot.waitSignal(window.exportFinished, timeout=120_000) as done:
+        window.export_video(str(out))
+    assert done.args == [True], window.statusBar().currentMessage()
+    assert out.stat().st_size > 1000
