@@ -150,3 +150,13 @@ def test_a_scene_kept_by_name_keeps_its_blocks_and_a_plan_of_any_n_exports(windo
         window.export_video(str(out))
     assert done.args == [True], window.statusBar().currentMessage()
     assert out.stat().st_size > 1000
+
+
+def test_the_tallest_tower_of_five_blocks_takes_four_moves_the_diffuser_chooses(window, qtbot):
+    window.planner_panel.candidates.setValue(4)
+    window.seed.setValue(2)
+    window.blocks.setValue(5)
+    plan, result = _plan(window, qtbot, "tallest")
+    assert "all 5 blocks (4 moves" in window.goal_editor.hint.text()
+    assert result.strict_success and SymbolicScene.read(result.final_state).tallest[1] == 5, window.result_label.text()
+    assert len(plan.segments) == 4 and "moves chosen by the Diffuser" in window.result_label.text()
