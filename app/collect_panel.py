@@ -219,14 +219,17 @@ class CollectPanel(QWidget):
             return []
 
     def keep(self, plan, scene_seed: int) -> str | None:
-        """Keep a successful plan as a demonstration (once); its name there, or None."""
+        """Keep a successful plan as a demonstration (once); its name there, or None (`why` says
+        why: kept already, or a dataset of another number of blocks)."""
         if self.has_kept(plan):
-            self.status.setText(f"'{plan.name}' is already a demonstration")
+            self.why = f"'{plan.name}' is already a demonstration"
+            self.status.setText(self.why)
             return None
         try:
             name = keep_plan(self.path, plan, scene_seed)
         except (GoalError, FileFormatError) as e:
-            self.status.setText(f"<span style='color:#b00020'>Not kept: {e}</span>")
+            self.why = f"Not kept: {e}"
+            self.status.setText(f"<span style='color:#b00020'>{self.why}</span>")
             return None
         self.status.setText(f"Kept '{plan.name}' as {name}")
         self.refresh()

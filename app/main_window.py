@@ -175,13 +175,15 @@ class MainWindow(QMainWindow):
         if self.plan is not None and self.collector.keep(self.plan, self.plan_scene_seed) is not None:
             self.keep_button.setEnabled(False)
             self.statusBar().showMessage(f"'{self.plan.name}' kept as a demonstration")
+        elif self.plan is not None:  # a dataset of another number of blocks, say
+            self.statusBar().showMessage(self.collector.why)
 
     def _keepable(self, plan) -> bool:
         return plan is not None and bool(plan.strict_success) and len(plan.states) > 1 and not self.collector.has_kept(plan)
 
     def _enable_exports(self, plan) -> None:
-        self.export_video_action.setEnabled(bool(plan.id))
-        self.export_denoising_action.setEnabled(bool(plan.id) and plan.denoising is not None)
+        self.export_video_action.setEnabled(plan is not None and bool(plan.id))
+        self.export_denoising_action.setEnabled(plan is not None and bool(plan.id) and plan.denoising is not None)
 
     def _goal_changed(self, goal) -> None:
         self.planner_panel.plan_button.setEnabled(goal is not None and self.worker is None)
@@ -218,8 +220,7 @@ class MainWindow(QMainWindow):
         self.plan, self.last_result = None, None
         self.keep_button.setEnabled(False)
         self.scene_box.continue_button.setEnabled(False)
-        for action in (self.export_video_action, self.export_denoising_action):
-            action.setEnabled(False)
+        self._enable_exports(None)
         self.viewer.show_frames(states)
         self.result_label.setText(f"Demonstration {name}, {len(states)} states")
         self.statusBar().showMessage(f"Demonstration {name}: Space plays it, arrows step")

@@ -160,3 +160,16 @@ def test_the_tallest_tower_of_five_blocks_takes_four_moves_the_diffuser_chooses(
     assert "all 5 blocks (4 moves" in window.goal_editor.hint.text()
     assert result.strict_success and SymbolicScene.read(result.final_state).tallest[1] == 5, window.result_label.text()
     assert len(plan.segments) == 4 and "moves chosen by the Diffuser" in window.result_label.text()
+
+
+def test_a_plan_of_another_n_than_the_dataset_is_not_kept_and_the_status_says_why(window, qtbot):
+    from tests.test_app_issue21 import made_plan, planned
+
+    planned(window, made_plan())  # four blocks: the dataset is made for four
+    qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+    six = np.repeat(initial_state(0, 6)[None], 40, 0)
+    six[:, 0] = np.linspace(0, 1, 40)
+    planned(window, Plan(six, TowerOrder(("orange", "purple")), "demonstrator"))
+    qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
+    assert "Not kept" in window.statusBar().currentMessage() and "4 blocks" in window.statusBar().currentMessage()
+    assert window.collector.table.rowCount() == 1
