@@ -78,6 +78,7 @@ def six_blocks(w, out: Path) -> None:
     plan_and_wait(w)
     w.view.set_camera(OrbitCamera(target=(0.15, -0.1, 0.15), distance=1.7, yaw=-60.0, pitch=-25.0))  # the tower's side
     w.trail_box.setChecked(False)  # six moves' paths would hide the tower
+    w.library.table.scrollToBottom()  # its row, Blocks 6, in sight after the series' plans
     show_last_frame(w)
     w.grab().save(str(out / "six-blocks.png"))
     print(f"saved six-blocks.png in {out}")
