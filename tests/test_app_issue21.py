@@ -119,12 +119,22 @@ def test_5_the_compare_window_fits_the_screen_and_exports_readable_plots(window,
 
 
 def test_5_a_compare_video_names_each_plan_on_its_view(tmp_path):
+    """Rendered by the render command in a child process, as the app does: a second EGL renderer
+    in this process would leave the app's shared one drawing nothing (or crash it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
     import imageio.v2 as imageio
 
-    from app.video import render_plans
+    from tasks.plans import append_plan
 
-    out = tmp_path / "compare.gif"
-    render_plans([made_plan(8, name="first"), made_plan(8, name="second")], out, size=(160, 120), speed=4.0)
+    plans, out = tmp_path / "plans.h5", tmp_path / "compare.gif"
+    ids = [append_plan(plans, made_plan(8, name=name)) for name in ("first", "second")]
+    main = Path(__file__).resolve().parents[1] / "main.py"
+    r = subprocess.run([sys.executable, str(main), "render", "--plans", str(plans), "--id", *ids, "--out", str(out),
+                        "--size", "160", "120", "--speed", "4"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
     frame = np.asarray(imageio.mimread(out)[0])[..., :3].astype(int)
     for left in (0, 160):  # a dark band with light text at the top left of each view
         band = frame[2:18, left + 2:left + 30]
