@@ -131,6 +131,18 @@ def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
     )
 
 
+def rests_on(state: np.ndarray, top: str, bottom: str) -> bool:
+    """`top` lies on `bottom`, squarely or not: their footprints overlap and `top` is one block
+    higher (within half a block), neither held. What covers a block, for the task layer: a block
+    knocked askew by a missed move still has to come off before the one under it can move."""
+    layout = layout_of(state)
+    t, b = layout.block(top), layout.block(bottom)
+    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
+        return False
+    pt, pb = state[t.position], state[b.position]
+    return bool(np.linalg.norm(pt[:2] - pb[:2]) < BLOCK_WIDTH and abs(pt[2] - pb[2] - BLOCK_HEIGHT) < BLOCK_HEIGHT / 2)
+
+
 def strict_success(state: np.ndarray, goal: Goal) -> bool:
     """The goal's tower(s) stand in this (settled, nothing held) state.
 

@@ -43,11 +43,13 @@ def spot_region(block: str) -> str:
 
 
 def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
-    """What each block rests on: a block, the floor, or a reference spot's region: its own when
-    it stands there, another's when it lies where that spot is (the spot is taken)."""
-    from tasks.rewards import at_spot
+    """What each block rests on: a block (squarely or askew), the floor, or a reference spot's
+    region: its own when it stands there, another's when it lies where that spot is (the spot is
+    taken). A block resting askew on a goal's own support counts as on it (a limit: the task
+    layer then asks nothing more of that pair)."""
+    from tasks.rewards import at_spot, rests_on
 
-    support = dict(SymbolicScene.read(state).support)
+    support = dict(SymbolicScene.read(state, rests_on).support)
     if isinstance(goal, Reference):
         layout = layout_of(state)
         for s in goal.spots:

@@ -86,3 +86,13 @@ def test_the_readme_reference_whose_spot_is_taken_is_planned_by_the_demonstrator
     plan = demonstrator.plan(state, goal, 3)
     demonstrator.close()
     assert execute(plan.states, goal, start=state).strict_success
+
+
+def test_a_block_knocked_askew_still_covers_the_one_under_it():
+    """A missed move can leave a block off-centre on another: not strictly on it, but it must
+    still come off before the block under it moves."""
+    state = towers(("red", "green", "blue"), ("yellow",))
+    layout = layout_for(4)
+    state[layout.block("blue").position] += [0.12, 0.0, 0.0]  # 12 cm off centre: not strictly on green
+    moves = plan_moves(state, parse_goal("clear"))
+    assert [m.block for m in moves][:2] == ["blue", "green"]
