@@ -96,3 +96,22 @@ def test_a_block_knocked_askew_still_covers_the_one_under_it():
     state[layout.block("blue").position] += [0.12, 0.0, 0.0]  # 12 cm off centre: not strictly on green
     moves = plan_moves(state, parse_goal("clear"))
     assert [m.block for m in moves][:2] == ["blue", "green"]
+
+
+def test_searches_running_at_once_each_get_their_own_plan():
+    """Fast Downward's translator writes into its working folder: two searches started from one
+    folder read each other's output. Each runs in a folder of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.taskplan import _solve, goal_facts, initial_support, problem_text
+
+    state = towers(("red",), ("green",), ("blue",), ("yellow",))
+    problems = {}
+    for text in ("green on red", "yellow on blue, blue on green"):
+        goal = parse_goal(text)
+        problems[text] = problem_text(layout_for(4).blocks, [], initial_support(state, goal), goal_facts(goal, ()))
+    jobs = list(problems) * 3
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        got = list(pool.map(lambda t: _solve.__wrapped__(problems[t]), jobs))
+    for text, moves in zip(jobs, got):
+        assert len(moves) == (1 if text == "green on red" else 2), (text, moves)
