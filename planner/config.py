@@ -84,7 +84,8 @@ class PlannerSettings:
 
     steps: int = option(10, "denoising steps (the model's full count, 1000, is the paper's DDPM)", 1, 1000)
     candidates: int = option(16, "candidates sampled per segment", 1, 1024)
-    guide_scale: float = option(0.0, "the guide's weight: the move model's tool guide (about 10 helps, 100+ "
+    guide_scale: float = option(10.0, "the guide's weight: the move model's tool guide (10, the default, pulls the "
+                                "tool onto the block and above the target; 0 is the model alone; 100+ "
                                 "overshoots), the whole-state model's PlacedOn", 0, 1e6)
     keyframes: bool = option(False, "also pin joints from inverse kinematics at the grasp and release")
     physics_check: bool = option(True, "try candidates in physics, best ranked first, until one achieves the move")
@@ -113,7 +114,7 @@ class PlannerSettings:
     @classmethod
     def whole_state(cls, **changes) -> PlannerSettings:
         """The whole-state Diffuser alone with its IK keyframes (the best setting before the move model)."""
-        return cls(**{"keyframes": True, "mover": None, "smooth": 30, **changes})
+        return cls(**{"keyframes": True, "mover": None, "smooth": 30, "guide_scale": 0.0, **changes})
 
 
 @dataclass(frozen=True)
