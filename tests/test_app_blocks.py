@@ -18,17 +18,12 @@ from tasks.reference import Reference  # noqa: E402
 from tasks.scene import SymbolicScene  # noqa: E402
 from tasks.world import initial_state  # noqa: E402
 from tests.test_render import project  # noqa: E402
+from tests.app_helpers import plan_goal  # noqa: E402
 
 SIX = "red,green,blue,yellow,orange,purple"
 
 
-def _plan(window, qtbot, text: str):
-    window.goal_editor.set_text(text)
-    assert window.goal_editor.goal is not None, window.goal_editor.message.text()
-    with qtbot.waitSignal(window.planFinished, timeout=120_000):
-        window.start_plan()
-    assert window.plan is not None, window.result_label.text()
-    return window.plan, window.last_result
+_plan = plan_goal
 
 
 @pytest.mark.parametrize("planner", ["demonstrator", "diffuser"])

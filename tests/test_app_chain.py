@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 from tasks.plans import list_plans, list_scenes  # noqa: E402
 from tasks.reference import Reference  # noqa: E402
 from tasks.scene import SymbolicScene  # noqa: E402
+from tests.app_helpers import plan_goal  # noqa: E402
 
 
 @pytest.fixture
@@ -18,13 +19,7 @@ def window(window):
     return window
 
 
-def _plan(window, qtbot, text: str):
-    window.goal_editor.set_text(text)
-    assert window.goal_editor.goal is not None, window.goal_editor.message.text()
-    with qtbot.waitSignal(window.planFinished, timeout=120_000):
-        window.start_plan()
-    assert window.plan is not None, window.result_label.text()
-    return window.plan, window.last_result
+_plan = plan_goal
 
 
 def test_build_continue_reverse_continue_clear(window, qtbot):
