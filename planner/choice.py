@@ -90,7 +90,8 @@ def moves_between_clear(scene: SymbolicScene) -> list[Move]:
 def tower_picks(state: np.ndarray, scene: SymbolicScene) -> list[str]:
     """Blocks whose move can grow the tallest tower: clear blocks on the floor (a tower's base is
     covered and its top is off the floor; with no tower yet, any block)."""
-    return [b for b in scene.clear if state[layout_of(state).block(b).position][2] < BLOCK_HEIGHT]
+    layout = layout_of(state)
+    return [b for b in scene.clear if state[layout.block(b).position][2] < BLOCK_HEIGHT]
 
 
 def held_block(traj: np.ndarray) -> str | None:

@@ -46,10 +46,8 @@ class KeyframeSolver:
         if move.onto == FLOOR:
             return None
         layout = layout_of(state)
-        if self.world.n_blocks != len(layout.blocks):  # a planning world with the scene's blocks
-            self.world.close()
-            self.world = World(n_blocks=len(layout.blocks))
-            self.checker = CollisionChecker(self.world)
+        self.checker = self.checker.with_blocks(len(layout.blocks))  # a planning world with the scene's blocks
+        self.world = self.checker.world
         _, pos, orn, _ = layout.decompose(state)
         scene = Scene({b: Pose(pos[b], orn[b] / np.linalg.norm(orn[b])) for b in layout.blocks})
         rng = np.random.default_rng(0)

@@ -66,13 +66,8 @@ def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal
     a file of another number of blocks is refused."""
     if not Path(path).exists():
         return list(range(episodes))
-    from tasks.h5io import check_layout, open_h5
-
-    with open_h5(path, "r", "demonstrations") as f:
-        if "data" in f:
-            check_layout(f, "data", path, n_blocks)
     done = {
-        d.episode for d in read_index(path)
+        d.episode for d in read_index(path, n_blocks)
         if d.task == task and d.collection_seed == seed and d.source == "demonstrator"
         and d.goal_given == (goal is not None) and (goal is None or d.goal == goal)
     }

@@ -156,12 +156,13 @@ class DemoRecord:
     goal_given: bool = False
 
 
-def read_index(path: str | Path) -> list[DemoRecord]:
-    """Every demo's attributes, in file order (no states are read)."""
+def read_index(path: str | Path, n_blocks: int | None = None) -> list[DemoRecord]:
+    """Every demo's attributes, in file order (no states are read); with `n_blocks`, a file of
+    another number of blocks is refused."""
     with open_h5(path, "r", "demonstrations") as f:
         if "data" not in f:
             raise FileFormatError(f"{path}: not a demonstrations file (no 'data' group)")
-        check_layout(f, "data", path)
+        check_layout(f, "data", path, n_blocks)
         out = []
         for name in sorted(f["data"], key=_index):
             a = f["data"][name].attrs

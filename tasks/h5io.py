@@ -150,6 +150,16 @@ def _short(e: Exception, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _state_names(f: h5py.File, where: str) -> list | None:
+    """The state names a file's top group lists (its own attribute, or its env_args), if any."""
+    if where not in f:
+        return None
+    attrs = f[where].attrs
+    if "state_names" in attrs:
+        return list(attrs["state_names"])
+    return json.loads(attrs["env_args"]).get("state_names") if "env_args" in attrs else None
+
+
 def file_blocks(f: h5py.File, where: str, path) -> tuple[str, ...]:
     """The blocks a file's states hold, in order: its root `blocks` attribute, or (files written
     before it existed) those its state names list, or the paper's four."""
@@ -157,9 +167,7 @@ def file_blocks(f: h5py.File, where: str, path) -> tuple[str, ...]:
     if found is not None:
         names = tuple(str(b) for b in found)
     else:
-        state_names = f[where].attrs.get("state_names") if where in f else None
-        if state_names is None and where in f and "env_args" in f[where].attrs:
-            state_names = json.loads(f[where].attrs["env_args"]).get("state_names")
+        state_names = _state_names(f, where)
         if state_names is None:
             return block_names(DEFAULT_BLOCKS)
         names = tuple(dict.fromkeys(str(n).rsplit("_", 1)[0] for n in state_names if not str(n).startswith("joint_")))
@@ -174,9 +182,7 @@ def check_layout(f: h5py.File, where: str, path, n_blocks: int | None = None) ->
     """The layout of a file's states; refuses files whose layout is not ours, and (with
     `n_blocks`, for an append) files of another number of blocks."""
     layout = layout_for(len(file_blocks(f, where, path)))
-    names = f[where].attrs.get("state_names") if where in f else None
-    if names is None and where in f and "env_args" in f[where].attrs:
-        names = json.loads(f[where].attrs["env_args"]).get("state_names")
+    names = _state_names(f, where)
     if names is not None and [str(n) for n in names] != layout.names:
         raise FileFormatError(f"{path}: state layout differs from this program's layout of {len(layout.blocks)} blocks")
     if n_blocks is not None and n_blocks != len(layout.blocks):

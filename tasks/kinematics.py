@@ -75,6 +75,14 @@ class CollisionChecker:
         self.world = world
         self.scene: Scene | None = None
 
+    def with_blocks(self, n: int) -> CollisionChecker:
+        """This checker if its world holds `n` blocks, else a checker on a new world of `n` (this
+        one's world is closed)."""
+        if self.world.n_blocks == n:
+            return self
+        self.world.close()
+        return CollisionChecker(World(n_blocks=n))
+
     def load(self, scene: Scene) -> None:
         self.scene = scene
         for name, pose in scene.poses.items():

@@ -31,12 +31,20 @@ SPOT_XY = 0.03
 SPOT_YAW = math.radians(15.0)
 
 
-def loosely_on(state: np.ndarray, top: str, bottom: str) -> bool:
-    """The paper's relation (its rewards): `top` is stacked on `bottom`, neither held."""
+def _unheld(state: np.ndarray, top: str, bottom: str):
+    """The slices of `top` and `bottom`, or None when either is held (then neither relation of
+    one block on another holds)."""
     layout = layout_of(state)
     t, b = layout.block(top), layout.block(bottom)
-    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
+    return None if state[t.attached] > 0.5 or state[b.attached] > 0.5 else (t, b)
+
+
+def loosely_on(state: np.ndarray, top: str, bottom: str) -> bool:
+    """The paper's relation (its rewards): `top` is stacked on `bottom`, neither held."""
+    pair = _unheld(state, top, bottom)
+    if pair is None:
         return False
+    t, b = pair
     pt, pb = state[t.position], state[b.position]
     return bool(np.linalg.norm(pt[:2] - pb[:2]) < STACK_XY and pt[2] - pb[2] > STACK_DZ)
 
@@ -118,10 +126,10 @@ def centred_over(top_xy, bottom_xy) -> bool:
 
 def strictly_on(state: np.ndarray, top: str, bottom: str) -> bool:
     """`top` rests squarely and level on `bottom`, neither held (success, and what planning reads)."""
-    layout = layout_of(state)
-    t, b = layout.block(top), layout.block(bottom)
-    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
+    pair = _unheld(state, top, bottom)
+    if pair is None:
         return False
+    t, b = pair
     pt, pb = state[t.position], state[b.position]
     return bool(
         centred_over(pt, pb)
@@ -135,10 +143,10 @@ def rests_on(state: np.ndarray, top: str, bottom: str) -> bool:
     """`top` lies on `bottom`, squarely or not: their footprints overlap and `top` is one block
     higher (within half a block), neither held. What covers a block, for the task layer: a block
     knocked askew by a missed move still has to come off before the one under it can move."""
-    layout = layout_of(state)
-    t, b = layout.block(top), layout.block(bottom)
-    if state[t.attached] > 0.5 or state[b.attached] > 0.5:
+    pair = _unheld(state, top, bottom)
+    if pair is None:
         return False
+    t, b = pair
     pt, pb = state[t.position], state[b.position]
     return bool(np.linalg.norm(pt[:2] - pb[:2]) < BLOCK_WIDTH and abs(pt[2] - pb[2] - BLOCK_HEIGHT) < BLOCK_HEIGHT / 2)
 

@@ -36,7 +36,7 @@ class PlanningError(RuntimeError):
 
 @dataclass(frozen=True)
 class Solution:
-    states: np.ndarray  # (T, 39), T = SEGMENT_LENGTH * number of pick-and-places
+    states: np.ndarray  # (T, dim), T = SEGMENT_LENGTH * number of pick-and-places
     goal: Goal  # the goal as solved (the drawn tower order for an unconditional goal)
     skeleton: tuple[str, ...]  # the task layer's moves
     plan_seconds: float
@@ -83,10 +83,8 @@ class Demonstrator:
 
     def _use_blocks(self, n: int) -> None:
         """A planning world of `n` blocks (made anew when the scene's count changes)."""
-        if self.world.n_blocks != n:
-            self.world.close()
-            self.world = World(n_blocks=n)
-            self.checker = CollisionChecker(self.world)
+        self.checker = self.checker.with_blocks(n)
+        self.world = self.checker.world
 
     def plan(self, state: np.ndarray, goal: Goal, seed: int) -> Plan:
         """`solve` wrapped in the shared Plan type (not yet executed: score is NaN)."""
