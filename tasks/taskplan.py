@@ -4,7 +4,8 @@ One place decides the sequence of moves for both planners: the demonstrator bind
 its streams, the Diffuser with its move model. The moves come from Fast Downward (the planner
 PDDLStream hands its symbolic problems to; the build of the `up-fast-downward` package) over
 tasks/moves.pddl: its optimal search first (the shortest sequence: 0.15 to 0.5 s for eight
-blocks), LAMA's first plan if that takes over OPTIMAL_SECONDS. A move's destination is a block, the floor, or a reference's floor spot.
+blocks), LAMA's first plan if that takes over OPTIMAL_SECONDS. A move's destination is a block,
+the floor, or a reference's floor spot.
 
 The tallest tower has no fixed goal: its allowed moves are a clear block onto a clear block, and
 the planner that uses them chooses (tasks.scene.SymbolicScene.moves_between_clear).
@@ -61,7 +62,8 @@ def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
                 if below != FLOOR:
                     continue
                 xy = state[layout.block(b).position][:2]
-                if (b == s.block and at_spot(state, s)) or (b != s.block and np.linalg.norm(xy - s.xy) < SCENE_MIN_SEPARATION):
+                home = b == s.block and at_spot(state, s)
+                if home or (b != s.block and np.linalg.norm(xy - s.xy) < SCENE_MIN_SEPARATION):
                     support[b] = spot_region(s.block)
                     break
     return support
