@@ -534,6 +534,9 @@ def _add_other_training_commands(sub) -> None:
     k.set_defaults(func=cmd_train_classifier)
 
 
+TRAINING = ("train", "train-classifier", "train-mover", "blend-mover")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -541,12 +544,15 @@ def main(argv: list[str] | None = None) -> int:
         from app.launch import run
 
         return run()
-    from tasks.demonstrator import PlanningError
     from tasks.goals import GoalError
     from tasks.h5io import FileFormatError
 
-    errors: tuple = (GoalError, FileFormatError, PlanningError, UsageError)
-    if args.command in ("train", "train-classifier", "train-mover", "blend-mover", "plan", "evaluate"):
+    errors: tuple = (GoalError, FileFormatError, UsageError)
+    if args.command not in TRAINING:  # training needs no physics: it runs where PyBullet is not installed
+        from tasks.demonstrator import PlanningError
+
+        errors += (PlanningError,)
+    if args.command in TRAINING + ("plan", "evaluate"):
         from planner.checkpoint import CheckpointError
 
         errors += (CheckpointError,)

@@ -23,7 +23,7 @@ import numpy as np
 
 from tasks.layout import BLOCK_HEIGHT, MAX_BLOCKS, NUM_JOINTS, PHASES, layout_of
 from tasks.scene import FLOOR
-from tasks.world import quaternion_yaw
+from tasks.layout import quaternion_yaw
 
 GRIPPER = NUM_JOINTS  # channel index of the gripper in a move trajectory
 CHANNELS = NUM_JOINTS + 1

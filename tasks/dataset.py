@@ -27,13 +27,14 @@ import numpy as np
 from tasks.goals import Goal, goal_from_json
 from tasks.h5io import FileFormatError, append_strings, check_layout, new_record, open_h5, set_blocks, tag
 from tasks.layout import BLOCK_SIZE, PHASES, StateLayout, layout_of
-from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS
 
 VALID_FRACTION = 0.1
 
 
 def env_args(generator: str, layout: StateLayout) -> dict:
     """What a reader needs to know about the world that made the states."""
+    from tasks.world import CONTROL_PERIOD, PHYSICS_HZ, ROBOT_URDF, SUBSTEPS  # here: reading data needs no PyBullet
+
     return {
         "env_name": "KukaBlockStacking",
         "type": "pybullet",

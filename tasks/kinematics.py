@@ -17,7 +17,8 @@ import numpy as np
 
 from tasks.bullet import p
 from tasks.layout import BLOCK_HEIGHT, PHASES, SCENE_MAX_ANGLE, SCENE_MIN_SEPARATION, SCENE_RADIUS
-from tasks.world import HOME_JOINTS, Pose, World, invert, multiply, quaternion_yaw, yaw_quaternion
+from tasks.layout import quaternion_yaw
+from tasks.world import HOME_JOINTS, Pose, World, invert, multiply, yaw_quaternion
 
 GRASP_GAP = 0.004  # tool stops this far above the block's top face
 PLACE_GAP = 0.004  # a held block is released this far above its support

@@ -236,3 +236,9 @@ class SegmentPhases:
 PHASES = SegmentPhases()
 SEGMENT_LENGTH = PHASES.length
 assert SEGMENT_LENGTH == 128
+
+
+def quaternion_yaw(q) -> float:
+    """Yaw (rad) of an (x, y, z, w) quaternion."""
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))

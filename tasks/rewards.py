@@ -86,7 +86,7 @@ def at_spot(state: np.ndarray, spot: FloorSpot) -> bool:
         return False
     if spot.yaw_deg is None:
         return True
-    from tasks.world import quaternion_yaw
+    from tasks.layout import quaternion_yaw
 
     turn = (quaternion_yaw(state[s.orientation]) - math.radians(spot.yaw_deg)) % (math.pi / 2)
     return bool(min(turn, math.pi / 2 - turn) < SPOT_YAW)

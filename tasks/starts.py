@@ -12,7 +12,8 @@ from tasks.execute import execute, settle
 from tasks.goals import GoalError
 from tasks.h5io import FileFormatError
 from tasks.layout import BLOCK_HEIGHT, DEFAULT_BLOCKS, blocks_of_dim, layout_for, layout_of
-from tasks.world import HOME_JOINTS, World, initial_state, quaternion_yaw, sample_scene, yaw_quaternion
+from tasks.layout import quaternion_yaw
+from tasks.world import HOME_JOINTS, World, initial_state, sample_scene, yaw_quaternion
 
 
 def settled(state: np.ndarray) -> np.ndarray:

@@ -53,11 +53,6 @@ def yaw_quaternion(yaw: float) -> np.ndarray:
     return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
 
 
-def quaternion_yaw(q) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
 # Draws in a row that find no free place before a scene starts again from its first block: with
 # eight blocks the first few can leave no room for the rest (tests/test_world.py measures it).
 SCENE_RESTART = 400

@@ -25,7 +25,8 @@ from tasks.plans import Plan
 from tasks.reference import Reference
 from tasks.scene import FLOOR
 from tasks.taskplan import plan_moves, spot_region
-from tasks.world import Pose, World, multiply, quaternion_yaw, yaw_quaternion
+from tasks.layout import quaternion_yaw
+from tasks.world import Pose, World, multiply, yaw_quaternion
 
 GENERATOR_VERSION = "demonstrator-2"  # 2: moves from the task layer (Fast Downward), any number of blocks
 
