@@ -421,12 +421,22 @@ def test_planner_guides_with_the_learned_classifier_when_given_one():
     from tasks.goals import TowerOrder
     from tasks.world import initial_state
 
-    settings = PlannerSettings(steps=4, candidates=2, guide_scale=10.0, keyframes=False, physics_check=False,
+    from dataclasses import replace
+
+    # one candidate: the plan is the guided sample itself, whatever the ranking
+    settings = PlannerSettings(steps=4, candidates=1, guide_scale=10.0, keyframes=False, physics_check=False,
                                extra_segments=0, classifier=CLASSIFIER, mover=None)
     planner = DiffuserPlanner(SHIPPED, settings)
     plan = planner.plan(initial_state(1), TowerOrder(("red", "green")), seed=0)
     planner.close()
     assert plan.settings["classifier"] == "stack_classifier.pt" and plan.states.shape == (128, LAYOUT.dim)
+    # The same seed with the hand-written guide instead, or the learned one too weak to act (its
+    # path through the sampler, a vanishing step) samples other states: the learned guide moves them.
+    for other in (replace(settings, classifier=None), replace(settings, guide_scale=1e-6)):
+        planner = DiffuserPlanner(SHIPPED, other)
+        states = planner.plan(initial_state(1), TowerOrder(("red", "green")), seed=0).states
+        planner.close()
+        assert np.abs(states - plan.states)[:, LAYOUT.joints].max() > 1e-3, other
 
 
 @pytest.mark.parametrize("entry", ["import main", "import app.main_window", "import planner.plan"])

@@ -13,7 +13,7 @@ from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
 from tasks.reference import FloorSpot, Reference
 from tasks.rewards import at_spot, on_floor, reward, strict_success
 from tasks.scene import SymbolicScene
-from tasks.starts import load_start_state, resting_state, start_state
+from tasks.starts import load_start_state, plan_end_state, resting_state, start_state
 from tasks.world import yaw_quaternion
 
 
@@ -150,9 +150,21 @@ def test_start_options_and_bad_start_states(tmp_path, capsys):
     assert main.main(["plan", "--planner", "demonstrator", "--goal", "clear", "--start", f"{plans}:plan_00000",
                       "--out", str(plans)]) == 0
     assert "from the end of p.h5:plan_00000" in capsys.readouterr().out
-    from tasks.plans import list_plans
+    from tasks.plans import list_plans, load_plan
 
-    assert list_plans(plans)[1].start == "the end of p.h5:plan_00000"
+    first, cleared = list_plans(plans)
+    assert cleared.start == "the end of p.h5:plan_00000"
+    # It starts where the stored plan left the blocks (red on green), not from the seed's scene,
+    # and takes that tower apart: one move, strictly met.
+    states = load_plan(plans, cleared.id).states
+    start = states[0].astype(np.float64)
+    assert np.allclose(start, plan_end_state(plans, first.id), atol=1e-4)
+    assert SymbolicScene.read(start).tallest == ("red", 2)
+    assert len(states) == 128 and cleared.score == 100 and cleared.strict_success
+    assert main.main(["plan", "--planner", "demonstrator", "--goal", "clear", "--start", f"{plans}:plan_00000",
+                      "--start-state", str(plans), "--out", str(plans)]) == 2
+    assert "give --start or --start-state, not both" in capsys.readouterr().err
+    assert len(list_plans(plans)) == 2
     good = tmp_path / "s.npy"
     np.save(good, start_state("arrangement", 1))
     assert np.allclose(load_start_state(good), np.load(good), atol=0.02)
