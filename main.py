@@ -1,14 +1,7 @@
-"""Kuka block stacking with diffusion planning.
+"""Kuka block stacking with diffusion planning: the app (no arguments) and the command line.
 
-    python main.py collect  --task T --episodes N --seed S --workers W --out FILE.h5
-    python main.py train    --data FILE.h5 --out CHECKPOINT [--steps N] [--device auto|cpu|cuda]
-    python main.py plan     [--planner diffuser|demonstrator] --goal GOAL [--seed S] --out plans.h5
-                            [--start FILE.h5:PLAN_ID | --start-state FILE.npy]
-    python main.py evaluate [--planner diffuser|demonstrator] --task T --episodes N --seed S --out DIR
-
-GOAL is a tower order bottom to top (``red,green,blue,yellow``), "top on bottom" pairs
-(``green on red, yellow on blue``), ``tallest``, or a reference arrangement
-(``red at 0.55,0.20; green on red``, ``clear``).
+The options are built in cli.py; each command is a cmd_* function here. `python main.py --help`
+lists the commands.
 """
 from __future__ import annotations
 
@@ -16,76 +9,23 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
-from planner.config import (
-    DEVICES, MAX_SEED, SHIPPED_CHECKPOINT, SHIPPED_MOVER, ClassifierTrainConfig, ModelConfig, MoverTrainConfig,
-    PlannerSettings, TrainConfig, check_value, meta, range_text,
+from cli import (  # noqa: F401  (field_type, add_planner_arguments: used by tests and benchmarks)
+    CLASSIFIER_FIELDS, MOVER_FIELDS, PLANNERS, SETTING_FLAGS, add_planner_arguments, build_parser, field_type,
 )
-from tasks.goals import TASKS, shown
-from tasks.layout import DEFAULT_BLOCKS, MAX_BLOCKS, MIN_BLOCKS, block_names
-
-PLANNERS = ("diffuser", "demonstrator")
-MAX_WORKERS = os.cpu_count() or 1  # more processes than cores only thrash
-MAX_EPISODES = 1_000_000
+from planner.config import SHIPPED_CHECKPOINT, ClassifierTrainConfig, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig  # noqa: F401,E501
+from tasks.layout import block_names
 
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed as one line."""
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line naming the argument (not the whole usage text)."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message} (see python {self.prog} --help)\n")
-
-
-def bounded(kind: type, low: float | None = None, high: float | None = None, above: bool = False, what: str = ""):
-    """An argparse type: `kind` within the range, else a message with the range."""
-    limits = {"low": low, "high": high, "above": above}
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
-                                             f"got {shown(text)}") from None
-        problem = check_value(limits, value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem + (f" ({what})" if what else ""))
-        return value
-
-    return parse
-
-
-def field_type(cls, name: str, kind: type | None = None):
-    """The argparse type of dataclass field `name`: its kind and range, as the dataclass checks them."""
-    m = meta(cls, name)
-    kind = kind or type(m["default"])
-    return bounded(kind, m["low"], m["high"], m["above"])
-
-
-def field_help(cls, name: str, extra: str = "") -> str:
-    m = meta(cls, name)
-    shown = m["default"]
-    if isinstance(shown, str) and os.sep in shown:
-        shown = Path(shown).relative_to(SHIPPED_CHECKPOINT.parents[1]) if Path(shown).is_absolute() else shown
-    rng = "" if m.get("choices") or m["low"] is None and m["high"] is None else f"; {range_text(m)}"
-    return f"{m['help']}{extra} (default {shown}{rng})".replace("%", "%%")
-
-
-SEED = bounded(int, 0, MAX_SEED)
-WORKERS = bounded(int, 1, MAX_WORKERS, what="this machine's cores")
-EPISODES = bounded(int, 1, MAX_EPISODES)
-BLOCKS = bounded(int, MIN_BLOCKS, MAX_BLOCKS)
-BLOCKS_HELP = (f"blocks in the scene, {MIN_BLOCKS} to {MAX_BLOCKS}: the first N of {', '.join(block_names(MAX_BLOCKS))} "
-               f"(default {DEFAULT_BLOCKS})")
-
-
-def make_planner(args):
+def make_planner(args: argparse.Namespace):
     """The planner the arguments ask for; the Diffuser is the default when a checkpoint exists."""
     name = args.planner or ("diffuser" if Path(args.checkpoint).exists() else "demonstrator")
     if name == "demonstrator":
@@ -120,36 +60,36 @@ def make_planner(args):
     raise UsageError(f"unknown planner {name!r}; planners are {', '.join(PLANNERS)}")
 
 
-# Planner settings given as plain options: (flag, PlannerSettings field).
-SETTING_FLAGS = (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
-                 ("--max-checks", "max_checks"), ("--batches", "batches"), ("--smooth", "smooth"),
-                 ("--extra-segments", "extra_segments"), ("--cond-scale", "cond_scale"))
+def check_out_file(path: str | Path, kind: str | None = None) -> None:
+    """Refuse, before any work, an output file that cannot be written or (`kind`) holds something
+    else. A missing folder above it is fine: make_out_folder creates it (every command does)."""
+    from tasks.h5io import check_target, check_writable_place
+
+    if kind is not None and Path(path).parent.is_dir():
+        check_target(path, kind)
+    else:
+        check_writable_place(path, Path(path).parent)
 
 
-def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
-    """The planner's options; their defaults, ranges and help come from PlannerSettings."""
-    parser.add_argument("--planner", choices=PLANNERS, default=None,
-                        help="default: diffuser when the checkpoint exists, else demonstrator")
-    g = parser.add_argument_group("diffuser settings")
-    S = PlannerSettings
-    g.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
-                   help="the whole-state Diffuser (default assets/diffuser.pt)")
-    for flag, name in SETTING_FLAGS:
-        extra = "; 30 with --no-mover" if name == "smooth" else ""
-        g.add_argument(flag, type=field_type(S, name), help=field_help(S, name, extra))
-    g.add_argument("--keyframes", action="store_true",
-                   help="also pin joints from inverse kinematics at the grasp and release (the whole-state "
-                        "Diffuser's best setting; the move model needs none)")
-    g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (the default)")
-    g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
-    g.add_argument("--paper", action="store_true",
-                   help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
-    g.add_argument("--device", choices=DEVICES, help=field_help(S, "device"))
-    g.add_argument("--mover", help=f"{meta(S, 'mover')['help']} (default "
-                   f"{SHIPPED_MOVER.relative_to(SHIPPED_MOVER.parents[1])} when it exists)")
-    g.add_argument("--no-mover", action="store_true",
-                   help="plan the motion with the whole-state Diffuser instead (add --keyframes for its best setting)")
-    g.add_argument("--classifier", help=meta(S, "classifier")["help"] + " (train-classifier)")
+def make_out_folder(path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def c_output_to_stderr():
+    """Send what C libraries print (PyBullet's renderer says "ven = ...") to stderr, so that
+    stdout holds only the command's own result."""
+    import ctypes
+
+    sys.stdout.flush()
+    kept = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)
+        os.dup2(kept, 1)
+        os.close(kept)
 
 
 def stopped(stop, kept: str, again: str) -> int:
@@ -178,10 +118,10 @@ def cmd_collect(args) -> int:
     from tqdm import tqdm
 
     from tasks.collect import collect, pending_episodes
-    from tasks.h5io import check_target
     from tasks.stopping import StopOnSignal
 
-    check_target(args.out, "demonstrations")
+    check_out_file(args.out, "demonstrations")
+    make_out_folder(args.out)
     todo = len(pending_episodes(args.out, args.task, args.seed, args.episodes, n_blocks=args.blocks))
     with StopOnSignal() as stop, tqdm(total=args.episodes, initial=args.episodes - todo, unit="demo",
                                       desc=f"collect {args.task}") as bar:
@@ -228,21 +168,22 @@ def plan_start(args) -> tuple:
 
 def cmd_plan(args) -> int:
     from tasks.execute import execute
-    from tasks.goals import parse_goal
-    from tasks.h5io import check_target
-    from tasks.plans import append_plan
-
-    from tasks.goals import check_fits
+    from tasks.goals import check_fits, parse_goal
     from tasks.layout import layout_of
+    from tasks.plans import append_plan
 
     goal = parse_goal(args.goal)
     if args.blocks is not None:
         check_fits(goal, block_names(args.blocks))
-    check_target(args.out, "plans")
+    check_out_file(args.out, "plans")
     state, start = plan_start(args)
     check_fits(goal, layout_of(state).blocks)
     planner = make_planner(args)
-    plan = replace(planner.plan(state, goal, args.seed), start=start)
+    if args.keep_denoising and planner.name != "diffuser":
+        raise UsageError(f"--keep-denoising: the {planner.name} has no denoising steps to keep; plan with the diffuser")
+    make_out_folder(args.out)
+    kept = {"keep_denoising": True} if args.keep_denoising else {}
+    plan = replace(planner.plan(state, goal, args.seed, **kept), start=start)
     result = execute(plan.states, goal, start=state)
     plan = plan.with_result(result.score, result.strict_success)
     pid = append_plan(args.out, plan)
@@ -258,12 +199,15 @@ def cmd_plan(args) -> int:
 def cmd_evaluate(args) -> int:
     from tqdm import tqdm
 
-    from tasks.evaluate import PARTIAL_EPISODES, PARTIAL_RESULTS, check_out_dir, evaluate, format_table
+    from tasks.evaluate import (
+        PARTIAL_EPISODES, PARTIAL_RESULTS, check_out_dir, episodes_kept, evaluate, format_table,
+    )
     from tasks.stopping import StopOnSignal
 
     check_out_dir(args.out)
     planner = make_planner(args)
-    with StopOnSignal() as stop, tqdm(total=args.episodes, unit="episode",
+    kept = episodes_kept(planner, args.task, args.seed, args.episodes, args.out, args.blocks, args.from_towers)
+    with StopOnSignal() as stop, tqdm(total=args.episodes, initial=kept, unit="episode",
                                       desc=f"evaluate {planner.name} {args.task}") as bar:
         results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1),
                            should_stop=stop, n_blocks=args.blocks, towers=args.from_towers)
@@ -315,9 +259,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-CLASSIFIER_FIELDS = ("steps", "batch_size", "lr", "seed")
-
-
 def cmd_train_classifier(args) -> int:
     from planner.classifier import FORMAT, train_classifier
     from tasks.stopping import StopOnSignal
@@ -334,10 +275,6 @@ def cmd_train_classifier(args) -> int:
           f"{100 * figures['valid_accuracy_clean']:.1f} % clean, {100 * figures['valid_accuracy_t=250']:.1f} % at "
           f"noise step 250, {100 * figures['valid_accuracy_t=500']:.1f} % at 500")
     return 0
-
-
-MOVER_FIELDS = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
-                "keyframe_fraction", "init_from")
 
 
 def cmd_train_mover(args) -> int:
@@ -378,13 +315,9 @@ def cmd_render(args) -> int:
 
     if Path(args.out).suffix.lower() not in FORMATS:
         raise UsageError(f"--out {args.out}: the video must end in .mp4 or .gif")
-    folder = Path(args.out).resolve().parent
-    if not folder.is_dir():
-        raise UsageError(f"--out {args.out}: no such folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {args.out}: the folder {folder} is not writable")
     if Path(args.out).is_dir():
         raise UsageError(f"--out {args.out}: is a folder, not a video file")
+    check_out_file(args.out)
     ids = args.id or []
     if not ids:
         stored = list_plans(args.plans)
@@ -399,7 +332,8 @@ def cmd_render(args) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
-    with tqdm(unit="frame", desc=f"render {Path(args.out).name}") as bar:
+    make_out_folder(args.out)
+    with tqdm(unit="frame", desc=f"render {Path(args.out).name}") as bar, c_output_to_stderr():
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
@@ -407,6 +341,9 @@ def cmd_render(args) -> int:
         if args.denoising:
             if len(plans) != 1:
                 raise UsageError("--denoising renders one plan: give one --id")
+            if plans[0].denoising is None:
+                raise UsageError(f"plan {ids[0]} was stored without its denoising steps: make it with "
+                                 f"plan --planner diffuser --keep-denoising, or in the app")
             try:
                 n = render_denoising(plans[0], args.out, size, progress=progress)
             except ValueError as e:
@@ -418,123 +355,13 @@ def cmd_render(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command")
-    for add in (_add_run_commands, _add_train_command, _add_render_command, _add_other_training_commands):
-        add(sub)
-    return parser
-
-
-def _add_run_commands(sub) -> None:
-    """collect, plan, evaluate."""
-    c = sub.add_parser("collect", help="collect demonstrations with the demonstrator into an HDF5 dataset")
-    c.add_argument("--task", choices=TASKS, required=True)
-    c.add_argument("--episodes", type=EPISODES, required=True)
-    c.add_argument("--seed", type=SEED, default=0, help=f"0 to {MAX_SEED} (default 0)")
-    c.add_argument("--workers", type=WORKERS, default=1,
-                   help=f"worker processes, 1 to {MAX_WORKERS} (the result does not depend on it)")
-    c.add_argument("--out", required=True, help="HDF5 file; appended to, and resumed if it holds this collection")
-    c.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
-    c.set_defaults(func=cmd_collect)
-
-    p = sub.add_parser("plan", help="plan one goal from a seeded scene and append the plan to a plans file")
-    add_planner_arguments(p)
-    p.add_argument("--goal", required=True, help="'red,green,blue,yellow', 'green on red, yellow on blue', 'tallest', "
-                   "'red at 0.55,0.20; green on red' or 'clear'")
-    p.add_argument("--seed", type=SEED, default=0,
-                   help=f"the scene (unless --start or --start-state) and the sampling noise, 0 to {MAX_SEED} (default 0)")
-    p.add_argument("--start", metavar="FILE.h5:PLAN_ID",
-                   help="start where a stored plan ends (its states executed in physics), e.g. plans.h5:plan_00003")
-    p.add_argument("--start-state", metavar="FILE.npy", help="start from a resting state saved as 39 numbers")
-    p.add_argument("--out", default="plans.h5")
-    p.add_argument("--blocks", type=BLOCKS, default=None,
-                   help=f"{BLOCKS_HELP[:-1]}; a --start or --start-state must have that many)")
-    p.set_defaults(func=cmd_plan)
-
-    e = sub.add_parser("evaluate", help="score a planner on seeded episodes of a task")
-    add_planner_arguments(e)
-    e.add_argument("--task", choices=TASKS, required=True)
-    e.add_argument("--episodes", type=EPISODES, default=100)
-    e.add_argument("--seed", type=SEED, default=0, help=f"0 to {MAX_SEED} (default 0)")
-    e.add_argument("--out", required=True, help="directory for results.json and episodes.h5")
-    e.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
-    e.add_argument("--from-towers", action="store_true",
-                   help="start every episode from random towers (as the arrangement task does), whatever the task")
-    e.set_defaults(func=cmd_evaluate)
-
-
-def _add_train_command(sub) -> None:
-    """train: the whole-state Diffuser; options from TrainConfig and ModelConfig."""
-    T = TrainConfig
-    t = sub.add_parser("train", help="train the Diffuser on a demonstrations file (resumes from --out if it exists)")
-    t.add_argument("--data", required=True, help="demonstrations HDF5 file")
-    t.add_argument("--out", required=True, help="checkpoint path (full: weights, EMA, optimizer)")
-    for name in ("steps", "batch_size", "lr", "save_every", "seed", "aligned_fraction", "keyframe_fraction",
-                 "flag_weight", "flag_x0_floor", "position_x0_floor"):
-        t.add_argument("--" + name.replace("_", "-"), type=field_type(T, name), help=field_help(T, name))
-    t.add_argument("--device", choices=DEVICES, help=field_help(T, "device"))
-    for name in ("horizon", "dim"):
-        t.add_argument("--" + name, type=field_type(ModelConfig, name), help=field_help(ModelConfig, name))
-    t.add_argument("--dim-mults", type=bounded(int, 1, 64), nargs="+",
-                   help=f"channel multipliers per U-Net level (default {' '.join(map(str, ModelConfig().dim_mults))})")
-    t.add_argument("--original-unet", action="store_true",
-                   help="the original U-Net: no start embedding and no input gain (planner/model.py)")
-    t.add_argument("--init-from", help=meta(T, "init_from")["help"])
-    t.add_argument("--slim", help=meta(T, "slim")["help"])
-    t.set_defaults(func=cmd_train)
-
-
-def _add_render_command(sub) -> None:
-    """render: stored plans as a video."""
-    r = sub.add_parser("render", help="render stored plans as an MP4 or GIF (the 3-D view with the tool trail)")
-    r.add_argument("--plans", required=True, help="plans file")
-    r.add_argument("--id", nargs="+", help="plan id(s); several play side by side (default: the newest plan)")
-    r.add_argument("--out", required=True, help="FILE.mp4 or FILE.gif")
-    r.add_argument("--denoising", action="store_true", help="animate how the plan formed, step by denoising step")
-    r.add_argument("--size", type=bounded(int, 16, 4096), nargs=2, default=[480, 360], metavar=("WIDTH", "HEIGHT"))
-    r.add_argument("--speed", type=bounded(float, 0, 100, above=True), default=1.0,
-                   help="times the plan's real time (default 1)")
-    r.add_argument("--fps", type=bounded(float, 1, 120), default=15.0)
-    r.add_argument("--no-trail", action="store_true", help="leave the tool's path out")
-    r.set_defaults(func=cmd_render)
-
-
-def _add_other_training_commands(sub) -> None:
-    """train-mover and train-classifier; options from their configs."""
-    M = MoverTrainConfig
-    m = sub.add_parser("train-mover", help="train the move model (joints + gripper of one pick-and-place, "
-                       "conditioned on the move; resumes from --out if it exists)")
-    m.add_argument("--data", required=True, nargs="+",
-                   help="demonstrations HDF5 file(s) (or their extracted .segments.npz); several are trained on together")
-    m.add_argument("--out", required=True, help="checkpoint path (weights, EMA, optimizer)")
-    for name in MOVER_FIELDS:
-        if name not in ("device", "init_from"):
-            m.add_argument("--" + name.replace("_", "-"), type=field_type(M, name), help=field_help(M, name))
-    m.add_argument("--device", choices=DEVICES, help=field_help(M, "device"))
-    m.add_argument("--init-from", metavar="MOVER.pt", help=meta(M, "init_from")["help"])
-    m.add_argument("--slim", help=meta(M, "slim")["help"])
-    m.add_argument("--snapshots", type=bounded(int, 1, 10**9), nargs="*",
-                   help="also keep EMA-only half-precision copies at these steps (SLIM-stepN.pt, or beside --out)")
-    m.set_defaults(func=cmd_train_mover)
-    b = sub.add_parser("blend-mover", help="a move model between one and the model fine-tuned from it: each weight "
-                       "(1 - W) x BASE + W x TUNED")
-    b.add_argument("--base", required=True, help="the move model the other was fine-tuned from")
-    b.add_argument("--tuned", required=True, help="the fine-tuned move model")
-    b.add_argument("--weight", required=True, type=bounded(float, 0, 1), help="the tuned model's share, 0 to 1")
-    b.add_argument("--out", required=True, help="where to write the blended (EMA-only) checkpoint")
-    b.set_defaults(func=cmd_blend_mover)
-
-    C = ClassifierTrainConfig
-    k = sub.add_parser("train-classifier", help="train the stack-relation classifier (a learned guide) on demonstrations")
-    k.add_argument("--data", required=True, help="demonstrations HDF5 file")
-    k.add_argument("--out", required=True, help="classifier checkpoint path")
-    for name in CLASSIFIER_FIELDS:
-        k.add_argument("--" + name.replace("_", "-"), type=field_type(C, name), help=field_help(C, name))
-    k.set_defaults(func=cmd_train_classifier)
-
-
 TRAINING = ("train", "train-classifier", "train-mover", "blend-mover")
+COMMANDS = {"collect": cmd_collect, "plan": cmd_plan, "evaluate": cmd_evaluate, "train": cmd_train,
+            "train-classifier": cmd_train_classifier, "train-mover": cmd_train_mover, "blend-mover": cmd_blend_mover,
+            "render": cmd_render}
+# What a second Ctrl+C (or a first one where a command does not stop gracefully) leaves behind.
+INTERRUPTED = {"plan": "no plan was written", "render": "no partial video is left",
+               "blend-mover": "no partial checkpoint is left"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -557,13 +384,14 @@ def main(argv: list[str] | None = None) -> int:
 
         errors += (CheckpointError,)
     try:
-        return args.func(args)
+        return COMMANDS[args.command](args)
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", 2)
-        print("interrupted; every record already written is whole and kept", file=sys.stderr)
+        print(f"interrupted; {INTERRUPTED.get(args.command, 'every record already written is whole and kept')}",
+              file=sys.stderr)
         return 128 + signum
 
 

@@ -144,6 +144,16 @@ def _resumable(path: Path, identity: dict) -> bool:
         return all(str(f["episodes"].attrs.get(k)) == str(v) for k, v in identity.items())
 
 
+def episodes_kept(planner: Planner, task: str, seed: int, episodes: int, out_dir: str | Path,
+                  n_blocks: int = DEFAULT_BLOCKS, towers: bool = False) -> int:
+    """How many of the `episodes` an interrupted run of the same call left in `out_dir` (done again: none)."""
+    path = Path(out_dir) / PARTIAL_EPISODES
+    if not _resumable(path, _identity(planner, task, seed, n_blocks, towers)):
+        return 0
+    with open_h5(path, "r", "episodes") as f:
+        return sum(int(k) < episodes for k in f["episodes"])
+
+
 def evaluate(
     planner: Planner, task: str, episodes: int, seed: int, out_dir: str | Path,
     progress: Callable[[EvaluatedEpisode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,

@@ -142,9 +142,76 @@ def test_render_writes_gif_and_mp4_and_refuses_what_it_cannot(tmp_path):
         assert (tmp_path / name).stat().st_size > 1000 and f"of {pid} to" in r.stdout
     for args, message in [
         (["--out", str(tmp_path / "x.avi")], "must end in .mp4 or .gif"),
-        (["--out", str(tmp_path / "no" / "x.gif")], "no such folder"),
-        (["--out", str(tmp_path / "d.gif"), "--denoising"], "without its denoising steps"),
+        (["--out", str(tmp_path / "d.gif"), "--denoising"], "without its denoising steps: make it with plan"),
         (["--out", str(tmp_path / "x.gif"), "--id", "plan_99999"], "no plan 'plan_99999'"),
     ]:
         r = run("render", "--plans", str(plans), *args)
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_plan_keeps_its_denoising_steps_for_render_when_asked(tmp_path):
+    plans = tmp_path / "plans.h5"
+    r = run("plan", "--planner", "diffuser", "--goal", "red,green", "--blocks", "2", "--seed", "4", "--candidates", "2",
+            "--max-checks", "1", "--extra-segments", "0", "--keep-denoising", "--out", str(plans))
+    assert r.returncode == 0, r.stderr
+    plan = load_plan(plans, list_plans(plans)[0].id)
+    assert plan.denoising is not None and plan.denoising.shape[:2] == (1, plan.settings["steps"])
+    r = run("render", "--plans", str(plans), "--denoising", "--size", "64", "48", "--out", str(tmp_path / "d.gif"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d.gif").stat().st_size > 1000
+    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--blocks", "2", "--keep-denoising", "--out",
+            str(plans))
+    assert r.returncode == 2 and "--keep-denoising" in r.stderr and len(list_plans(plans)) == 1
+
+
+def test_every_command_creates_a_missing_out_folder_and_render_prints_only_its_result(tmp_path):
+    demos, plans, video = tmp_path / "a" / "d.h5", tmp_path / "b" / "c" / "p.h5", tmp_path / "v" / "x.gif"
+    r = run("collect", "--task", "conditional", "--blocks", "2", "--episodes", "1", "--out", str(demos))
+    assert r.returncode == 0 and demos.exists(), r.stderr
+    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--blocks", "2", "--out", str(plans))
+    assert r.returncode == 0 and plans.exists(), r.stderr
+    r = run("render", "--plans", str(plans), "--size", "64", "48", "--speed", "8", "--out", str(video))
+    assert r.returncode == 0 and video.exists(), r.stderr
+    assert r.stdout.splitlines() == [f"wrote {r.stdout.split()[1]} frames of plan_00000 to {video}"]  # no "ven = ..."
+    (tmp_path / "file").write_text("x")
+    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(tmp_path / "file" / "p.h5"))
+    assert r.returncode == 2 and "not a writable folder" in r.stderr
+
+
+def test_a_resumed_evaluation_counts_the_episodes_it_kept(tmp_path, capsys):
+    import main
+    from tasks.demonstrator import Demonstrator
+    from tasks.evaluate import evaluate
+
+    asked = iter([False, True])
+    kept = evaluate(Demonstrator(), "conditional", 2, 0, tmp_path, should_stop=lambda: next(asked), n_blocks=2)
+    assert kept["episodes"] == 1 and not kept["complete"]
+    assert main.main(["evaluate", "--planner", "demonstrator", "--task", "conditional", "--blocks", "2",
+                      "--episodes", "2", "--out", str(tmp_path)]) == 0
+    bar = capsys.readouterr().err
+    assert " 1/2 " in bar and " 2/2 " in bar and " 0/2 " not in bar
+
+
+@pytest.mark.parametrize("command, args, says", [
+    ("render", ["--plans", "p.h5", "--out", "x.gif"], "no partial video is left"),
+    ("plan", ["--goal", "red,green"], "no plan was written"),
+    ("collect", ["--task", "conditional", "--episodes", "1", "--out", "d.h5"], "every record already written"),
+])
+def test_ctrl_c_says_what_the_command_leaves(monkeypatch, capsys, command, args, says):
+    import main
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(main.COMMANDS, command, interrupted)
+    assert main.main([command, *args]) == 130
+    assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["", "   ", "red," * 300])
+def test_empty_and_too_long_goals_name_every_kind_of_goal(text):
+    from tasks.goals import GoalError, parse_goal
+
+    with pytest.raises(GoalError) as e:
+        parse_goal(text)
+    assert all(kind in str(e.value) for kind in ("tower order", "pairs", "tallest", "reference arrangement"))
