@@ -53,6 +53,10 @@ class ToolFK(torch.nn.Module):
         self.register_buffer("origin_pos", torch.tensor(np.array(trans), dtype=torch.float64))
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
+        return self.pose(q)[0]
+
+    def pose(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(..., 3) tool point and (..., 3, 3) the flange's rotation, in q's dtype."""
         dtype = q.dtype
         q = q.to(torch.float64)
         shape = q.shape[:-1]
@@ -65,4 +69,9 @@ class ToolFK(torch.nn.Module):
             zero, one = torch.zeros_like(c), torch.ones_like(c)
             rz = torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).reshape(*shape, 3, 3)
             rot = rot @ rz
-        return (pos + rot[..., :, 2] * TCP_OFFSET).to(dtype)
+        return (pos + rot[..., :, 2] * TCP_OFFSET).to(dtype), rot.to(dtype)
+
+
+def tool_yaw(rot: torch.Tensor) -> torch.Tensor:
+    """Yaw (rad) of a downward-pointing tool: the heading of the flange's x axis."""
+    return torch.atan2(rot[..., 1, 0], rot[..., 0, 0])

@@ -27,10 +27,12 @@ from planner.moves import (
 from planner.data import CondNormaliser
 from planner.masks import keyframe_channels_mask
 from planner.postprocess import carry_by_kinematics, wrap_joint1
+from planner.settle import Settler
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
 from tasks.kinematics import GRASP_GAP, PLACE_GAP
-from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, block_slices, layout_of
+from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, block_slices, layout_of, quaternion_yaw
+from tasks.scene import FLOOR
 
 
 def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.ndarray]:
@@ -46,6 +48,14 @@ def tool_targets(cond_state: np.ndarray, move: Move) -> tuple[np.ndarray, np.nda
     return grasp, release
 
 
+def block_turn(state: np.ndarray, move: Move) -> float | None:
+    """How far (rad) a floor spot with a yaw asks the block to turn from how it lies now; None
+    for a stacking or a free put-down (where any yaw will do)."""
+    if move.onto != FLOOR or move.free or move.at[2] is None:
+        return None
+    return move.at[2] - quaternion_yaw(np.asarray(state)[block_slices(move.block).orientation])
+
+
 class MoveModel:
     """A loaded move-model checkpoint that samples segments for moves."""
 
@@ -57,19 +67,21 @@ class MoveModel:
         self.cond_normaliser = CondNormaliser.from_dict(loaded.meta["cond_normaliser"])
         self.horizon = self.diffusion.model.config.horizon
         self.device = device
+        self._settler: Settler | None = None
 
     def sample(
         self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, *, steps: int,
         guide_scale: float = 0.0, cond_scale: float = 1.0, keyframes: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[int, int], None] | None = None, should_stop=None, snapshots: list | None = None,
-        guide_values: list | None = None,
+        guide_values: list | None = None, settle: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n, H, CHANNELS) canonical channels and (H, CHANNELS) mask of what was pinned.
 
         `keyframes` (q_grasp, q_release) in world joints pins the joints through the dwells (the
         IK setting); without them only the start state is pinned. `guide_values`, if given,
         receives the median candidate's ToolAt value of the predicted clean trajectory after every
-        step (a mean would follow the worst candidate, which ranking discards)."""
+        step (a mean would follow the worst candidate, which ranking discards). `settle` finishes
+        the guide's work on each candidate (planner.settle; not with keyframes, which pin the dwells)."""
         dev = self.device
         angle = frame_angle(state, move.block)
         values = np.zeros((self.horizon, CHANNELS))
@@ -97,6 +109,10 @@ class MoveModel:
             should_stop=should_stop, snapshots=snapshots, cond=cond, cond_scale=cond_scale, on_step=on_step,
         )
         out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        if settle and keyframes is None:
+            if self._settler is None:
+                self._settler = Settler()
+            out = self._settler.settle(out, guide.grasp.cpu().numpy(), guide.release.cpu().numpy(), block_turn(state, move))
         return np.where(mask, values, out), mask
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:

@@ -220,7 +220,7 @@ class DiffuserPlanner:
             channels, pinned = self.mover.sample(
                 state, move, cfg.candidates, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
                 cond_scale=cfg.cond_scale, keyframes=found[:2] if found else None, progress=call.step_progress(),
-                should_stop=call.should_stop, snapshots=snapshots, guide_values=values,
+                should_stop=call.should_stop, snapshots=snapshots, guide_values=values, settle=cfg.settle,
             )
             return self.mover.to_states(state, move, channels, self.solver.world), pinned
 
