@@ -158,7 +158,9 @@ class MoverTraining:
             base = Path(self.cfg.slim or self.out)
             half = {**slim, "ema": {k: v.half() for k, v in slim["ema"].items()}}
             save_atomic(half, base.with_name(f"{base.stem}-step{self.step}{base.suffix}"))
-        return (f"step {self.step}: loss {self.loss_avg:.4f}, held-out denoising error {slim['valid_loss']}, "
+        # The loss is sampled every 50 steps: before the first sample there is none to print.
+        loss = "loss not sampled yet" if math.isnan(self.loss_avg) else f"loss {self.loss_avg:.4f}"
+        return (f"step {self.step}: {loss}, held-out denoising error {slim['valid_loss']}, "
                 f"{time.monotonic() - self.t_start:.0f} s")
 
     def train_step(self) -> torch.Tensor:
@@ -208,6 +210,9 @@ class MoverTraining:
                         say(self.save())
         finally:
             if bar is not None:
+                if self.step < cfg.steps:  # a time budget or a stop ended it: the bar ends where training did
+                    bar.total = self.step
+                bar.update(self.step - bar.n)
                 bar.close()
         say(self.save())
         return self.out
