@@ -117,6 +117,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
                         "Diffuser's best setting; the move model needs none)")
     g.add_argument("--no-keyframes", action="store_true", help="pin only the start state (the default)")
     g.add_argument("--no-physics-check", action="store_true", help="take the top-ranked candidate unchecked")
+    g.add_argument("--no-settle", action="store_true",
+                   help="leave each sampled grasp and release where the model put them (by default they are settled "
+                        "onto the tool guide's targets: planner/settle.py)")
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", choices=DEVICES, help=field_help(S, "device"))
