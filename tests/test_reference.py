@@ -107,7 +107,13 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(t
             assert all(np.linalg.norm(start[LAYOUT.block(b).position][:2] - s.xy) >= 0.32 for b in BLOCK_NAMES)
     code = main.main(["plan", "--planner", "diffuser", "--goal", "red at 0.55,0.20", "--seed", "2", "--out",
                       str(tmp_path / "p.h5"), "--candidates", "2", "--extra-segments", "0"])
-    assert code == 0 and "red to the floor at 0.550,0.200" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert code == 0 and "red to the floor at 0.550,0.200" in out
+    from tasks.plans import load_plan
+
+    plan = load_plan(tmp_path / "p.h5", "plan_00000")
+    assert "in physics: score 100, strict success yes" in out and plan.score == 100 and plan.strict_success
+    assert plan.planner == "diffuser" and plan.segments[-1].achieved and plan.settings["candidates"] == 2
     # With the physics check, a placement draws up to --batches batches until one candidate is
     # predicted to land on its spot; without the check, one batch as the paper.
     from planner.config import PlannerSettings

@@ -14,6 +14,10 @@ def project(camera: OrbitCamera, point, width=640, height=480):
 @pytest.fixture(scope="module", params=[True, False], ids=["egl", "tiny"])
 def renderer(request):
     r = SceneRenderer(use_egl=request.param)
+    if request.param and r.backend != "egl":
+        r.close()
+        pytest.skip("EGL cannot load here (the view falls back to TinyRenderer)")
+    assert r.backend == ("egl" if request.param else "tiny")
     yield r
     r.close()
 
@@ -22,15 +26,12 @@ def test_render_shows_blocks_in_their_colours_and_picking_finds_them(renderer):
     state, camera = initial_state(0), OrbitCamera()
     img = renderer.render(state, camera)
     assert img.shape == (480, 640, 3) and img.dtype == np.uint8
-    found = 0
     for name in ("red", "green", "blue"):  # yellow sits behind the robot's base from this side
         u, v = project(camera, state[LAYOUT.block(name).position])
         pixel = img[int(v * 480), int(u * 640)].astype(float)
         colour = np.array(BLOCK_COLOURS[name][:3]) * 255
         assert np.argmax(pixel) == np.argmax(colour), (name, pixel)
         assert renderer.pick(None, camera, u, v, 640 / 480) == name
-        found += 1
-    assert found == 3
     assert renderer.pick(None, camera, 0.5, 0.01, 640 / 480) is None  # sky
 
 
