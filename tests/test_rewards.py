@@ -65,3 +65,29 @@ def test_strict_success_needs_the_tower_to_stand(state_factory):
     assert not strict_success(floating, goal)
     assert strict_success(tower(state_factory, ["red", "green", "blue", "yellow"]), Unconditional())
     assert not strict_success(tower(state_factory, ["red", "green", "blue"]), Unconditional())
+
+
+def test_strict_and_spot_thresholds_at_their_edges(state_factory):
+    """Found by benchmarks/mutation.py: no test sat at these edges."""
+    import math
+
+    from tasks.layout import BLOCK_WIDTH, LAYOUT
+    from tasks.reference import FloorSpot
+    from tasks.rewards import at_spot, strictly_on
+    from tasks.world import yaw_quaternion
+
+    half = BLOCK_WIDTH / 2  # strict: the top's centre within half a block's width of the bottom's
+    for dx, on in ((half - 0.002, True), (half + 0.002, False)):
+        s = state_factory({"red": [0.6, 0, H], "green": [0.6 + dx, 0, 3 * H]})
+        assert strictly_on(s, "green", "red") is on and loosely_on(s, "green", "red"), dx
+    for tilt, on in ((0.15, True), (0.3, False)):  # level: tilted under about 11 degrees
+        s = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, 3 * H]})
+        s[LAYOUT.block("green").orientation] = [math.sin(tilt / 2), 0, 0, math.cos(tilt / 2)]
+        assert strictly_on(s, "green", "red") is on, tilt
+    # the paper's 0.2 m is strict: exactly 0.2 m apart is not stacked
+    assert not loosely_on(state_factory({"red": [0.0, 0.6, H], "green": [0.2, 0.6, 3 * H]}), "green", "red")
+    spot = FloorSpot("red", 0.55, 0.2, 0.0)  # within 15 degrees of the spot's yaw
+    for yaw, met in ((14.5, True), (15.5, False)):
+        s = state_factory({"red": [0.55, 0.2, H]})
+        s[LAYOUT.block("red").orientation] = yaw_quaternion(math.radians(yaw))
+        assert at_spot(s, spot) is met, yaw
