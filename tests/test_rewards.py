@@ -53,6 +53,8 @@ def test_rearrangement_gives_three_over_k_per_pair(state_factory):
     assert reward(s, goal) == pytest.approx(1.5)
     s[7:] = tower(state_factory, ["red", "green"])[7:]
     assert reward(s, Arrangement((("green", "red"),))) == 3
+    both = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, 3 * H], "blue": [0, 0.6, H], "yellow": [0, 0.6, 3 * H]})
+    assert reward(both, goal) == 3  # every pair: the full reward
 
 
 def test_strict_success_needs_the_tower_to_stand(state_factory):
