@@ -48,6 +48,8 @@ def test_every_file_written_carries_its_format_tag(tmp_path):
     assert format_of(demos) == TAGS["demonstrations"]
     old = tmp_path / "old.h5"  # written before the tag existed: tagged by its next append
     shutil.copy(SAMPLE, old)
+    with h5py.File(old, "a") as f:
+        del f.attrs["format"]
     assert format_of(old) is None and read_index(old)
     append_demo(old, replace(demo, seed=7), "test")
     assert format_of(old) == TAGS["demonstrations"]
