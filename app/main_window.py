@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
             return
         panel = self.planner_panel
         settings = panel.settings()
-        self.worker = PlanWorker(panel.name, lambda: panel.diffuser(settings), self.state, goal, panel.plan_seed.value())
+        self.worker = PlanWorker(panel.name, panel.checkpoint, settings, self.state, goal, panel.plan_seed.value())
         self.worker.progress.connect(panel.show_progress)
         self.worker.done.connect(self._plan_done)
         self.worker.failed.connect(self._plan_failed)
@@ -269,8 +269,9 @@ class MainWindow(QMainWindow):
         self.planFinished.emit()
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if self.warmup is not None:
-            self.warmup.wait(60_000)
+        if self.warmup is not None:  # the worker process loads on; this thread stops waiting for it
+            self.warmup.cancel()
+            self.warmup.wait(5000)
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(5000)

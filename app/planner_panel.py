@@ -1,12 +1,10 @@
 """The planner's controls: which planner, the Diffuser's settings, Plan / Cancel and progress.
 
 Ranges and defaults come from planner.config.PlannerSettings; what the user set is remembered in
-the app's prefs. The panel also keeps the loaded Diffuser (one at a time: each holds its weights
-and two physics clients), which the warm-up thread and plan workers share.
+the app's prefs. The Diffuser itself is loaded and kept in the worker process (tasks.jobs).
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -49,8 +47,6 @@ class PlannerPanel(QGroupBox):
     def __init__(self, prefs: QSettings, checkpoint: Path) -> None:
         super().__init__("Planner")
         self.prefs, self.checkpoint = prefs, Path(checkpoint)
-        self._planners: dict[tuple, object] = {}
-        self._lock = threading.Lock()
         self.planner_choice = QComboBox()
         self.planner_choice.addItem("Diffuser", "diffuser")
         self.planner_choice.addItem("Demonstrator (TAMP)", "demonstrator")
@@ -119,26 +115,13 @@ class PlannerPanel(QGroupBox):
         return PlannerSettings(steps=self.steps.value(), candidates=self.candidates.value(),
                                guide_scale=self.guide_scale.value(), device=self.device.currentData())
 
-    def diffuser(self, settings: PlannerSettings | None = None):
-        """The Diffuser planner for `settings` (default: the panel's); any thread may call it."""
-        from planner.plan import DiffuserPlanner
-
-        settings = settings or self.settings()
-        key = ("diffuser", settings)
-        with self._lock:
-            if key not in self._planners:
-                for old in [k for k in self._planners if k[0] == "diffuser"]:
-                    self._planners.pop(old).close()
-                self._planners[key] = DiffuserPlanner(self.checkpoint, settings)
-            return self._planners[key]
-
     def start_warmup(self, say) -> WarmupWorker | None:
-        """Load the Diffuser in the background, so the first plan does not wait for it; `say`
-        shows what happens (the status bar)."""
+        """Have the worker process load the Diffuser, so the first plan does not wait for it;
+        `say` shows what happens (the status bar)."""
         if not self.diffuser_available:
             return None
         settings = self.settings()
-        warmup = WarmupWorker(lambda: self.diffuser(settings))
+        warmup = WarmupWorker(self.checkpoint, settings)
         warmup.ready.connect(lambda s: say(f"Diffuser ready (loaded in {s:.1f} s)", 5000))
         warmup.failed.connect(lambda m: say(f"Diffuser not loaded: {m}"))
         warmup.start()

@@ -1,11 +1,13 @@
-"""Long work off the GUI thread. PyTorch sampling releases Python's lock, so a QThread keeps the
-window responsive while the Diffuser denoises; physics and OMPL hold it, so the demonstrator and
-every execution run in a worker process (tasks.jobs), which the thread only waits for."""
+"""Long work off the GUI thread, and off its process: the Diffuser's planning, the demonstrator
+and every execution in physics run in the worker process (tasks.jobs), which holds the Diffuser
+loaded. The threads here only wait for its jobs, without holding Python's lock, and pass their
+progress and results on as signals."""
 from __future__ import annotations
 
 import time
 from concurrent.futures import Future
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
@@ -17,30 +19,33 @@ from tasks.stopping import Cancelled
 POLL = 0.02  # seconds between looks at a job in the worker process
 
 
-def wait_for(future: Future, should_stop: Callable[[], bool]):
-    """The job's result, waiting without holding Python's lock; Cancelled if stopped first."""
+def wait_for(future: Future, should_stop: Callable[[], bool], on_poll: Callable[[], None] = lambda: None):
+    """The job's result, waiting without holding Python's lock; Cancelled if stopped first.
+    `on_poll` runs at each look (passing progress on)."""
     while not future.done():
+        on_poll()
         if should_stop():
             future.cancel()
             raise Cancelled()
         time.sleep(POLL)
+    on_poll()
     return future.result()
 
 
 class PlanWorker(QThread):
-    """Plans `goal` from `state` with the planner `make_planner()` returns, then executes the plan
-    in physics. Emits progress(segment, segments, step, steps), then exactly one of done(plan,
-    execution result), failed(message) or cancelled()."""
+    """Plans `goal` from `state` in the worker process with `planner` ("diffuser": the Diffuser of
+    `checkpoint` with `settings`; "demonstrator"), which also executes the plan in physics. Emits
+    progress(segment, segments, step, steps), then exactly one of done(plan, execution result),
+    failed(message) or cancelled()."""
 
     progress = Signal(int, int, int, int)
     done = Signal(object, object)
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, planner: str, make_planner: Callable[[], object], state: np.ndarray, goal: Goal, seed: int) -> None:
+    def __init__(self, planner: str, checkpoint: Path, settings, state: np.ndarray, goal: Goal, seed: int) -> None:
         super().__init__()
-        self.planner = planner
-        self.make_planner = make_planner
+        self.planner, self.checkpoint, self.settings = planner, checkpoint, settings
         self.state, self.goal, self.seed = state, goal, seed
         self._stop = False
 
@@ -48,22 +53,37 @@ class PlanWorker(QThread):
         self._stop = True
 
     def run(self) -> None:
-        stop = lambda: self._stop  # noqa: E731
         try:
             if self.planner == "demonstrator":
-                plan, result = wait_for(jobs.submit(jobs.plan_with_demonstrator, self.state, self.goal, self.seed), stop)
+                job = jobs.submit(jobs.plan_with_demonstrator, self.state, self.goal, self.seed)
+                plan, result = wait_for(job, lambda: self._stop)
             else:
-                plan = self.make_planner().plan(
-                    self.state, self.goal, self.seed, progress=lambda *a: self.progress.emit(*a),
-                    should_stop=stop, keep_denoising=True,
-                )
-                result = wait_for(jobs.submit(jobs.run_execute, plan.states, self.goal, self.state), stop)
-                plan = plan.with_result(result.score, result.strict_success)
+                plan, result = self._diffuser_plan()
             self.done.emit(plan, result)
         except Cancelled:
             self.cancelled.emit()
         except Exception as e:  # shown to the user; the app stays usable
             self.failed.emit(f"{type(e).__name__}: {e}")
+
+    def _diffuser_plan(self):
+        """The Diffuser's plan and its execution; a cancel stops it at its next denoising step in
+        the worker (which is then free for the next job)."""
+        number = jobs.new_job()
+        future = jobs.submit(jobs.plan_with_diffuser, number, str(self.checkpoint), self.settings, self.state,
+                             self.goal, self.seed)
+
+        def report() -> None:
+            for seg, segs, k, steps in jobs.progress_of(number):
+                self.progress.emit(seg, segs, k, steps)
+
+        def stop() -> bool:
+            if self._stop and future.cancel():  # not started yet
+                return True
+            if self._stop:
+                jobs.cancel(number)
+            return False
+
+        return wait_for(future, stop, report)
 
 
 class ExecuteWorker(QThread):
@@ -86,26 +106,26 @@ class ExecuteWorker(QThread):
 
 
 class WarmupWorker(QThread):
-    """Loads the Diffuser and plans one small goal off the GUI thread when the window opens, and
-    starts the physics worker process, so that the user's first plan is as fast as the second."""
+    """Has the worker process load the Diffuser and plan one small goal when the window opens, so
+    that the user's first plan is as fast as the second. `cancel()` stops waiting (closing)."""
 
     ready = Signal(float)  # seconds it took
     failed = Signal(str)
 
-    def __init__(self, make_planner: Callable[[], object]) -> None:
+    def __init__(self, checkpoint: Path, settings) -> None:
         super().__init__()
-        self.make_planner = make_planner
+        self.checkpoint, self.settings = checkpoint, settings
+        self._stop = False
+
+    def cancel(self) -> None:
+        self._stop = True
 
     def run(self) -> None:
-        from tasks.goals import TowerOrder
-        from tasks.world import initial_state
-
         t0 = time.perf_counter()
         try:
-            state = initial_state(0)
-            pool = jobs.submit(jobs.run_execute, np.repeat(state[None], 2, 0), TowerOrder(("red", "green")), state)
-            self.make_planner().plan(state, TowerOrder(("red", "green")), 0)
-            pool.result()
+            wait_for(jobs.submit(jobs.warm_diffuser, str(self.checkpoint), self.settings), lambda: self._stop)
             self.ready.emit(time.perf_counter() - t0)
+        except Cancelled:
+            pass
         except Exception as e:  # the first plan will then load it and say what is wrong
             self.failed.emit(f"{type(e).__name__}: {e}")
