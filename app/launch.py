@@ -1,7 +1,8 @@
 """Starting the app: its name, where it keeps its files, and the event loop.
 
 SIGINT (Ctrl+C in the terminal) and SIGTERM (a logout, `kill`) close the window as its Quit does:
-the work in progress is cancelled, the settings are kept and no worker process is left behind.
+the work in progress is cancelled, the settings are kept and no worker process (the planning and
+physics worker, the render process) is left behind.
 """
 from __future__ import annotations
 
@@ -70,5 +71,8 @@ def run(argv: list[str] | None = None) -> int:
             window.close()
             code = 0
     finally:
+        from app.render import close_shared_renderer
+
         jobs.shutdown()
+        close_shared_renderer()
     return quitter.exit_code or code

@@ -80,7 +80,7 @@ class OrbitCamera:
         return eye, eye + direction * FAR
 
 
-_SHARED: SceneRenderer | None = None
+_SHARED = None  # app.render_service.RemoteRenderer, made on first use
 HIDDEN = [0.0, 0.0, -10.0]  # where unused ghosts and the blocks a scene lacks wait, under the floor
 
 
@@ -100,14 +100,25 @@ def padded(state: np.ndarray) -> np.ndarray:
     return out
 
 
-def shared_renderer() -> SceneRenderer:
-    """The one renderer every view in the app draws with. PyBullet's EGL plugin misdraws once a
-    third client in the process loads it (the older clients render an empty scene, even after
-    the third closes), so the main view and every compare window share this one."""
+def shared_renderer():
+    """The one renderer every view in the app draws with (app.render_service.RemoteRenderer):
+    its frames are drawn in a process of its own, off the GUI thread. One, because PyBullet's
+    EGL plugin misdraws once a third client in a process loads it (the older clients render an
+    empty scene, even after the third closes): the main view and every compare window share it."""
     global _SHARED
     if _SHARED is None:
-        _SHARED = SceneRenderer()
+        from app.render_service import RemoteRenderer
+
+        _SHARED = RemoteRenderer()
     return _SHARED
+
+
+def close_shared_renderer() -> None:
+    """End the render process (the app is closing)."""
+    global _SHARED
+    if _SHARED is not None:
+        _SHARED.close()
+        _SHARED = None
 
 
 class SceneRenderer:

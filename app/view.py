@@ -1,5 +1,8 @@
 """The embedded 3-D view: PyBullet frames drawn inside the window, orbit / pan / zoom, picking.
 
+Frames are drawn in the render process (app.render_service): a change of state, camera or size
+asks for a frame, and the view shows the newest one that came (the GUI thread only blits it).
+
 Left-drag orbits, right- or middle-drag pans, the wheel zooms; a click without a drag picks the
 block under the cursor and emits `blockClicked(name)`.
 """
@@ -10,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app.render import OrbitCamera, SceneRenderer, shared_renderer
+from app.render import OrbitCamera, shared_renderer
 
 MAX_RENDER = (640, 480)  # frames are rendered at most this size and scaled to the widget
 CLICK_SLOP = 4  # pixels a press may move and still count as a click
@@ -19,12 +22,17 @@ CLICK_SLOP = 4  # pixels a press may move and still count as a click
 class SceneView(QWidget):
     blockClicked = Signal(str)
 
-    def __init__(self, renderer: SceneRenderer | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, renderer=None, parent: QWidget | None = None) -> None:
+        """`renderer`: an app.render_service.RemoteRenderer (default: the app's one)."""
         super().__init__(parent)
         self.renderer = renderer or shared_renderer()
+        self.renderer.frameReady.connect(self._frame_came)
         self.camera = OrbitCamera()
         self.state: np.ndarray | None = None
-        self._frame: QImage | None = None
+        self._version = 0  # counts changes of state, camera and ghosts
+        self._asked: tuple | None = None  # (version, size) of the last frame asked for
+        self._frame: QImage | None = None  # the newest frame that came
+        self._frame_tag: tuple | None = None  # (version, size) it shows
         self.trail: np.ndarray | None = None  # (N, 3) tool positions drawn over the frame
         self.ghosts: list[np.ndarray] = []  # states drawn as translucent copies (renderer.add_ghosts)
         self._press: QPointF | None = None
@@ -36,31 +44,47 @@ class SceneView(QWidget):
 
     def set_state(self, state: np.ndarray) -> None:
         self.state = np.asarray(state, dtype=np.float64)
-        self._frame = None
-        self.update()
+        self._changed()
 
     def set_ghosts(self, states: list[np.ndarray]) -> None:
         self.ghosts = [np.asarray(s, dtype=np.float64) for s in states]
-        self._frame = None
-        self.update()
+        self._changed()
 
     def set_camera(self, camera: OrbitCamera) -> None:
         self.camera = camera
-        self._frame = None
-        self.update()
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
+        self.update()  # the paint asks for the frame (a hidden view asks for none)
 
     def render_size(self) -> tuple[int, int]:
         w, h = max(self.width(), 2), max(self.height(), 2)
         scale = min(1.0, MAX_RENDER[0] / w, MAX_RENDER[1] / h)
         return max(2, int(w * scale)), max(2, int(h * scale))
 
+    def _tag(self) -> tuple:
+        return self._version, self.render_size()
+
     def frame(self) -> QImage:
-        """The current frame (rendered on demand, cached until the state or camera changes)."""
-        if self._frame is None:
+        """The frame of the present state and camera, waited for if it has not come yet."""
+        if self._frame is None or self._frame_tag != self._tag():
             w, h = self.render_size()
-            rgb = np.ascontiguousarray(self.renderer.render(self.state, self.camera, w, h, self.ghosts))
-            self._frame = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            self._frame = self.renderer.render(self.state, self.camera, w, h, self.ghosts)
+            self._frame_tag = self._asked = self._tag()
         return self._frame
+
+    def _ask(self) -> None:
+        """Ask the render process for the present frame, unless asked already."""
+        tag = self._tag()
+        if tag != self._asked and tag != self._frame_tag:
+            self._asked = tag
+            self.renderer.request(id(self), tag, self.state, self.camera, *tag[1], self.ghosts)
+
+    def _frame_came(self, key, tag, image: QImage) -> None:
+        if key == id(self) and (self._frame_tag is None or tag[0] >= self._frame_tag[0]):
+            self._frame, self._frame_tag = image, tag
+            self.update()
 
     def set_trail(self, points: np.ndarray | None) -> None:
         self.trail = None if points is None else np.asarray(points, dtype=float)
@@ -74,8 +98,12 @@ class SceneView(QWidget):
         return uv * [self.width(), self.height()]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._ask()
         painter = QPainter(self)
-        painter.drawImage(self.rect(), self.frame())
+        if self._frame is not None:  # the newest frame; the next one is on its way
+            painter.drawImage(self.rect(), self._frame)
+        else:
+            painter.fillRect(self.rect(), QColor(200, 200, 200))
         pixels = self.trail_pixels()
         if len(pixels) > 1:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
