@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem, QVBoxLayout,
     QWidget,
 )
 
+from app.plan_view import tool_path
 from app.playback import PlaybackBar
 from app.render import shared_renderer
 from app.view import SceneView
 from app.widgets import ask_save_path, tame_inputs
 from tasks.layout import BLOCK_COLOURS, layout_of
-from tasks.metrics import block_heights, path_length, smoothness, tool_heights
+from tasks.metrics import block_heights, path_length, smoothness
 from tasks.plans import Plan
 from tasks.world import CONTROL_PERIOD
 
@@ -106,12 +107,29 @@ class CompareWindow(QWidget):
         """The three plots side by side (stacked, each would be a strip at 720 pixels' height)."""
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setMinimumHeight(200)
-        self.plot_items = fill_plots(self.plots, self.plans, self.renderer.world, vertical=False)
+        self._filling = fill_plots(self.plots, self.plans, vertical=False)
+        self._items = next(self._filling)
+        # The curves come one per turn of the event loop (all at once held the window ~100 ms).
+        self._fill_timer = QTimer(self)
+        self._fill_timer.timeout.connect(self._fill_step)
+        self._fill_timer.start(0)
         self.cursors = []
-        for item in self.plot_items:
+        for item in self._items:
             line = pg.InfiniteLine(0, angle=90, pen=pg.mkPen((120, 120, 120), style=pg.QtCore.Qt.PenStyle.DashLine))
             item.addItem(line)
             self.cursors.append(line)
+
+    def _fill_step(self) -> None:
+        if next(self._filling, None) is None:
+            self._fill_timer.stop()
+
+    @property
+    def plot_items(self) -> list:
+        """The three plots, with every curve (the ones still to come are drawn now)."""
+        for _ in self._filling:
+            pass
+        self._fill_timer.stop()
+        return self._items
 
     def _fit_table(self) -> None:
         """The table as tall as its rows, no taller."""
@@ -166,7 +184,8 @@ class CompareWindow(QWidget):
             # Drawn afresh at a readable size (stacked), not as the window's widget happens to be.
             page = pg.GraphicsLayoutWidget()
             page.setBackground("w")
-            fill_plots(page, self.plans, self.renderer.world, vertical=True)
+            for _ in fill_plots(page, self.plans, vertical=True):
+                pass
             page.resize(*EXPORT_SIZE)
             page.grab().save(out)
             page.deleteLater()
@@ -177,7 +196,7 @@ class CompareWindow(QWidget):
 
         out = out or ask_save_path(self, "Export data", "comparison.csv", "CSV (*.csv)")
         if out:
-            comparison_csv(self.plans, out, lambda s: tool_heights(s, self.renderer.world))
+            comparison_csv(self.plans, out, lambda s: tool_path(s)[:, 2])
             self.status.setText(f"Data saved to {out}")
 
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -198,14 +217,16 @@ class CompareWindow(QWidget):
 
 
 
-def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], world, vertical: bool) -> list:
+def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], vertical: bool):
     """Joint angles, tool height and block heights of `plans` over time, in three plots of
-    `widget` (in a column when `vertical`, else in a row); returns the plots."""
+    `widget` (in a column when `vertical`, else in a row). A generator: it yields the plots
+    first, then once after each curve (run it to the end for all of them)."""
     widget.setBackground("w")
     items = [widget.addPlot(row=i if vertical else 0, col=0 if vertical else i, title=t) for i, t in enumerate(PLOT_TITLES)]
     for item in items:
         item.addLegend(offset=(10, 1), labelTextSize="8pt", colCount=2)  # entries along the top, off the curves
         item.setLabel("bottom", "time", units="s")
+    yield items
     joints, tool, blocks = items
     named: set[str] = set()  # a block's legend entry once, whichever plan has it first
     for k, plan in enumerate(plans):
@@ -214,11 +235,13 @@ def fill_plots(widget: pg.GraphicsLayoutWidget, plans: list[Plan], world, vertic
         for j in range(7):
             # One legend entry per plan (its colour), not one per joint.
             joints.plot(t, plan.states[:, j], pen=pg.mkPen(colour, width=1), name=plan.name if j == 0 else None)
-        tool.plot(t, tool_heights(plan.states, world), pen=pg.mkPen(colour, width=2), name=plan.name)
+            yield items
+        tool.plot(t, tool_path(plan.states)[:, 2], pen=pg.mkPen(colour, width=2), name=plan.name)
+        yield items
         style = pg.QtCore.Qt.PenStyle.SolidLine if k == 0 else pg.QtCore.Qt.PenStyle.DashLine
         heights = block_heights(plan.states)
         for b, name in enumerate(layout_of(plan.states).blocks):  # each plan's own blocks
             rgb = tuple(int(255 * c) for c in BLOCK_COLOURS[name][:3])
             blocks.plot(t, heights[:, b], pen=pg.mkPen(rgb, width=2, style=style), name=None if name in named else name)
             named.add(name)
-    return items
+            yield items

@@ -80,6 +80,7 @@ class GuidePlot(pg.PlotWidget):
 
     def __init__(self) -> None:
         super().__init__(background="w")
+        self._curves: list = []  # one per segment of the plan shown
         self.setFixedWidth(WIDTH)
         self.setMinimumHeight(120)
         item = self.getPlotItem()
@@ -96,12 +97,18 @@ class GuidePlot(pg.PlotWidget):
                         "it down during denoising.")
 
     def show_plan(self, plan) -> None:
-        """Plot the plan's guide values (hidden when it has none)."""
+        """Plot the plan's guide values (none for a plan without them). The curves of the last
+        plan are given the new data (made afresh, with their legend entries, they cost the GUI
+        thread tens of milliseconds per plan)."""
         item = self.getPlotItem()
-        item.clear()
         segs = plan.segments if plan is not None else ()
-        curves = [np.sqrt(np.maximum(-np.asarray(s.guide_values), 1e-8)) * 100 for s in segs if s.guide_values]
-        for k, cm in enumerate(curves):
-            pen = pg.mkPen(SEGMENT_PENS[k % len(SEGMENT_PENS)], width=2)
-            item.plot(np.arange(1, len(cm) + 1), np.log10(cm), pen=pen, symbol="o", symbolSize=4,
-                      name=f"segment {k + 1}")
+        values = [np.sqrt(np.maximum(-np.asarray(s.guide_values), 1e-8)) * 100 for s in segs if s.guide_values]
+        while len(self._curves) > len(values):
+            item.removeItem(self._curves.pop())
+        for k, cm in enumerate(values):
+            x, y = np.arange(1, len(cm) + 1), np.log10(cm)
+            if k < len(self._curves):
+                self._curves[k].setData(x, y)
+            else:
+                pen = pg.mkPen(SEGMENT_PENS[k % len(SEGMENT_PENS)], width=2)
+                self._curves.append(item.plot(x, y, pen=pen, symbol="o", symbolSize=4, name=f"segment {k + 1}"))

@@ -3,6 +3,7 @@ exported. The file is only ever appended to or edited in place (tasks.plans); an
 is reported and left alone."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import re
@@ -126,13 +127,31 @@ class LibraryPanel(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.plans))
         for row, plan in enumerate(self.plans):
-            cells = (plan.name, str(plan.goal), str(len(layout_of(plan.states).blocks)), self.describe(plan.start),
-                     plan.planner, _short_settings(plan), f"{plan.score:.0f}",
-                     "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
-            for c, text in enumerate(cells):
-                self.table.setItem(row, c, QTableWidgetItem(text))
+            self._fill_row(row, plan)
         self.table.blockSignals(False)
         self.table.resizeColumnsToContents()
+        self._enable_buttons()
+
+    def _fill_row(self, row: int, plan: Plan) -> None:
+        cells = (plan.name, str(plan.goal), str(len(layout_of(plan.states).blocks)), self.describe(plan.start),
+                 plan.planner, _short_settings(plan), f"{plan.score:.0f}",
+                 "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
+        for c, text in enumerate(cells):
+            self.table.setItem(row, c, QTableWidgetItem(text))
+
+    def _append_row(self, pid: str) -> None:
+        """The plan just added, read alone and put last (re-reading every plan's metadata grew
+        with the library and held the window after each plan)."""
+        plan = load_plan(self.path, pid)
+        self.plans.append(replace(plan, states=plan.states[:0], denoising=None))  # its metadata, as refresh keeps
+        row = len(self.plans) - 1
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.plans))
+        self._fill_row(row, plan)
+        self.table.blockSignals(False)
+        for c in range(self.table.columnCount()):  # wide enough for the new row too
+            need = self.table.fontMetrics().horizontalAdvance(self.table.item(row, c).text()) + 16
+            self.table.setColumnWidth(c, max(need, self.table.columnWidth(c)))
         self._enable_buttons()
 
     def _enable_buttons(self) -> None:
@@ -161,7 +180,11 @@ class LibraryPanel(QWidget):
         except FileFormatError as e:
             self._say(f"Plan not saved: {e}", error=True)
             return None
-        self.refresh()
+        if plan.created and self.plans and self.plans[-1].created > plan.created:
+            self.refresh()  # not the newest (a plan put back): in its place
+        else:
+            self._say("")
+            self._append_row(pid)
         self.show_plan(pid)
         return pid
 

@@ -269,9 +269,8 @@ class MainWindow(QMainWindow):
         self.planFinished.emit()
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        if self.warmup is not None:  # the worker process loads on; this thread stops waiting for it
-            self.warmup.cancel()
-            self.warmup.wait(5000)
+        if self.warmup is not None:  # the worker process loads on; this thread stops waiting
+            self.warmup.stop()
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait(5000)

@@ -2,6 +2,7 @@
 (the denoising slider and the guide's plot)."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict
 
@@ -11,6 +12,26 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 from app.denoising import DenoisingSlider, GuidePlot, carried_by_arm
 from app.playback import PlaybackBar
 from app.view import SceneView
+
+
+@functools.cache
+def _tool_fk():
+    from planner.kinematics import ToolFK
+
+    return ToolFK()
+
+
+def tool_path(states: np.ndarray) -> np.ndarray:
+    """(T, 3) tool point positions of `states`, by the batched forward kinematics (the robot's
+    base is the world's origin): a millisecond for a plan, where one PyBullet call per state
+    held the GUI thread for tens."""
+    import torch
+
+    from tasks.layout import layout_of
+
+    states = np.asarray(states)
+    with torch.no_grad():
+        return _tool_fk()(torch.as_tensor(states[:, layout_of(states).joints], dtype=torch.float64)).numpy()
 
 
 class PlanView(QWidget):
@@ -69,14 +90,9 @@ class PlanView(QWidget):
             if not self.denoising.at_plan:
                 self._show_denoising(self.denoising.step)
 
-    def _tool_path(self, states: np.ndarray) -> np.ndarray:
-        from tasks.metrics import tool_positions
-
-        return tool_positions(states, self.view.renderer.world)
-
     def update_trail(self) -> None:
         show = self.trail_box.isChecked() and self.frames is not None and len(self.frames) > 1
-        self.view.set_trail(self._tool_path(self.frames) if show else None)
+        self.view.set_trail(tool_path(self.frames) if show else None)
 
     def _show_denoising(self, k: int) -> None:
         """Step k of the denoising of the segment under the playback cursor: its tool path as the
@@ -95,7 +111,7 @@ class PlanView(QWidget):
             return
         t = min(frame - seg * seg_len, seg_len - 1)
         self.view.set_state(carried_by_arm(states[t], snaps[seg, -1, t], self.view.renderer.world))
-        self.view.set_trail(self._tool_path(states) if self.trail_box.isChecked() else None)
+        self.view.set_trail(tool_path(states) if self.trail_box.isChecked() else None)
 
     # ------------------------------------------------------------------ prefs
     def restore(self, prefs) -> None:

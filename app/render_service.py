@@ -87,7 +87,9 @@ class RemoteRenderer(QObject):
         self._conn.send(request)
         data = self._conn.recv_bytes()
         width, height = request[2], request[3]
-        return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        # Converted here, off the GUI thread, to the format the window paints without converting.
+        return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).convertToFormat(
+            QImage.Format.Format_RGB32)
 
     def render(self, state: np.ndarray | None, camera: OrbitCamera, width: int, height: int,
                ghosts: list[np.ndarray] | None = None) -> QImage:

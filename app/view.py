@@ -34,6 +34,8 @@ class SceneView(QWidget):
         self._frame: QImage | None = None  # the newest frame that came
         self._frame_tag: tuple | None = None  # (version, size) it shows
         self.trail: np.ndarray | None = None  # (N, 3) tool positions drawn over the frame
+        self._trail_version = 0  # counts set_trail calls
+        self._trail_pixels: tuple = (None, None)  # (what they were projected for, pixels)
         self.ghosts: list[np.ndarray] = []  # states drawn as translucent copies (renderer.add_ghosts)
         self._press: QPointF | None = None
         self._last: QPointF | None = None
@@ -88,14 +90,18 @@ class SceneView(QWidget):
 
     def set_trail(self, points: np.ndarray | None) -> None:
         self.trail = None if points is None else np.asarray(points, dtype=float)
+        self._trail_version += 1
         self.update()
 
     def trail_pixels(self) -> np.ndarray:
         """(N, 2) widget coordinates of the trail's points (those in front of the camera)."""
         if self.trail is None or not len(self.trail):
             return np.zeros((0, 2))
-        uv = self.camera.project(self.trail, self.width() / max(self.height(), 1))
-        return uv * [self.width(), self.height()]
+        key = (self._trail_version, self.camera, self.width(), self.height())
+        if self._trail_pixels[0] != key:  # projected again only when the trail, camera or size change
+            uv = self.camera.project(self.trail, self.width() / max(self.height(), 1))
+            self._trail_pixels = (key, uv * [self.width(), self.height()])
+        return self._trail_pixels[1]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._ask()

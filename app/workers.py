@@ -107,7 +107,7 @@ class ExecuteWorker(QThread):
 
 class WarmupWorker(QThread):
     """Has the worker process load the Diffuser and plan one small goal when the window opens, so
-    that the user's first plan is as fast as the second. `cancel()` stops waiting (closing)."""
+    that the user's first plan is as fast as the second. `stop()` stops waiting (closing)."""
 
     ready = Signal(float)  # seconds it took
     failed = Signal(str)
@@ -117,8 +117,10 @@ class WarmupWorker(QThread):
         self.checkpoint, self.settings = checkpoint, settings
         self._stop = False
 
-    def cancel(self) -> None:
+    def stop(self) -> None:
+        """Stop waiting for the worker process (within POLL) and end."""
         self._stop = True
+        self.wait(5000)
 
     def run(self) -> None:
         t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """An hour of use: the real window driven through a user's rounds, watched for growth and freezes.
 
-    python benchmarks/app_soak.py [--minutes 60] [--report-every 5]
+    python benchmarks/app_soak.py [--minutes 60] [--report-every 5] [--why]
 
 Offscreen (no display needed), private prefs and files. Each round is what a user does: a goal
 (tower orders, a reference with a floor spot, clear, the tallest tower) planned with the Diffuser
@@ -9,15 +9,19 @@ plan plays for a few seconds; every fifth round the last two plans are compared 
 played, then closed), every seventh the last plan's chain is replayed in physics.
 A 20 ms timer on the GUI thread measures how late it fires: a frozen window shows as a long delay.
 Prints, per period: rounds, failures, the median plan seconds, the process's memory (RSS) and
-the longest GUI delay; at the end, memory growth from the first period to the last.
+the longest GUI delay; at the end, memory growth from the first period to the last. With --why,
+a watcher thread samples where the GUI thread is while its tick is overdue, and the end lists
+the places it was found most (each sample is 5 ms of a stall).
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -69,16 +73,48 @@ class Lateness:
 
     def _tick(self) -> None:
         self.worst = max(self.worst, self.clock.restart() - TICK_MS)
+        self.last = time.monotonic()
 
     def take(self) -> float:
         worst, self.worst = self.worst, 0.0
         return worst
 
 
+class Stalls(threading.Thread):
+    """Where the GUI thread is while its tick is more than STALL_MS overdue: the innermost frames
+    of this project's code on its stack, sampled every SAMPLE_S."""
+
+    STALL_MS, SAMPLE_S = 30, 0.005
+
+    def __init__(self, late: Lateness) -> None:
+        super().__init__(name="stalls", daemon=True)
+        self.late, self.seen = late, collections.Counter()
+        late.last = time.monotonic()
+
+    def run(self) -> None:
+        gui = threading.main_thread().ident
+        while True:
+            time.sleep(self.SAMPLE_S)
+            if (time.monotonic() - self.late.last) * 1000 > TICK_MS + self.STALL_MS:
+                self.seen[where(sys._current_frames().get(gui))] += 1
+
+
+def where(frame) -> str:
+    """The two innermost frames of this project's code (not this benchmark) on a stack."""
+    ours = []
+    while frame is not None and len(ours) < 2:
+        path = Path(frame.f_code.co_filename)
+        if ROOT in path.parents and "benchmarks" not in path.parts and ".venv" not in path.parts:
+            ours.append(f"{path.relative_to(ROOT)}:{frame.f_code.co_name}")
+        frame = frame.f_back
+    return " < ".join(ours) or "(Qt or a library, outside this project's code)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--report-every", type=float, default=5.0, help="minutes per printed row")
+    ap.add_argument("--why", action="store_true", help="sample where the GUI thread is when it is late")
     args = ap.parse_args()
     _qt = QApplication.instance() or QApplication(sys.argv)  # kept alive while the window exists
     from app.main_window import MainWindow
@@ -91,6 +127,9 @@ def main() -> None:
     if w.warmup is not None:
         w.warmup.wait(120_000)
     late = Lateness()
+    stalls = Stalls(late) if args.why else None
+    if stalls is not None:
+        stalls.start()
     t0 = time.monotonic()
     rows, period = [], {"rounds": 0, "failed": 0, "plan_s": [], "rss": []}
     print(f"{'minute':>6} {'rounds':>6} {'failed':>6} {'plan s (median)':>15} {'RSS MB':>8} {'longest GUI delay ms':>21}",
@@ -133,6 +172,10 @@ def main() -> None:
     if rows:
         print(f"{k} rounds in {(time.monotonic() - t0) / 60:.1f} min; RSS {rows[0][4]:.0f} MB in the first period, "
               f"{rows[-1][4]:.0f} MB in the last; longest GUI delay {max(r[5] for r in rows):.0f} ms")
+    if stalls is not None:
+        print(f"where the GUI thread was while late (samples of {Stalls.SAMPLE_S * 1000:.0f} ms):")
+        for place, n in stalls.seen.most_common(12):
+            print(f"{n:6d}  {place}")
 
 
 if __name__ == "__main__":
