@@ -101,6 +101,8 @@ class PlannerSettings:
                                default_factory=shipped_mover)
     cond_scale: float = option(1.0, "the move model's classifier-free guidance weight (1 = plain conditioning)",
                                0, 100)
+    clearance: float = option(0.0, "the move model's clearance guide: keeps the arm and the carried block above "
+                              "the other blocks while it travels (0 = off)", 0, 1e6)
     settle: bool = option(True, "after sampling, move each candidate's grasp and release onto the tool guide's "
                           "targets (and a floor spot's yaw) through forward kinematics, faded in and out")
 
@@ -111,7 +113,7 @@ class PlannerSettings:
     def paper(cls) -> PlannerSettings:
         """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
         return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
-                   extra_segments=0, smooth=0, mover=None, settle=False)
+                   extra_segments=0, smooth=0, mover=None, settle=False, clearance=0.0)
 
     @classmethod
     def whole_state(cls, **changes) -> PlannerSettings:

@@ -6,10 +6,11 @@ guides by composition: a pick-and-place segment is "block A over block B, releas
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, block_slices
+from tasks.layout import BLOCK_HEIGHT, BLOCK_WIDTH, NUM_JOINTS, PHASES, block_slices
 
 
 class Guide(nn.Module):
@@ -114,3 +115,60 @@ class ToolAt(Guide):
         g = (self.fk(q[:, self.grasp_steps]) - self.grasp).norm(dim=-1).amax(1)
         r = (self.fk(q[:, self.release_steps]) - self.release).norm(dim=-1).amax(1)
         return torch.stack([g, r], 1)
+
+
+class Sum(Guide):
+    """Several guides' values added."""
+
+    def __init__(self, *guides: Guide) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(guides)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return sum(g(x) for g in self.parts)
+
+
+# A slab seen from above, whatever its yaw: a disc of its half diagonal.
+SLAB_RADIUS = BLOCK_WIDTH / 2 ** 0.5
+LINK_RADIUS = 0.07  # the iiwa's links, roughly
+CLEARANCE_MARGIN = 0.03
+
+
+class Clearance(Guide):
+    """The arm and the carried slab pass above the other blocks: minus the summed overlap (m^2)
+    of each point (the arm's joints and tool; while carrying, the carried slab's underside) with
+    each obstacle's column, horizontal overlap times how far below the column's top (plus a
+    margin) the point is. Read in the move's canonical frame, over the transit and the carry,
+    away from the grasp and the release, where the tool must come close to blocks.
+
+    `obstacles` (M, 3): the other blocks' centres in the move's canonical frame."""
+
+    def __init__(self, obstacles, weight: float = 1.0) -> None:
+        super().__init__()
+        from planner.kinematics import ToolFK
+
+        self.fk = ToolFK()
+        self.register_buffer("obstacles", torch.as_tensor(np.asarray(obstacles).reshape(-1, 3), dtype=torch.float32))
+        self.weight = weight
+        transit_end = 1 + PHASES.transit
+        carry_start = PHASES.grasp_index + PHASES.grasp_dwell + PHASES.lift
+        self.transit = list(range(1, transit_end))
+        self.carry = list(range(carry_start, carry_start + PHASES.carry))
+
+    @staticmethod
+    def _overlap(points: torch.Tensor, obstacles: torch.Tensor, reach: float) -> torch.Tensor:
+        """(B,) summed overlap of (B, T, P, 3) points, `reach` wide, with (M, 3) columns."""
+        d = (points[..., None, :2] - obstacles[:, :2]).norm(dim=-1)  # (B, T, P, M)
+        below = obstacles[:, 2] + BLOCK_HEIGHT / 2 + CLEARANCE_MARGIN - points[..., None, 2]
+        return (torch.relu(reach + SLAB_RADIUS - d) * torch.relu(below)).sum(dim=(1, 2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(self.obstacles) == 0:
+            return torch.zeros(len(x), dtype=x.dtype, device=x.device)
+        q = x[..., :NUM_JOINTS]
+        arm = self.fk.points(q[:, self.transit + self.carry])[..., 3:, :]  # elbow to tool
+        tool = self.fk(q[:, self.carry])
+        underside = tool - torch.tensor([0.0, 0.0, BLOCK_HEIGHT], dtype=tool.dtype, device=tool.device)
+        total = self._overlap(arm, self.obstacles, LINK_RADIUS) + self._overlap(underside[:, :, None], self.obstacles,
+                                                                                SLAB_RADIUS)
+        return -self.weight * total

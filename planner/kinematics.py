@@ -57,19 +57,31 @@ class ToolFK(torch.nn.Module):
 
     def pose(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(..., 3) tool point and (..., 3, 3) the flange's rotation, in q's dtype."""
+        pos, rot, _ = self._chain(q)
+        return pos, rot
+
+    def points(self, q: torch.Tensor) -> torch.Tensor:
+        """(..., 8, 3) each joint's origin (the arm's skeleton) and the tool point, in q's dtype."""
+        pos, _, joints = self._chain(q)
+        return torch.cat([joints, pos.unsqueeze(-2)], -2)
+
+    def _chain(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         dtype = q.dtype
         q = q.to(torch.float64)
         shape = q.shape[:-1]
         rot = torch.eye(3, dtype=q.dtype, device=q.device).expand(*shape, 3, 3)
         pos = torch.zeros(*shape, 3, dtype=q.dtype, device=q.device)
+        joints = []
         for j in range(NUM_JOINTS):
             pos = pos + (rot @ self.origin_pos[j].unsqueeze(-1)).squeeze(-1)
+            joints.append(pos)
             rot = rot @ self.origin_rot[j]
             c, s = torch.cos(q[..., j]), torch.sin(q[..., j])
             zero, one = torch.zeros_like(c), torch.ones_like(c)
             rz = torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).reshape(*shape, 3, 3)
             rot = rot @ rz
-        return (pos + rot[..., :, 2] * TCP_OFFSET).to(dtype), rot.to(dtype)
+        tool = (pos + rot[..., :, 2] * TCP_OFFSET).to(dtype)
+        return tool, rot.to(dtype), torch.stack(joints, -2).to(dtype)
 
 
 def tool_yaw(rot: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 
 from planner.checkpoint import load_mover
 from planner.diffusion import Constraints
-from planner.guides import ToolAt
+from planner.guides import Clearance, Sum, ToolAt
 from planner.masks import grasp_dwell, release_dwell
 from planner.moves import (
     CHANNELS, GRIPPER, Move, frame_angle, from_canonical, move_condition, rotate_xy, to_canonical,
@@ -56,6 +56,14 @@ def block_turn(state: np.ndarray, move: Move) -> float | None:
     return move.at[2] - quaternion_yaw(np.asarray(state)[block_slices(move.block).orientation])
 
 
+def obstacles(state: np.ndarray, move: Move) -> np.ndarray:
+    """(M, 3) every block but the moved one, in the move's canonical frame."""
+    angle = frame_angle(state, move.block)
+    layout = layout_of(state)
+    return np.array([rotate_xy(np.asarray(state)[layout.block(b).position], -angle)
+                     for b in layout.blocks if b != move.block]).reshape(-1, 3)
+
+
 class MoveModel:
     """A loaded move-model checkpoint that samples segments for moves."""
 
@@ -73,7 +81,7 @@ class MoveModel:
         self, state: np.ndarray, move: Move, n: int, gen: torch.Generator, *, steps: int,
         guide_scale: float = 0.0, cond_scale: float = 1.0, keyframes: tuple[np.ndarray, np.ndarray] | None = None,
         progress: Callable[[int, int], None] | None = None, should_stop=None, snapshots: list | None = None,
-        guide_values: list | None = None, settle: bool = False,
+        guide_values: list | None = None, settle: bool = False, clearance: float = 0.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(n, H, CHANNELS) canonical channels and (H, CHANNELS) mask of what was pinned.
 
@@ -81,7 +89,8 @@ class MoveModel:
         IK setting); without them only the start state is pinned. `guide_values`, if given,
         receives the median candidate's ToolAt value of the predicted clean trajectory after every
         step (a mean would follow the worst candidate, which ranking discards). `settle` finishes
-        the guide's work on each candidate (planner.settle; not with keyframes, which pin the dwells)."""
+        the guide's work on each candidate (planner.settle; not with keyframes, which pin the dwells);
+        `clearance` weighs a guide that keeps the arm and the carried block above the other blocks."""
         dev = self.device
         angle = frame_angle(state, move.block)
         values = np.zeros((self.horizon, CHANNELS))
@@ -97,7 +106,8 @@ class MoveModel:
         normed = self.normaliser.normalise(values).astype(np.float32)
         constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
         cond = torch.as_tensor(self.cond_normaliser(move_condition(state, move)), device=dev).expand(n, -1)
-        guide = ToolAt(*tool_targets(state, move)).to(dev)
+        tool = ToolAt(*tool_targets(state, move)).to(dev)
+        guide = Sum(tool, Clearance(obstacles(state, move), clearance).to(dev)) if clearance else tool
         on_step = None
         if guide_values is not None:
             def on_step(k: int, x0: torch.Tensor) -> None:
@@ -112,7 +122,7 @@ class MoveModel:
         if settle and keyframes is None:
             if self._settler is None:
                 self._settler = Settler()
-            out = self._settler.settle(out, guide.grasp.cpu().numpy(), guide.release.cpu().numpy(), block_turn(state, move))
+            out = self._settler.settle(out, tool.grasp.cpu().numpy(), tool.release.cpu().numpy(), block_turn(state, move))
         return np.where(mask, values, out), mask
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:

@@ -221,6 +221,7 @@ class DiffuserPlanner:
                 state, move, cfg.candidates, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
                 cond_scale=cfg.cond_scale, keyframes=found[:2] if found else None, progress=call.step_progress(),
                 should_stop=call.should_stop, snapshots=snapshots, guide_values=values, settle=cfg.settle,
+                clearance=cfg.clearance,
             )
             return self.mover.to_states(state, move, channels, self.solver.world), pinned
 

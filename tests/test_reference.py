@@ -119,7 +119,9 @@ def test_sampled_references_avoid_the_start_and_the_diffuser_plans_floor_moves(t
     from planner.config import PlannerSettings
     from planner.plan import DiffuserPlanner
 
-    planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, batches=3, extra_segments=0))
+    # Unsettled and without the clearance guide, so that a candidate can miss (settling puts it on the spot).
+    planner = DiffuserPlanner(main.SHIPPED_CHECKPOINT, PlannerSettings(candidates=1, batches=3, extra_segments=0,
+                                                                       settle=False, clearance=0.0))
     goal, state = parse_goal("red at 0.55,0.20"), start_state("conditional", 2)
     # green lies near the spot and is put aside first; seed 0: red's first candidate is predicted to miss
     drawn = planner.plan(state, goal, seed=0).segments[-1].sampled
