@@ -100,14 +100,20 @@ class Stalls(threading.Thread):
 
 
 def where(frame) -> str:
-    """The two innermost frames of this project's code (not this benchmark) on a stack."""
-    ours = []
+    """The two innermost frames of this project's code (not this benchmark) on a stack; with
+    none, the innermost frame: in the event loop (Qt's own work, such as painting, or a wait for
+    Python's lock or for a CPU) or in a library."""
+    ours, innermost = [], frame
     while frame is not None and len(ours) < 2:
         path = Path(frame.f_code.co_filename)
         if ROOT in path.parents and "benchmarks" not in path.parts and ".venv" not in path.parts:
             ours.append(f"{path.relative_to(ROOT)}:{frame.f_code.co_name}")
         frame = frame.f_back
-    return " < ".join(ours) or "(Qt or a library, outside this project's code)"
+    if ours:
+        return " < ".join(ours)
+    if innermost is None:
+        return "(no Python frame)"
+    return f"(outside the project's code) {Path(innermost.f_code.co_filename).name}:{innermost.f_code.co_name}"
 
 
 def main() -> None:
