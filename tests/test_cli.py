@@ -4,10 +4,10 @@ import subprocess
 import sys
 
 import h5py
+import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from tasks.dataset import read_index
 from tasks.plans import list_plans, load_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,14 +15,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(*args):
     return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, capture_output=True, text=True)
-
-
-def test_collect_with_two_workers(tmp_path):
-    out = tmp_path / "d.h5"
-    r = run("collect", "--task", "conditional", "--episodes", "2", "--seed", "1", "--workers", "2", "--out", str(out))
-    assert r.returncode == 0, r.stderr
-    assert "wrote 2 demos" in r.stdout
-    assert [d.episode for d in read_index(out)] == [0, 1]
 
 
 def test_plan_appends_to_the_plans_file(tmp_path):
@@ -43,11 +35,10 @@ def test_plan_appends_to_the_plans_file(tmp_path):
 @pytest.mark.parametrize("goal, message", [
     ("red,magenta", "unknown block 'magenta'"),
     ("red on green, green on red", "cycle red on green on red"),
-    ("red,green,red", "'red' used twice"),
 ])
 def test_bad_goal_is_one_line_without_traceback(tmp_path, goal, message):
     r = run("plan", "--goal", goal, "--out", str(tmp_path / "p.h5"))
-    assert r.returncode != 0
+    assert r.returncode == 2
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
@@ -57,7 +48,10 @@ def test_bad_goal_is_one_line_without_traceback(tmp_path, goal, message):
 def test_evaluate_writes_results_and_episodes(tmp_path):
     r = run("evaluate", "--planner", "demonstrator", "--task", "rearrangement", "--episodes", "2", "--seed", "0", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
-    assert "score" in r.stdout and "strict success" in r.stdout
+    table = r.stdout.splitlines()
+    row = next(line for line in table if line.startswith("rearrangement"))
+    assert row.split()[:6] == ["rearrangement", "demonstrator", "4", "2", "100.0", "±"]
+    assert row.split()[7] == "100%"
     res = json.loads((tmp_path / "results.json").read_text())
     for key in ("task", "planner", "episodes", "score_mean", "score_sem", "strict_success", "plan_seconds_mean"):
         assert key in res
@@ -73,7 +67,7 @@ def test_corrupt_plans_file_is_reported_not_overwritten(tmp_path):
     out = tmp_path / "plans.h5"
     out.write_bytes(b"garbage")
     r = run("plan", "--goal", "tallest", "--out", str(out))
-    assert r.returncode != 0 and "plans.h5" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "plans.h5" in r.stderr and "Traceback" not in r.stderr
     assert out.read_bytes() == b"garbage"
 
 
@@ -82,21 +76,12 @@ def test_plan_with_the_diffuser_records_its_settings_and_time(tmp_path):
     r = run("plan", "--planner", "diffuser", "--goal", "red,green", "--seed", "4", "--candidates", "4",
             "--max-checks", "1", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "segment 1: green on red" in r.stdout
+    assert "segment 1: green on red" in r.stdout and "in physics: score 100, strict success yes" in r.stdout
     plan = list_plans(out)[0]
+    assert plan.score == 100 and plan.strict_success
     assert plan.planner == "diffuser" and plan.plan_seconds > 0
     assert plan.settings["candidates"] == 4 and plan.settings["steps"] == 10
     assert plan.segments[0].move == "green on red"
-
-
-@pytest.mark.parametrize("content, message", [(None, "no such checkpoint"), (b"junk", "not a readable checkpoint")])
-def test_unfit_checkpoint_is_one_line(tmp_path, content, message):
-    ckpt = tmp_path / "model.pt"
-    if content is not None:
-        ckpt.write_bytes(content)
-    r = run("plan", "--planner", "diffuser", "--checkpoint", str(ckpt), "--goal", "tallest", "--out", str(tmp_path / "p.h5"))
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode != 0 and len(lines) == 1 and message in lines[0]
 
 
 def test_plans_file_rename_delete_export(tmp_path):
@@ -139,7 +124,16 @@ def test_render_writes_gif_and_mp4_and_refuses_what_it_cannot(tmp_path):
     for name in ("one.gif", "one.mp4"):
         r = run("render", "--plans", str(plans), "--out", str(tmp_path / name), "--speed", "4", "--size", "160", "120")
         assert r.returncode == 0, r.stderr
-        assert (tmp_path / name).stat().st_size > 1000 and f"of {pid} to" in r.stdout
+        assert f"of {pid} to" in r.stdout
+        written = int(r.stdout.split("wrote ")[1].split()[0])
+        reader = imageio.get_reader(tmp_path / name)
+        first = reader.get_data(0)
+        assert written > 10 and first.shape[:2] == (120, 160)
+        if name.endswith(".mp4"):
+            assert reader.count_frames() == written
+        else:  # the GIF writer merges a repeated frame (the arm at rest) into a longer one
+            assert written - 5 <= len(imageio.mimread(tmp_path / name)) <= written
+        reader.close()
     for args, message in [
         (["--out", str(tmp_path / "x.avi")], "must end in .mp4 or .gif"),
         (["--out", str(tmp_path / "d.gif"), "--denoising"], "without its denoising steps: make it with plan"),
