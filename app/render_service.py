@@ -24,6 +24,8 @@ from PySide6.QtGui import QImage
 
 from app.render import OrbitCamera, SceneRenderer
 
+NICE = 5  # the render process yields the CPU to the window's own thread when they compete
+
 
 def _serve(conn, parent_pid: int, pdeathsig: bool) -> None:
     """(In the render process) draw what is asked until the app closes the pipe."""
@@ -31,6 +33,7 @@ def _serve(conn, parent_pid: int, pdeathsig: bool) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the app decides
     bind_to_parent(parent_pid, pdeathsig=pdeathsig)
+    os.nice(NICE)
     renderer = SceneRenderer()
     conn.send(renderer.backend)
     try:

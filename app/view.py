@@ -36,6 +36,7 @@ class SceneView(QWidget):
         self.trail: np.ndarray | None = None  # (N, 3) tool positions drawn over the frame
         self._trail_version = 0  # counts set_trail calls
         self._trail_pixels: tuple = (None, None)  # (what they were projected for, pixels)
+        self._trail_polygon = QPolygonF()  # the pixels as Qt draws them
         self.ghosts: list[np.ndarray] = []  # states drawn as translucent copies (renderer.add_ghosts)
         self._press: QPointF | None = None
         self._last: QPointF | None = None
@@ -101,6 +102,7 @@ class SceneView(QWidget):
         if self._trail_pixels[0] != key:  # projected again only when the trail, camera or size change
             uv = self.camera.project(self.trail, self.width() / max(self.height(), 1))
             self._trail_pixels = (key, uv * [self.width(), self.height()])
+            self._trail_polygon = QPolygonF([QPointF(x, y) for x, y in self._trail_pixels[1]])
         return self._trail_pixels[1]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -114,7 +116,7 @@ class SceneView(QWidget):
         if len(pixels) > 1:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(255, 140, 0, 220), 2))
-            painter.drawPolyline(QPolygonF([QPointF(x, y) for x, y in pixels]))
+            painter.drawPolyline(self._trail_polygon)
         painter.end()
 
     # ------------------------------------------------------------------ mouse

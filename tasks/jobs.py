@@ -29,6 +29,7 @@ _pool: ProcessPoolExecutor | None = None
 _progress: mp.Queue | None = None
 _cancelled = None
 _jobs = itertools.count(1)
+NICE = 5  # the worker yields the CPU to the app's window when the two compete (2 cores, a busy machine)
 _planners: dict = {}  # (in the worker) the loaded Diffuser, by checkpoint and settings
 
 
@@ -55,6 +56,7 @@ def _worker_init(parent_pid: int, pdeathsig: bool, progress, cancelled) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the app decides
     bind_to_parent(parent_pid, pdeathsig=pdeathsig)
     _progress, _cancelled = progress, cancelled
+    os.nice(NICE)
 
 
 def shutdown() -> None:
