@@ -15,14 +15,12 @@ from pathlib import Path
 
 import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
 from cli import (  # noqa: F401  (field_type, add_planner_arguments: used by tests and benchmarks)
-    CLASSIFIER_FIELDS, MOVER_FIELDS, PLANNERS, SETTING_FLAGS, add_planner_arguments, build_parser, field_type,
+    PLANNERS, SETTING_FLAGS, UsageError, add_planner_arguments, build_parser, check_checkpoint_target, check_out_file,
+    field_type, make_out_folder, stopped,
 )
-from planner.config import SHIPPED_CHECKPOINT, ClassifierTrainConfig, ModelConfig, MoverTrainConfig, PlannerSettings, TrainConfig  # noqa: F401,E501
+from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: F401  (tests read it here)
+from train_commands import cmd_blend_mover, cmd_train, cmd_train_classifier, cmd_train_mover
 from tasks.layout import block_names
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line."""
 
 
 def make_planner(args: argparse.Namespace):
@@ -62,21 +60,6 @@ def make_planner(args: argparse.Namespace):
     raise UsageError(f"unknown planner {name!r}; planners are {', '.join(PLANNERS)}")
 
 
-def check_out_file(path: str | Path, kind: str | None = None) -> None:
-    """Refuse, before any work, an output file that cannot be written or (`kind`) holds something
-    else. A missing folder above it is fine: make_out_folder creates it (every command does)."""
-    from tasks.h5io import check_target, check_writable_place
-
-    if kind is not None and Path(path).parent.is_dir():
-        check_target(path, kind)
-    else:
-        check_writable_place(path, Path(path).parent)
-
-
-def make_out_folder(path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
 @contextmanager
 def c_output_to_stderr():
     """Send what C libraries print (PyBullet's renderer says "ven = ...") to stderr, so that
@@ -92,28 +75,6 @@ def c_output_to_stderr():
         ctypes.CDLL(None).fflush(None)
         os.dup2(kept, 1)
         os.close(kept)
-
-
-def stopped(stop, kept: str, again: str) -> int:
-    """The one message of a command stopped by a signal; its exit code (130, 143)."""
-    print(f"stopped by {stop.name}; {kept}; {again}", file=sys.stderr)
-    return stop.exit_code
-
-
-def check_checkpoint_target(path: str | None, fmt: str | None, kind: str) -> None:
-    """Refuse, before any work, a checkpoint path that cannot be written or holds something else."""
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{p}: is a folder, not a checkpoint file")
-    from tasks.h5io import check_writable_place
-
-    check_writable_place(p, p.parent)
-    if p.exists() and fmt is not None:
-        from planner.checkpoint import read
-
-        read(p, fmt, kind)  # resumed (train, train-mover) or replaced (train-classifier): ours only
 
 
 def cmd_collect(args) -> int:
@@ -221,91 +182,6 @@ def cmd_evaluate(args) -> int:
     if results["moves_by"]:
         print("moves chosen by: " + ", ".join(f"{k} {v}" for k, v in results["moves_by"].items()))
     print(f"results: {args.out}/results.json, realised states: {args.out}/episodes.h5")
-    return 0
-
-
-MODEL_SHAPE = ("horizon", "dim", "dim_mults", "original_unet")
-
-
-def cmd_train(args) -> int:
-    from planner.checkpoint import FORMAT, read
-    from planner.train import train
-    from tasks.stopping import StopOnSignal
-
-    check_checkpoint_target(args.out, FORMAT, "Diffuser")
-    check_checkpoint_target(args.slim, None, "Diffuser")
-    fields = ("steps", "batch_size", "lr", "save_every", "seed", "device", "init_from", "slim", "aligned_fraction",
-              "keyframe_fraction", "flag_weight", "flag_x0_floor", "position_x0_floor")
-    try:
-        cfg = TrainConfig(data=args.data, out=args.out,
-                          **{k: getattr(args, k) for k in fields if getattr(args, k) is not None})
-        shape = {k: getattr(args, k) for k in ("horizon", "dim") if getattr(args, k) is not None}
-        if args.dim_mults:
-            shape["dim_mults"] = tuple(args.dim_mults)
-        if args.original_unet:
-            shape.update(start_conditioning=False, input_gain=False)
-        model = ModelConfig(**shape)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    if Path(args.out).exists() and shape:
-        stored = ModelConfig.from_dict(read(args.out)["model_config"])
-        differ = [f"{k} {getattr(stored, k)} (asked {v})" for k, v in shape.items() if getattr(stored, k) != v]
-        if differ:
-            raise UsageError(f"{args.out}: resuming a model trained with {', '.join(differ)}; leave out the shape "
-                             f"options to resume it, or give another --out for a new model")
-    with StopOnSignal() as stop:
-        out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
-    if stop.requested:
-        return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
-    print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
-    return 0
-
-
-def cmd_train_classifier(args) -> int:
-    from planner.classifier import FORMAT, train_classifier
-    from tasks.stopping import StopOnSignal
-
-    check_checkpoint_target(args.out, FORMAT, "stack-classifier")
-    cfg = ClassifierTrainConfig(data=args.data, out=args.out, **{k: getattr(args, k) for k in CLASSIFIER_FIELDS
-                                                                 if getattr(args, k) is not None})
-    with StopOnSignal() as stop:
-        figures = train_classifier(cfg, stop=stop)
-    if stop.requested:
-        return stopped(stop, f"the classifier trained for {figures['steps']} of {cfg.steps} steps is saved in "
-                       f"{args.out}", "train-classifier starts over when run again")
-    print(f"classifier: {args.out}; held-out segments with every relation right: "
-          f"{100 * figures['valid_accuracy_clean']:.1f} % clean, {100 * figures['valid_accuracy_t=250']:.1f} % at "
-          f"noise step 250, {100 * figures['valid_accuracy_t=500']:.1f} % at 500")
-    return 0
-
-
-def cmd_train_mover(args) -> int:
-    from planner.checkpoint import MOVER_FORMAT
-    from planner.train_mover import train_mover
-    from tasks.stopping import StopOnSignal
-
-    check_checkpoint_target(args.out, MOVER_FORMAT, "move-model")
-    check_checkpoint_target(args.slim, None, "move-model")
-    given = {k: getattr(args, k) for k in MOVER_FIELDS if getattr(args, k) is not None}
-    try:
-        cfg = MoverTrainConfig(data=tuple(args.data), out=args.out, slim=args.slim, snapshots=tuple(args.snapshots or ()),
-                               **given)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    with StopOnSignal() as stop:
-        out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
-    if stop.requested:
-        return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
-    print(f"move model: {out}")
-    return 0
-
-
-def cmd_blend_mover(args) -> int:
-    from planner.checkpoint import MOVER_FORMAT, blend_movers
-
-    check_checkpoint_target(args.out, MOVER_FORMAT, "move-model")
-    blend_movers(args.base, args.tuned, args.weight, args.out, command=" ".join(["python", "main.py", *sys.argv[1:]]))
-    print(f"move model: {args.out} ({1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned})")
     return 0
 
 
