@@ -112,8 +112,7 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT),
                    help="the whole-state Diffuser (default assets/diffuser.pt)")
     for flag, name in SETTING_FLAGS:
-        extra = "; 30 with --no-mover" if name == "smooth" else ""
-        g.add_argument(flag, type=field_type(S, name), help=field_help(S, name, extra))
+        g.add_argument(flag, type=field_type(S, name), help=field_help(S, name))
     g.add_argument("--keyframes", action="store_true",
                    help="also pin joints from inverse kinematics at the grasp and release (the whole-state "
                         "Diffuser's best setting; the move model needs none)")

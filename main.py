@@ -45,8 +45,6 @@ def make_planner(args: argparse.Namespace):
             settings = replace(settings, keyframes=False)
         if args.keyframes:
             settings = replace(settings, keyframes=True)
-        if args.no_mover and args.smooth is None and not args.paper:
-            settings = replace(settings, smooth=PlannerSettings.whole_state().smooth)  # that model's jumps need it
         if args.no_mover and args.guide_scale is None and not args.paper:
             settings = replace(settings, guide_scale=PlannerSettings.whole_state().guide_scale)  # the tool guide is the mover's
         if args.no_settle:

@@ -94,7 +94,8 @@ class PlannerSettings:
                                  "(0 = one segment per move, as the paper)", 0, 16)
     batches: int = option(3, "with the physics check and the move model, batches of candidates drawn at most "
                           "while none is predicted to let its block go within tolerance of its target", 1, 64)
-    smooth: int = option(0, "smoothing passes over free joint cells (the whole-state model needs 30)", 0, 1000)
+    smooth: int = option(30, "smoothing passes over the joints where they are free (the move model's grasp and release "
+                         "poses stay as settled): the executed motion as smooth as the demonstrator's", 0, 1000)
     device: str = option("cpu", "where the model runs", choices=DEVICES)
     classifier: str | None = option(None, "a stack-classifier checkpoint: its learned guide replaces PlacedOn")
     mover: str | None = option(help="the move model (train-mover) that makes each segment's motion",
