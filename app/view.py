@@ -8,6 +8,8 @@ block under the cursor and emits `blockClicked(name)`.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
@@ -17,15 +19,18 @@ from app.render import OrbitCamera, shared_renderer
 
 MAX_RENDER = (640, 480)  # frames are rendered at most this size and scaled to the widget
 CLICK_SLOP = 4  # pixels a press may move and still count as a click
+_KEYS = itertools.count()  # a key per view, for its frames (never reused, unlike id())
 
 
 class SceneView(QWidget):
     blockClicked = Signal(str)
+    frameArrived = Signal()  # a frame came from the render process and is shown
 
     def __init__(self, renderer=None, parent: QWidget | None = None) -> None:
         """`renderer`: an app.render_service.RemoteRenderer (default: the app's one)."""
         super().__init__(parent)
         self.renderer = renderer or shared_renderer()
+        self._key = next(_KEYS)
         self.renderer.frameReady.connect(self._frame_came)
         self.camera = OrbitCamera()
         self.state: np.ndarray | None = None
@@ -82,12 +87,13 @@ class SceneView(QWidget):
         tag = self._tag()
         if tag != self._asked and tag != self._frame_tag:
             self._asked = tag
-            self.renderer.request(id(self), tag, self.state, self.camera, *tag[1], self.ghosts)
+            self.renderer.request(self._key, tag, self.state, self.camera, *tag[1], self.ghosts)
 
     def _frame_came(self, key, tag, image: QImage) -> None:
-        if key == id(self) and (self._frame_tag is None or tag[0] >= self._frame_tag[0]):
+        if key == self._key and (self._frame_tag is None or tag[0] >= self._frame_tag[0]):
             self._frame, self._frame_tag = image, tag
             self.update()
+            self.frameArrived.emit()
 
     def set_trail(self, points: np.ndarray | None) -> None:
         self.trail = None if points is None else np.asarray(points, dtype=float)
