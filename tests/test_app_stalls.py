@@ -14,8 +14,8 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
 
 TICK_MS = 20
-# Measured on 2 cores beside a busy process (load 6): 30 to 60 ms; the window planned and drew
-# in its own process before this, 300 to 700 ms (benchmarks/app_soak.py).
+# Measured on 2 busy cores (load 2 to 6): 36 ms while planning, 7 to 10 ms while playing; when
+# the window planned and drew in its own process, app_soak's periods reached 337 to 724 ms.
 LONGEST_MS = 150
 
 
@@ -74,7 +74,7 @@ def test_a_diffuser_plan_and_its_playback_never_hold_the_gui_thread(window, qtbo
     qtbot.wait(3000)
     playing_ms = late.worst
     print(f"longest GUI delay: planning {planning_ms} ms, playing {playing_ms} ms; {len(shown)} frames in 3 s")
-    assert len(shown) >= 10, len(shown)  # a frame per ~30 ms or faster on an idle machine
+    assert len(shown) >= 10, len(shown)  # measured: 35 to 39 on the busy machine
     assert planning_ms < LONGEST_MS and playing_ms < LONGEST_MS, (planning_ms, playing_ms)
 
 
