@@ -2,11 +2,15 @@
 
 The app's 3-D view shows these frames inside its own window (never PyBullet's GUI window).
 PyBullet's EGL plugin renders with OpenGL without a display; where it cannot load, the CPU
-TinyRenderer is the fallback. Picking casts a ray from the camera through a pixel.
+TinyRenderer is the fallback. Picking casts a ray from the camera through a pixel. The app's views
+draw through the render process `serve_frames` runs (app.render_service), never in the window's
+own process.
 """
 from __future__ import annotations
 
 import math
+import os
+import signal
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
@@ -17,6 +21,7 @@ from tasks.layout import BLOCK_COLOURS, BLOCK_HALF_EXTENTS, MAX_BLOCKS, PALETTE,
 from tasks.world import World
 
 NEAR, FAR = 0.05, 20.0
+NICE = 5  # the render process yields the CPU to the window's own thread when they compete
 
 
 @dataclass(frozen=True)
@@ -198,3 +203,24 @@ class SceneRenderer:
         start, end = camera.ray(u, v, aspect)
         hit = p.rayTest(start.tolist(), end.tolist(), physicsClientId=self.world.client)[0]
         return self._names.get(hit[0])
+
+
+def serve_frames(conn, parent_pid: int, pdeathsig: bool) -> None:
+    """(In the app's render process, app.render_service) draw the frames asked for on `conn`,
+    (state, camera, width, height, ghosts) -> RGB bytes, until the app closes the pipe."""
+    from tasks.lifeline import bind_to_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the app decides
+    bind_to_parent(parent_pid, pdeathsig=pdeathsig)
+    os.nice(NICE)
+    renderer = SceneRenderer()
+    conn.send(renderer.backend)
+    try:
+        while True:
+            state, camera, width, height, ghosts = conn.recv()
+            rgb = renderer.render(state, camera, width, height, ghosts)
+            conn.send_bytes(np.ascontiguousarray(rgb).tobytes())
+    except (EOFError, OSError):
+        pass
+    finally:
+        renderer.close()

@@ -15,36 +15,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from app.render import OrbitCamera, SceneRenderer
-
-NICE = 5  # the render process yields the CPU to the window's own thread when they compete
-
-
-def _serve(conn, parent_pid: int, pdeathsig: bool) -> None:
-    """(In the render process) draw what is asked until the app closes the pipe."""
-    from tasks.lifeline import bind_to_parent
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal: the app decides
-    bind_to_parent(parent_pid, pdeathsig=pdeathsig)
-    os.nice(NICE)
-    renderer = SceneRenderer()
-    conn.send(renderer.backend)
-    try:
-        while True:
-            state, camera, width, height, ghosts = conn.recv()
-            rgb = renderer.render(state, camera, width, height, ghosts)
-            conn.send_bytes(np.ascontiguousarray(rgb).tobytes())
-    except (EOFError, OSError):
-        pass
-    finally:
-        renderer.close()
+from app.render import OrbitCamera, SceneRenderer, serve_frames
 
 
 class RemoteRenderer(QObject):
@@ -62,7 +39,7 @@ class RemoteRenderer(QObject):
         # The parent-death signal follows the thread that starts the child: asked for only from
         # the main thread, which lives as long as the app (the watcher covers the other case).
         main = threading.current_thread() is threading.main_thread()
-        self.process = ctx.Process(target=_serve, args=(child, os.getpid(), main), name="renderer", daemon=True)
+        self.process = ctx.Process(target=serve_frames, args=(child, os.getpid(), main), name="renderer", daemon=True)
         self.process.start()
         child.close()
         self._backend: str | None = None
