@@ -10,20 +10,11 @@ import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy be
 import torch
 
 from planner.checkpoint import CheckpointError
-from planner.config import SHIPPED_CHECKPOINT, DiffusionConfig, ModelConfig
-from planner.diffusion import GaussianDiffusion
-from planner.model import TemporalUnet
+from planner.config import SHIPPED_CHECKPOINT
 from tasks.dataset import load_states, read_index
 from tasks.layout import LAYOUT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
-TINY = ModelConfig(horizon=128, dim=8, dim_mults=(1, 2))
-
-
-def tiny_diffusion(n=20):
-    torch.manual_seed(0)
-    return GaussianDiffusion(TemporalUnet(TINY), DiffusionConfig(n_timesteps=n))
+from tests.model_helpers import ROOT, SAMPLE
 
 SHIPPED = str(SHIPPED_CHECKPOINT)
 

@@ -18,14 +18,7 @@ from planner.model import TemporalUnet
 from tasks.dataset import load_states
 from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE = os.path.join(ROOT, "assets", "sample_demos.h5")
-TINY = ModelConfig(horizon=128, dim=8, dim_mults=(1, 2))
-
-
-def tiny_diffusion(n=20):
-    torch.manual_seed(0)
-    return GaussianDiffusion(TemporalUnet(TINY), DiffusionConfig(n_timesteps=n))
+from tests.model_helpers import ROOT, SAMPLE, tiny_diffusion
 
 
 def test_model_keeps_the_trajectory_shape():
