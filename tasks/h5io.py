@@ -135,8 +135,9 @@ def open_h5(path: str | os.PathLike, mode: str, kind: str) -> Iterator[h5py.File
         if mode == "r":
             raise FileFormatError(f"{path}: {kind} file damaged or not in this program's layout "
                                   f"({type(e).__name__}: {_short(e)})") from None
-        raise FileFormatError(f"{path}: could not write the {kind} record ({type(e).__name__}: {_short(e)}); "
-                              f"the records already in it are kept") from None
+        raise FileFormatError(f"{path}: could not write the {kind} record: the file is damaged or not in this "
+                              f"program's layout ({type(e).__name__}: {_short(e)}); the records already in it are "
+                              f"kept") from None
     finally:
         f.close()
 

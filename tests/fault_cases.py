@@ -88,10 +88,9 @@ CASES = [
          "{d}/new.pt", "--steps", "1"), "state layout differs", watch=("wrong_layout.h5",)),
     Case("train --data internally corrupt", ("train", "--data", "{d}/corrupt.h5", "--out", "{d}/new.pt", "--steps",
          "1"), "demonstrations file damaged", watch=("corrupt.h5",)),
-    # With the re-collected sample the damage is met inside the append, which calls it a record it
-    # could not write (the file is still left untouched): the name and the exit code are what hold.
+    # The damage is met inside the append: the record is not written and the file is left untouched.
     Case("collect --out internally corrupt", ("collect", "--task", "conditional", "--episodes", "1", "--out",
-         "{d}/corrupt.h5"), "corrupt.h5: ", watch=("corrupt.h5",)),
+         "{d}/corrupt.h5"), "the file is damaged or not in this program's layout", watch=("corrupt.h5",)),
     Case("collect --out truncated", ("collect", "--task", "conditional", "--episodes", "1", "--out",
          "{d}/truncated.h5"), "cannot open demonstrations file", watch=("truncated.h5",)),
     Case("collect with a negative seed", ("collect", "--task", "conditional", "--episodes", "1", "--seed", "-1",
