@@ -9,6 +9,7 @@ from dataclasses import asdict
 import numpy as np
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
+from app.constraints_panel import ConstraintsPanel
 from app.denoising import DenoisingSlider, GuidePlot, carried_by_arm
 from app.playback import PlaybackBar
 from app.view import SceneView
@@ -48,6 +49,7 @@ class PlanView(QWidget):
         self.denoising = DenoisingSlider()
         self.denoising.stepChanged.connect(self._show_denoising)
         self.guide_plot = GuidePlot()
+        self.constraints = ConstraintsPanel()  # the window docks it
         self.frames: np.ndarray | None = None
         self.snapshots: np.ndarray | None = None  # (segments, steps, H, dim) of the shown plan
         layout = QVBoxLayout(self)
@@ -68,6 +70,7 @@ class PlanView(QWidget):
         """A still scene: no frames to play, no trail."""
         self.frames, self.snapshots = None, None
         self.playback.set_length(0)
+        self.constraints.show_plan(None)
         self.view.set_state(state)
         self.view.set_trail(None)
 
@@ -80,6 +83,7 @@ class PlanView(QWidget):
         self._show_frame(0)
         self.update_trail()
         self.guide_plot.show_plan(plan)
+        self.constraints.show_plan(plan)
         self.denoising.set_steps(None if self.snapshots is None else self.snapshots.shape[1])
         if play:
             self.playback.set_playing(True)

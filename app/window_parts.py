@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from app.widgets import last_folder, scrolling, side_panel
 
@@ -33,14 +33,16 @@ def central(w) -> QWidget:
 def add_docks(w) -> None:
     docks = []
     for title, name, widget in (("Plan library", "library", w.library),
-                                ("Demonstrations", "demonstrations", w.collector)):
+                                ("Demonstrations", "demonstrations", w.collector),
+                                ("Constraints and guides", "constraints", w.viewer.constraints)):
         dock = QDockWidget(title, w)
         dock.setObjectName(name)  # saveState() restores docks by name
-        dock.setWidget(scrolling(widget))
+        dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrolling(widget))  # a tree scrolls itself
         w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         docks.append(dock)
-    w.library_dock = docks[0]
-    w.tabifyDockWidget(*docks)
+    w.library_dock, w.constraints_dock = docks[0], docks[2]
+    for other in docks[1:]:
+        w.tabifyDockWidget(docks[0], other)
     w.library_dock.raise_()
 
 
