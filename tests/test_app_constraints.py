@@ -99,3 +99,16 @@ def test_the_panel_says_the_demonstrators_plan_has_no_constraints(window, qtbot)
     plan_goal(window, qtbot, "red,green")
     [(section, kind, text)] = window.viewer.constraints.rows()
     assert (section, kind) == (PLAN, "Constraints") and "the demonstrator is the task-and-motion planner" in text
+
+
+def test_describe_a_whole_state_plan():
+    seg = SegmentReport("green on red", Proposal.GOAL, "diffuser", True, 0.4, 0, 1, True, sampled=16)
+    plan = Plan(np.zeros((128, layout_for(4).dim)), TowerOrder(("red", "green")), "diffuser",
+                asdict(PlannerSettings.whole_state(guide_scale=5.0)), segments=(seg,))
+    rows = kinds(describe(plan), "Segment 1: green on red")
+    assert rows["Model"][0].startswith("the whole-state Diffuser")
+    assert rows["Pinned"][1].endswith("the held flags, the other blocks' poses, the moved block's before and after")
+    assert rows["Conditioning"] == ["none beyond the pinned states (the whole-state model sees no move)"]
+    assert rows["Guide"] == ["PlacedOn(green on red) ×5"]
+    assert rows["Post-processing"] == ["30 smoothing passes over the free joints (the start and the grasp and release "
+                                       "dwells kept)"]
