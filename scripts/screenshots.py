@@ -30,6 +30,17 @@ def wait(ms: int) -> None:
     loop.exec()
 
 
+def fresh(window) -> None:
+    """Wait until every 3-D view in `window` shows the frame of its present state (frames come
+    from the render process, so a grab right after a change could show the one before)."""
+    from app.view import SceneView
+
+    for view in window.findChildren(SceneView):
+        view.frame()
+        view.update()
+    wait(200)
+
+
 def plan_and_wait(window) -> None:
     """Press Plan and return when the plan is shown (or planning ended otherwise)."""
     loop = QEventLoop()
@@ -42,7 +53,7 @@ def plan_and_wait(window) -> None:
 def show_last_frame(window) -> None:
     window.playback.set_playing(False)
     window.playback.set_frame(len(window.viewer.frames) - 1)
-    wait(200)
+    fresh(window)
 
 
 def main() -> None:
@@ -90,7 +101,7 @@ def the_series(w, out: Path) -> None:
     editor.mode.setCurrentText("Arrangement")
     editor.topdown.drop("green", editor.topdown.centre("red"))
     editor.topdown.drop("yellow", editor.topdown.centre("blue"))
-    wait(200)
+    fresh(w)
     w.grab().save(str(out / "goal-arrangement.png"))
     editor.set_text("tallest")
     wait(100)
@@ -101,7 +112,7 @@ def the_series(w, out: Path) -> None:
     plan_and_wait(w)
     w.playback.set_playing(False)
     w.playback.set_frame(int(len(w.viewer.frames) * 0.55))
-    wait(200)
+    fresh(w)
     w.grab().save(str(out / "main-window-1280x720.png"))
     w.resize(1920, 1080)
     wait(300)
@@ -110,7 +121,7 @@ def the_series(w, out: Path) -> None:
     wait(300)
     w.playback.set_frame(128 + 80)  # second segment, carrying
     w.denoising.slider.setValue(3)  # the plan as it was four denoising steps in
-    wait(200)
+    fresh(w)
     w.grab().save(str(out / "denoising.png"))
     w.denoising.slider.setValue(w.denoising.slider.maximum())
     w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("demonstrator"))
@@ -121,10 +132,10 @@ def the_series(w, out: Path) -> None:
     compare.resize(1280, 720)  # a laptop screen: the plots stay readable
     wait(300)
     compare.playback.set_frame(200)
-    wait(200)
+    fresh(compare)
     compare.grab().save(str(out / "compare.png"))
     compare.overlay_box.setChecked(True)
-    wait(200)
+    fresh(compare)
     compare.grab().save(str(out / "compare-overlay.png"))
     w.planner_panel.planner_choice.setCurrentIndex(w.planner_panel.planner_choice.findData("diffuser"))
     editor.set_text("tallest")  # the Diffuser chooses the moves itself
