@@ -166,6 +166,16 @@ CASES = [
     Case("train stopped by SIGTERM", ("train", "--data", "{d}/demos.h5", "--out", "{d}/small.pt", "--steps", "100000",
          "--dim", "8", "--dim-mults", "1", "2", "--save-every", "100000"), "stopped by SIGTERM; checkpoint saved", 143,
          send=(signal.SIGTERM, 2.0)),
+    Case("collect stopped by Ctrl+C", ("collect", "--task", "conditional", "--episodes", "40", "--seed", "6", "--out",
+         "{d}/new_demos.h5"), "stopped by SIGINT (Ctrl+C)", 130, send=(signal.SIGINT, 3.0)),
+    Case("evaluate stopped by SIGTERM", ("evaluate", "--planner", "demonstrator", "--task", "conditional", "--episodes",
+         "40", "--out", "{d}/eval_term"), "stopped by SIGTERM", 143, send=(signal.SIGTERM, 3.0)),
+    Case("train-mover stopped by Ctrl+C", ("train-mover", "--data", "{d}/demos.h5", "--out", "{d}/mover.pt", "--steps",
+         "100000", "--save-every", "100000"), "stopped by SIGINT (Ctrl+C); checkpoint saved in", 130,
+         watch=("demos.h5",), send=(signal.SIGINT, 2.0)),
+    Case("train-classifier stopped by SIGTERM", ("train-classifier", "--data", "{d}/demos.h5", "--out",
+         "{d}/classifier.pt", "--steps", "100000"), "stopped by SIGTERM", 143, watch=("demos.h5",),
+         send=(signal.SIGTERM, 2.0)),
 ]
 
 

@@ -227,3 +227,29 @@ def test_plan_refuses_its_output_before_planning(tmp_path, capsys):
     code = main.main(["plan", "--goal", "red,green", "--out", str(SAMPLE)])
     assert code == 2 and "not a plans file" in capsys.readouterr().err
     assert time.perf_counter() - t0 < 5
+
+
+# Each command's own signal and exit code, beyond the cases the tests above follow in detail.
+PLAIN_STOPS = [c for c in SIGNALLED if c.name in (
+    "collect stopped by Ctrl+C", "evaluate stopped by SIGTERM", "train-mover stopped by Ctrl+C",
+    "train-classifier stopped by SIGTERM")]
+
+
+@pytest.mark.parametrize("case", PLAIN_STOPS, ids=[c.name for c in PLAIN_STOPS])
+def test_a_signal_stops_each_command_with_its_exit_code_and_keeps_what_it_saved(case, tmp_path):
+    make_files(tmp_path)
+    before = {name: digest(tmp_path / name) for name in case.watch}
+    code, err, _, _ = _run_and_signal(case, tmp_path)
+    assert code == case.code and case.message in err.strip().splitlines()[-1], err[-2000:]
+    assert "Traceback" not in err
+    assert {name: digest(tmp_path / name) for name in case.watch} == before
+    out = tmp_path / case.argv[case.argv.index("--out") + 1].replace("{d}/", "")
+    if case.argv[0] in ("train-mover", "train-classifier"):
+        assert out.is_file()  # the checkpoint of the steps done is saved
+    if case.argv[0] == "collect":  # the demos written before the signal are whole: the file opens and lists them
+        from tasks.dataset import load_states
+
+        demos = load_states(out)
+        assert demos and all(len(s) % 128 == 0 and np.isfinite(s).all() for s in demos.values())
+    if case.argv[0] == "evaluate":
+        assert json.loads((out / "results.interrupted.json").read_text())["episodes"] >= 1
