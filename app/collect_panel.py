@@ -85,6 +85,16 @@ class CollectPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        for widget, tip in (
+            (self.task, "The task whose goals the demonstrator is given (as `collect --task`)"),
+            (self.episodes, "How many demonstrations to collect"),
+            (self.seed, "The collection's seed: the same seed gives the same scenes (the training stream)"),
+            (self.workers, "Worker processes that plan at once; the file is the same with any number"),
+            (self.use_editor_goal, "Give every episode the goal in the editor instead of the task's random goals"),
+            (self.collect_button, "Collect with the demonstrator into the demonstrations file (appended, resumable)"),
+            (self.cancel_button, "Stop the collection; every demonstration already written is kept"),
+        ):
+            widget.setToolTip(tip)
         self.progress = QProgressBar()
         self.status = QLabel()
         self.status.setWordWrap(True)

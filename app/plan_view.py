@@ -45,6 +45,7 @@ class PlanView(QWidget):
         self.playback.frameChanged.connect(self._show_frame)
         self.trail_box = QCheckBox("Tool trail")
         self.trail_box.setChecked(True)
+        self.trail_box.setToolTip("Draw the path the tool takes through the plan in the 3-D view")
         self.trail_box.toggled.connect(lambda _: self.update_trail())
         self.denoising = DenoisingSlider()
         self.denoising.stepChanged.connect(self._show_denoising)

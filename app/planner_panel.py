@@ -73,6 +73,7 @@ class PlannerPanel(QGroupBox):
         self.plan_button.clicked.connect(self.planClicked)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip("Stop the plan under way (it stops at its next denoising step; nothing is kept)")
         self.cancel_button.clicked.connect(self.cancelClicked)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)  # the label below says what is going on
