@@ -146,6 +146,8 @@ def test_6_a_plan_is_kept_as_a_demonstration_once_and_only_when_it_has_moves(win
 
     planned(window, made_plan(1))
     assert not window.keep_button.isEnabled()  # one state: nothing to learn from
+    planned(window, made_plan(), strict=False)
+    assert not window.keep_button.isEnabled()  # no strict success: not a demonstration
     planned(window, made_plan())
     assert window.keep_button.isEnabled()
     qtbot.mouseClick(window.keep_button, Qt.MouseButton.LeftButton)
