@@ -173,6 +173,8 @@ CASES = [
     Case("train-mover stopped by Ctrl+C", ("train-mover", "--data", "{d}/demos.h5", "--out", "{d}/mover.pt", "--steps",
          "100000", "--save-every", "100000"), "stopped by SIGINT (Ctrl+C); checkpoint saved in", 130,
          watch=("demos.h5",), send=(signal.SIGINT, 2.0)),
+    Case("render stopped by Ctrl+C", ("render", "--plans", "{d}/plans.h5", "--out", "{d}/video.mp4", "--speed", "1",
+         "--size", "640", "480"), "no partial video is left", 130, watch=("plans.h5",), send=(signal.SIGINT, 1.0)),
     Case("train-classifier stopped by SIGTERM", ("train-classifier", "--data", "{d}/demos.h5", "--out",
          "{d}/classifier.pt", "--steps", "100000"), "stopped by SIGTERM", 143, watch=("demos.h5",),
          send=(signal.SIGTERM, 2.0)),

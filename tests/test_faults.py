@@ -232,7 +232,7 @@ def test_plan_refuses_its_output_before_planning(tmp_path, capsys):
 # Each command's own signal and exit code, beyond the cases the tests above follow in detail.
 PLAIN_STOPS = [c for c in SIGNALLED if c.name in (
     "collect stopped by Ctrl+C", "evaluate stopped by SIGTERM", "train-mover stopped by Ctrl+C",
-    "train-classifier stopped by SIGTERM")]
+    "train-classifier stopped by SIGTERM", "render stopped by Ctrl+C")]
 
 
 @pytest.mark.parametrize("case", PLAIN_STOPS, ids=[c.name for c in PLAIN_STOPS])
@@ -251,5 +251,7 @@ def test_a_signal_stops_each_command_with_its_exit_code_and_keeps_what_it_saved(
 
         demos = load_states(out)
         assert demos and all(len(s) % 128 == 0 and np.isfinite(s).all() for s in demos.values())
+    if case.argv[0] == "render":
+        assert not out.exists() and not list(out.parent.glob("*.mp4*"))  # no partial video, no temporary file
     if case.argv[0] == "evaluate":
         assert json.loads((out / "results.interrupted.json").read_text())["episodes"] >= 1
