@@ -5,31 +5,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStyle  # noqa: E402
 
 from app.goal_editor import MODES  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
+from tests.app_helpers import library_window  # noqa: E402
 from app.render import OrbitCamera  # noqa: E402
-from tasks.goals import parse_goal  # noqa: E402
 from tasks.layout import BLOCK_NAMES, LAYOUT  # noqa: E402
-from tasks.plans import Plan, append_plan  # noqa: E402
 from tasks.world import initial_state  # noqa: E402
-
-
-def library_window(qtbot, tmp_path, n: int) -> MainWindow:
-    plans = tmp_path / "plans.h5"
-    for k in range(n):
-        append_plan(plans, Plan(np.repeat(initial_state(k)[None], 3, 0), parse_goal("red,green"), "demonstrator",
-                                name=f"p{k}", created=f"2026-01-01T00:00:{k:02d}"))
-    w = MainWindow(prefs=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), plans_file=plans,
-                   dataset_file=tmp_path / "demos.h5")
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def test_plan_is_in_sight_at_1280_by_720_in_every_goal_mode(window, qtbot):

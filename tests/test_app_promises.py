@@ -4,31 +4,18 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar,
 )
 
-from app.main_window import MainWindow  # noqa: E402
-from tasks.goals import parse_goal  # noqa: E402
-from tasks.plans import Plan, append_plan  # noqa: E402
-from tasks.world import initial_state  # noqa: E402
+from tests.app_helpers import library_window  # noqa: E402
 
 CONTROLS = (QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit)
 
 
-def make_window(qtbot, tmp_path) -> MainWindow:
-    plans = tmp_path / "plans.h5"
-    states = np.repeat(initial_state(0)[None], 40, 0)
-    append_plan(plans, Plan(states, parse_goal("red,green"), "demonstrator", name="p0"))
-    w = MainWindow(prefs=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), plans_file=plans,
-                   dataset_file=tmp_path / "demos.h5")
-    qtbot.addWidget(w)
-    w.resize(1280, 720)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def make_window(qtbot, tmp_path):
+    return library_window(qtbot, tmp_path, 1, states=40)
 
 
 def test_every_visible_control_has_a_tooltip(qtbot, tmp_path):
