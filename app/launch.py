@@ -6,8 +6,11 @@ physics worker, the render process) is left behind.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -73,6 +76,20 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         from app.render import close_shared_renderer
 
+        # The settings are saved when the window closes; what is left is ending processes. Should
+        # any of that (or Python's own joins at exit) hang, the app still ends: a closing app
+        # that stays is worse than one that ends a stuck child (tasks.lifeline ends the rest).
+        threading.Thread(target=_exit_after, args=(EXIT_DEADLINE, quitter.exit_code or 0), daemon=True).start()
         jobs.shutdown()
         close_shared_renderer()
     return quitter.exit_code or code
+
+
+EXIT_DEADLINE = 20.0  # seconds from the window's close to a forced end of the process
+
+
+def _exit_after(seconds: float, code: int) -> None:
+    time.sleep(seconds)
+    sys.stderr.write(f"the app did not end {seconds:.0f} s after its window closed; ending it now\n")
+    sys.stderr.flush()
+    os._exit(code or 1)

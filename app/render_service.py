@@ -23,6 +23,8 @@ from PySide6.QtGui import QImage
 
 from app.render import OrbitCamera, SceneRenderer, serve_frames
 
+CLOSE_WAIT = 2.0  # seconds the closing app waits for the render process at each step
+
 
 class RemoteRenderer(QObject):
     """What the app's views draw with: `request` a frame (it comes as frameReady(key, tag,
@@ -113,9 +115,18 @@ class RemoteRenderer(QObject):
         with self._wake:
             self._closed = True
             self._wake.notify()
-        with self._io:  # after the frame being drawn, if any
+        # After the frame being drawn, if any; a render process that does not answer (still starting
+        # on a loaded machine, or stuck) is ended rather than waited for.
+        drawn = self._io.acquire(timeout=CLOSE_WAIT)
+        if not drawn:
+            self.process.terminate()
+        try:
             self._conn.close()
-        self.process.join(2)
+        finally:
+            if drawn:
+                self._io.release()
+        self.process.join(CLOSE_WAIT)
         if self.process.is_alive():
             self.process.terminate()
+            self.process.join(CLOSE_WAIT)
         self.local.close()
