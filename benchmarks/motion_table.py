@@ -35,7 +35,7 @@ def per_episode(folder: Path) -> dict[int, tuple[float, float]]:
 
 
 def main(folders: list[str]) -> None:
-    rows, first = [], {}
+    first = {}
     print(f"{'planner':<13}{'task':<15}{'blocks':>6}{'episodes':>9}{'score':>8}{'strict':>8}"
           f"{'smoothness':>12}{'path rad':>10}{'x smooth':>10}{'x path':>8}  folder")
     for d in map(Path, folders):
@@ -52,7 +52,6 @@ def main(folders: list[str]) -> None:
                 ratio_p = f"{np.median([m[k][1] / first[key][k][1] for k in common]):.2f}"
         else:
             first[key] = m
-        rows.append(r)
         print(f"{r['planner']:<13}{r['task']:<15}{key[1]:>6}{r['episodes']:>9}{r['score_mean']:>8.1f}"
               f"{100 * r['strict_success']:>7.0f}%{np.median(s):>12.2f}{np.median(p):>10.2f}{ratio_s:>10}{ratio_p:>8}  {d}")
 

@@ -57,15 +57,16 @@ class ToolFK(torch.nn.Module):
 
     def pose(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(..., 3) tool point and (..., 3, 3) the flange's rotation, in q's dtype."""
-        pos, rot, _ = self._chain(q)
+        pos, rot, _ = self._chain(q, with_joints=False)
         return pos, rot
 
     def points(self, q: torch.Tensor) -> torch.Tensor:
         """(..., 8, 3) each joint's origin (the arm's skeleton) and the tool point, in q's dtype."""
-        pos, _, joints = self._chain(q)
+        pos, _, joints = self._chain(q, with_joints=True)
         return torch.cat([joints, pos.unsqueeze(-2)], -2)
 
-    def _chain(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _chain(self, q: torch.Tensor, with_joints: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Tool point, flange rotation and (`with_joints`) each joint's origin, in q's dtype."""
         dtype = q.dtype
         q = q.to(torch.float64)
         shape = q.shape[:-1]
@@ -81,7 +82,7 @@ class ToolFK(torch.nn.Module):
             rz = torch.stack([c, -s, zero, s, c, zero, zero, zero, one], -1).reshape(*shape, 3, 3)
             rot = rot @ rz
         tool = (pos + rot[..., :, 2] * TCP_OFFSET).to(dtype)
-        return tool, rot.to(dtype), torch.stack(joints, -2).to(dtype)
+        return tool, rot.to(dtype), torch.stack(joints, -2).to(dtype) if with_joints else None
 
 
 def tool_yaw(rot: torch.Tensor) -> torch.Tensor:

@@ -106,7 +106,8 @@ class MoveModel:
         normed = self.normaliser.normalise(values).astype(np.float32)
         constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
         cond = torch.as_tensor(self.cond_normaliser(move_condition(state, move)), device=dev).expand(n, -1)
-        tool = ToolAt(*tool_targets(state, move)).to(dev)
+        grasp, release = tool_targets(state, move)
+        tool = ToolAt(grasp, release).to(dev)
         guide = Sum(tool, Clearance(obstacles(state, move), clearance).to(dev)) if clearance else tool
         on_step = None
         if guide_values is not None:
@@ -122,7 +123,7 @@ class MoveModel:
         if settle and keyframes is None:
             if self._settler is None:
                 self._settler = Settler()
-            out = self._settler.settle(out, tool.grasp.cpu().numpy(), tool.release.cpu().numpy(), block_turn(state, move))
+            out = self._settler.settle(out, grasp, release, block_turn(state, move))
         return np.where(mask, values, out), mask
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:

@@ -57,8 +57,8 @@ class Settler:
     `grasp` and `release` are canonical tool points (planner.mover.tool_targets); `turn` (rad,
     or None) is how far the block must turn between the grasp and the release."""
 
-    def __init__(self, fk: ToolFK | None = None) -> None:
-        self.fk = (fk or ToolFK()).double()
+    def __init__(self) -> None:
+        self.fk = ToolFK()  # float64 throughout (its buffers and its arithmetic)
 
     def _solve(self, q: torch.Tensor, residual) -> torch.Tensor:
         """(n, 7) joint vectors near q that drive residual (n, 7) -> (n, m) to zero: damped
