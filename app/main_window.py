@@ -17,12 +17,14 @@ from app.goal_editor import GoalEditor
 from app.library import LibraryPanel, result_text
 from app.planner_panel import PlannerPanel
 from app.plan_view import PlanView
+from app.train_panel import TrainPanel
 from app.scene_box import SceneBox, load_scene_dialog, save_scene_dialog
 from app.export import export_plan
 from app.widgets import set_last_folder, tame_inputs
 from app.window_parts import add_docks, add_menu_and_shortcuts, central, save_prefs
 from app.workers import ExecuteWorker, PlanWorker
 from planner.config import SHIPPED_CHECKPOINT
+from planner.model_store import ModelStore
 from tasks import jobs
 from tasks.layout import DEFAULT_BLOCKS, layout_of
 from tasks.world import initial_state
@@ -35,7 +37,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self, checkpoint: Path = SHIPPED_CHECKPOINT, prefs: QSettings | None = None, plans_file: Path | None = None,
-        dataset_file: Path | None = None,
+        dataset_file: Path | None = None, models_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.prefs = prefs or QSettings(APP_NAME, "app")
@@ -44,7 +46,7 @@ class MainWindow(QMainWindow):
         self._render_job = None
         self.plan, self.plan_scene_seed = None, 0
         self.compare_windows: list = []
-        self._make_widgets(Path(checkpoint), plans_file, dataset_file)
+        self._make_widgets(Path(checkpoint), plans_file, dataset_file, models_dir)
         self.setCentralWidget(central(self))
         add_docks(self)
         add_menu_and_shortcuts(self)
@@ -58,7 +60,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 720)
             self.resizeDocks([self.library_dock], [190], Qt.Orientation.Vertical)  # the 3-D view gets the height
         self.show_scene()
-        for part in (self.goal_editor, self.viewer, self.collector):  # as the user left them
+        for part in (self.goal_editor, self.viewer, self.collector, self.trainer):  # as the user left them
             part.restore(self.prefs)
         self._goal_changed(self.goal_editor.goal)
         self._title()
@@ -66,7 +68,8 @@ class MainWindow(QMainWindow):
         jobs.pool()  # the physics worker starts from the GUI thread, which lives as long as the app
         self.warmup = self.planner_panel.start_warmup(self.statusBar().showMessage)
 
-    def _make_widgets(self, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None) -> None:
+    def _make_widgets(self, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None,
+                      models_dir: Path | None) -> None:
         self.viewer = PlanView()
         # The viewer's parts, named here for the shortcuts, the prefs and the tests.
         v = self.viewer
@@ -96,6 +99,11 @@ class MainWindow(QMainWindow):
         self.planner_panel = PlannerPanel(self.prefs, checkpoint)
         self.planner_panel.planClicked.connect(self.start_plan)
         self.planner_panel.cancelClicked.connect(self.cancel_plan)
+        store = ModelStore(models_dir or Path(self.prefs.value("models_dir", str(app_data_dir() / "models"))))
+        self.trainer = TrainPanel(store, lambda: self.collector.path, lambda: self.planner_panel.mover,
+                                  self.planner_panel.settings)
+        self.trainer.useModel.connect(self.use_mover)
+        self.collector.collectionFinished.connect(self.trainer.refresh)  # the data list shows the new count
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
         self.keep_button = QPushButton("Keep as demonstration")
@@ -268,6 +276,14 @@ class MainWindow(QMainWindow):
         self._goal_changed(self.goal_editor.goal)
         self.planFinished.emit()
 
+    def use_mover(self, path: str) -> None:
+        """Plan with the move model at `path` (the Train tab's "Use this model"), loaded now."""
+        self.planner_panel.use_mover(path)
+        self.planner_panel.save()
+        if self.warmup is not None:
+            self.warmup.stop()
+        self.warmup = self.planner_panel.start_warmup(self.statusBar().showMessage)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         if self.warmup is not None:  # the worker process loads on; this thread stops waiting
             self.warmup.stop()
@@ -275,6 +291,7 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self.worker.wait(5000)
         save_prefs(self)
+        self.trainer.shutdown()  # a training keeps its last checkpoint; Resume continues it
         if self.collector.worker is not None:
             self.collector.worker.cancel()
             self.collector.worker.wait(30000)

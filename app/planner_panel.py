@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import WarmupWorker
-from planner.config import PlannerSettings, meta
+from planner.config import PlannerSettings, meta, shipped_mover
 
 TIPS = {
     "planner_choice": "Diffuser: the learned planner. Demonstrator: the task-and-motion planner that made the "
@@ -47,6 +47,11 @@ class PlannerPanel(QGroupBox):
     def __init__(self, prefs: QSettings, checkpoint: Path) -> None:
         super().__init__("Planner")
         self.prefs, self.checkpoint = prefs, Path(checkpoint)
+        self.mover: str | None = shipped_mover()  # the move model; the Train tab's "Use this model" changes it
+        self.mover_label = QLabel()
+        self.mover_label.setWordWrap(True)
+        self.mover_label.setToolTip("The move model that makes each segment's motion (the Train tab lists the "
+                                    "models and switches between them)")
         self.planner_choice = QComboBox()
         self.planner_choice.addItem("Diffuser", "diffuser")
         self.planner_choice.addItem("Demonstrator (TAMP)", "demonstrator")
@@ -90,7 +95,7 @@ class PlannerPanel(QGroupBox):
         form = QFormLayout(self)
         for label, widget in (("Planner", self.planner_choice), ("Sampling steps", self.steps),
                               ("Candidates", self.candidates), ("Guide scale", self.guide_scale),
-                              ("Plan seed", self.plan_seed), ("Device", self.device)):
+                              ("Plan seed", self.plan_seed), ("Device", self.device), ("Move model", self.mover_label)):
             form.addRow(label, widget)
         self.actions = QWidget()
         col = QVBoxLayout(self.actions)
@@ -114,7 +119,13 @@ class PlannerPanel(QGroupBox):
     def settings(self) -> PlannerSettings:
         """The Diffuser's settings as the panel shows them (read on the GUI thread)."""
         return PlannerSettings(steps=self.steps.value(), candidates=self.candidates.value(),
-                               guide_scale=self.guide_scale.value(), device=self.device.currentData())
+                               guide_scale=self.guide_scale.value(), device=self.device.currentData(), mover=self.mover)
+
+    def use_mover(self, path: str | None) -> None:
+        """Plan with the move model at `path` from now on (remembered)."""
+        self.mover = path
+        self.mover_label.setText("none" if path is None else
+                                 "shipped" if path == shipped_mover() else Path(path).parent.name)
 
     def start_warmup(self, say) -> WarmupWorker | None:
         """Have the worker process load the Diffuser, so the first plan does not wait for it;
@@ -158,6 +169,8 @@ class PlannerPanel(QGroupBox):
             if value is not None:
                 widget = getattr(self, name)
                 widget.setValue(type(widget.value())(value))
+        mover = self.prefs.value("planner/mover")
+        self.use_mover(mover if mover and Path(mover).is_file() else shipped_mover())  # a deleted model: the shipped one
         chosen = self.planner_choice.findData(self.prefs.value("planner/name"))
         if chosen >= 0 and self.planner_choice.model().item(chosen).isEnabled():
             self.planner_choice.setCurrentIndex(chosen)
@@ -166,3 +179,4 @@ class PlannerPanel(QGroupBox):
         for name in PERSISTED:
             self.prefs.setValue(f"planner/{name}", getattr(self, name).value())
         self.prefs.setValue("planner/name", self.name)
+        self.prefs.setValue("planner/mover", self.mover or "")

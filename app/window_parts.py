@@ -34,7 +34,8 @@ def add_docks(w) -> None:
     docks = []
     for title, name, widget in (("Plan library", "library", w.library),
                                 ("Demonstrations", "demonstrations", w.collector),
-                                ("Constraints and guides", "constraints", w.viewer.constraints)):
+                                ("Constraints and guides", "constraints", w.viewer.constraints),
+                                ("Train", "train", w.trainer)):
         dock = QDockWidget(title, w)
         dock.setObjectName(name)  # saveState() restores docks by name
         dock.setWidget(widget if isinstance(widget, QAbstractScrollArea) else scrolling(widget))  # a tree scrolls itself
@@ -64,7 +65,7 @@ def save_prefs(w) -> None:
     """What the user set, for the next run: the planner, goal, view, collection, window layout,
     files and the folder file dialogs open in."""
     w.planner_panel.save()
-    for part in (w.goal_editor, w.viewer, w.collector):
+    for part in (w.goal_editor, w.viewer, w.collector, w.trainer):
         part.save(w.prefs)
     for key, value in (("geometry", w.saveGeometry()), ("window_state", w.saveState()),
                        ("plans_file", str(w.library.path)), ("dataset_file", str(w.collector.path)),

@@ -78,7 +78,9 @@ class DiffuserPlanner:
         if self.config.classifier:
             out["classifier"] = Path(self.config.classifier).name
         if self.mover is not None:
-            out["mover"] = Path(self.config.mover).name
+            mover = Path(self.config.mover)
+            # A model the app trained is a folder's model.pt: its folder names it.
+            out["mover"] = f"{mover.parent.name}/{mover.name}" if mover.name == "model.pt" else mover.name
             out["mover_train_step"] = int(self.mover.meta.get("step", 0))
         return out
 

@@ -50,10 +50,15 @@ def loss_weights(horizon: int, key_weight: float) -> np.ndarray:
     return w
 
 
+Progress = Callable[[int, int, float, float | None], None]  # (step, steps, loss, held-out error at a save)
+
+
 def train_mover(cfg: MoverTrainConfig, model_config: ModelConfig | None = None, command: str = "",
-                progress: Callable[[int, int, float], None] | None = None, stop: StopOnSignal | None = None) -> Path:
+                progress: Progress | None = None, stop: StopOnSignal | None = None) -> Path:
     """Train (or resume training of) the move model; returns the checkpoint path. SIGINT or SIGTERM
-    (or the caller's `stop`) ends it after the current step, with a checkpoint."""
+    (or the caller's `stop`: anything with a `requested` flag) ends it after the current step, with
+    a checkpoint. `progress`, when given, replaces the terminal bar: every 50 steps with the
+    running loss and no held-out error, and at every save with the held-out denoising error."""
     return MoverTraining(cfg, model_config, command).run(progress, stop)
 
 
@@ -98,6 +103,7 @@ class MoverTraining:
             {"init_from": Path(cfg.init_from).name, "step": int(init.get("step", 0))} if init else None)
         self._tensors()
         self.loss_avg = math.nan
+        self.last_valid: float | None = None
         self.t_start = time.monotonic()
 
     def _tensors(self) -> None:
@@ -150,6 +156,7 @@ class MoverTraining:
     def save(self) -> str:
         """Write the full checkpoint (and the slim copy, and a snapshot at a snapshot step)."""
         full = self.payload(True)
+        self.last_valid = full["valid_loss"]
         save_atomic(full, self.out)
         slim = {k: v for k, v in full.items() if k not in ("model", "optimizer")}
         if self.cfg.slim:
@@ -182,14 +189,19 @@ class MoverTraining:
             torch._foreach_lerp_(self._ema_params, self._model_params, 1 - decay)
         return loss
 
-    def run(self, progress: Callable[[int, int, float], None] | None, stop: StopOnSignal | None) -> Path:
+    def run(self, progress: Progress | None, stop: StopOnSignal | None) -> Path:
         cfg = self.cfg
         bar = None
         if progress is None:
             from tqdm import tqdm
 
             bar = tqdm(total=cfg.steps, initial=self.step, unit="step", desc="train mover", file=sys.stderr)
-        say = bar.write if bar is not None else print
+
+        def say(line: str) -> None:  # after a save
+            if bar is not None:
+                bar.write(line)
+            if progress is not None:
+                progress(self.step, cfg.steps, self.loss_avg, self.last_valid)
         self._ema_params, self._model_params = list(self.ema.parameters()), list(self.diffusion.model.parameters())
         self.t_start = time.monotonic()
         try:
@@ -205,7 +217,7 @@ class MoverTraining:
                             bar.update(self.step - bar.n)
                             bar.set_postfix(loss=f"{self.loss_avg:.4f}")
                         if progress is not None:
-                            progress(self.step, cfg.steps, self.loss_avg)
+                            progress(self.step, cfg.steps, self.loss_avg, None)
                     if self.step % cfg.save_every == 0 or self.step in cfg.snapshots:
                         say(self.save())
         finally:

@@ -26,7 +26,7 @@ def library_window(qtbot, tmp_path, n: int, states: int = 3):
         append_plan(plans, Plan(np.repeat(initial_state(k)[None], states, 0), parse_goal("red,green"), "demonstrator",
                                 name=f"p{k}", created=f"2026-01-01T00:00:{k:02d}"))
     w = MainWindow(prefs=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), plans_file=plans,
-                   dataset_file=tmp_path / "demos.h5")
+                   dataset_file=tmp_path / "demos.h5", models_dir=tmp_path / "models")
     qtbot.addWidget(w)
     w.resize(1280, 720)
     w.show()

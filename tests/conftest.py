@@ -29,7 +29,8 @@ def window(qtbot, tmp_path):
     from app.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5")
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "plans.h5", dataset_file=tmp_path / "demos.h5",
+                   models_dir=tmp_path / "models")
     qtbot.addWidget(w)
     w.resize(1000, 700)
     w.show()
