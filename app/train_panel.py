@@ -451,8 +451,9 @@ class TrainPanel(QWidget):
             self._show_curves(info)
         rate = (step - self._started_at_step) / elapsed if elapsed > 0 else 0.0
         held = "" if info.valid_loss is None else f", held-out error {info.valid_loss:.5f}"
-        self.status.setText(f"Training {self.job_model}: step {step:,} ({rate:.1f} steps/s), loss "
-                            f"{loss:.4f}{held}; {elapsed / 60:.1f} of {self._budget_s / 60:.1f} min")
+        loss_text = "no loss yet" if math.isnan(loss) else f"loss {loss:.4f}"
+        self.status.setText(f"Training {self.job_model}: step {step:,} ({rate:.1f} steps/s), {loss_text}{held}; "
+                            f"{elapsed / 60:.1f} of {self._budget_s / 60:.1f} min")
 
     def _eval_report(self, name: str, k: int, total: int, mean: float) -> None:
         done_before = self._eval_names.index(name) * total

@@ -204,6 +204,10 @@ class MoverTraining:
                 progress(self.step, cfg.steps, self.loss_avg, self.last_valid)
         self._ema_params, self._model_params = list(self.ema.parameters()), list(self.diffusion.model.parameters())
         self.t_start = time.monotonic()
+        if progress is not None and self.step == 0 and self.origin:
+            # A fine-tune's curve starts at the error of the model it starts from, on this data.
+            self.last_valid = self.valid_loss()
+            progress(0, cfg.steps, math.nan, self.last_valid)
         try:
             with StopOnSignal() if stop is None else nullcontext(stop) as stop:
                 while self.step < cfg.steps and not stop.requested:

@@ -5,7 +5,9 @@
 Opens the app at 1280 x 720 (a laptop screen: Plan in sight), plans a tower with the Diffuser,
 shows the plan half-way, and saves the window, also at 1920 x 1080; then compares it with the
 demonstrator's plan at 1280 x 720, plans the tallest tower, and builds a tower of six blocks.
-`--only six-blocks` takes just the last one.
+`--only six-blocks` takes just the last one. `--only train-tab --models DIR` takes the Train tab
+over a model store (the one `benchmarks/fine_tune.py --store DIR` filled), its newest model
+selected with its curves.
 """
 from __future__ import annotations
 
@@ -59,7 +61,8 @@ def show_last_frame(window) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs"))
-    ap.add_argument("--only", choices=["six-blocks"], help="take only this screenshot")
+    ap.add_argument("--only", choices=["six-blocks", "train-tab"], help="take only this screenshot")
+    ap.add_argument("--models", default=str(ROOT / "runs" / "ft" / "models"), help="the Train tab's model store")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,6 +70,9 @@ def main() -> None:
     # Private settings and files: the screenshots never depend on (or change) the user's own.
     tmp = Path(tempfile.mkdtemp())
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    if args.only == "train-tab":
+        train_tab(settings, tmp, Path(args.models), out)
+        return
     w = MainWindow(prefs=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5")
     w.resize(1280, 720)
     w.show()
@@ -76,6 +82,27 @@ def main() -> None:
     if args.only != "six-blocks":
         the_series(w, out)
     six_blocks(w, out)
+    w.close()
+
+
+def train_tab(settings, tmp: Path, models: Path, out: Path) -> None:
+    """The Train tab, raised and given the window's lower half, the store's newest model selected."""
+    from PySide6.QtCore import Qt
+
+    w = MainWindow(prefs=settings, plans_file=tmp / "plans.h5", dataset_file=tmp / "demos.h5", models_dir=models)
+    w.resize(1600, 900)
+    w.show()
+    dock = next(d for d in w.findChildren(type(w.library_dock)) if d.objectName() == "train")
+    dock.raise_()
+    w.resizeDocks([dock], [430], Qt.Orientation.Vertical)
+    t = w.trainer
+    if t.store.names():
+        t.select(t.store.names()[-1])
+    if w.warmup is not None:
+        w.warmup.wait(120_000)
+    wait(500)
+    w.grab().save(str(out / "train-tab.png"))
+    print(f"saved train-tab.png in {out}")
     w.close()
 
 

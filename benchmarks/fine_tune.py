@@ -1,0 +1,61 @@
+"""A fine-tune from the Train tab's defaults, driven through the tab itself (offscreen): the given
+file stands for the app's demonstrations (the shipped sample is ticked beside it, as in the tab),
+the model in use is the shipped one, and every other setting is the tab's default. Prints the
+model's name, steps and held-out curve; evaluate it beside the shipped model with `evaluate
+--mover STORE/NAME/model.pt` (docs/figures.md has the commands).
+
+    python benchmarks/fine_tune.py --data data/n8_conditional_c.h5 --store runs/ft/models [--minutes M]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="demonstrations standing for the app's own")
+    parser.add_argument("--store", required=True, help="the model store's folder")
+    parser.add_argument("--minutes", type=float, help="time budget (default: the tab's)")
+    args = parser.parse_args()
+    from PySide6.QtWidgets import QApplication
+
+    from app.train_panel import TrainPanel
+    from planner.config import shipped_mover
+    from planner.model_store import ModelStore
+
+    app = QApplication([])
+    panel = TrainPanel(ModelStore(args.store), lambda: Path(args.data), shipped_mover)
+    panel.eval_after.setChecked(False)
+    if args.minutes:
+        panel.minutes.setValue(args.minutes)
+    print(f"data {panel.ticked_data()}, from {panel.start_from.currentData()}, {panel.minutes.value()} min, "
+          f"batch {panel.batch.value()}, lr {panel.lr.value()}, device {panel.device.currentData()}", flush=True)
+    ended: list[str] = []
+    panel.jobFinished.connect(ended.append)
+    name = panel.start_training()
+    if name is None:
+        print(panel.status.text())
+        return 1
+    last = 0.0
+    while not ended:
+        app.processEvents()
+        time.sleep(0.05)
+        if time.monotonic() - last > 60:
+            print(panel.status.text(), flush=True)
+            last = time.monotonic()
+    info = panel.store.info(name)
+    print(f"{name}: {ended[0]}, {info.step} steps in {info.seconds / 60:.1f} min, held-out error {info.valid_loss}")
+    print("held-out curve: " + ", ".join(f"{s} {v:.5f}" for s, v in info.valid))
+    print(f"model: {info.path}")
+    return 0 if ended[0] == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
