@@ -119,11 +119,12 @@ class TrainPanel(QWidget):
         self.plot.setLogMode(False, True)
         self.plot.setLabel("bottom", "training step")
         self.plot.setLabel("left", "loss, error")
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.setTitle("<span style='color:#1f77b4'>training loss</span> and "
+                           "<span style='color:#d62728'>held-out denoising error</span>", size="9pt")
         self.plot.setMinimumHeight(150)
-        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((31, 119, 180), width=1), name="training loss")
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((31, 119, 180), width=1))
         self.valid_curve = self.plot.plot([], [], pen=pg.mkPen((214, 39, 40), width=2), symbol="o", symbolSize=5,
-                                          symbolBrush=(214, 39, 40), name="held-out denoising error")
+                                          symbolBrush=(214, 39, 40))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -193,7 +194,7 @@ class TrainPanel(QWidget):
         actions.addWidget(self.use_button)
         col.addLayout(actions)
         row = QHBoxLayout(self)
-        row.addWidget(train, 2)
+        row.addWidget(train, 3)
         row.addWidget(self.plot, 3)
         row.addWidget(models, 4)
 
@@ -243,7 +244,7 @@ class TrainPanel(QWidget):
         paths += [p for p in known if p not in paths]
         self.data.clear()
         for p in paths:
-            label = {str(self.demos_source()): "the app's demonstrations", str(SAMPLE): "the shipped sample"}.get(p, "")
+            label = {str(self.demos_source()): "the app's", str(SAMPLE): "shipped sample"}.get(p, "")
             item = QListWidgetItem(f"{Path(p).name} ({label + ', ' if label else ''}{_count_demos(Path(p))})")
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p)

@@ -100,7 +100,8 @@ def train_tab(settings, tmp: Path, models: Path, out: Path) -> None:
         t.select(t.store.names()[-1])
     if w.warmup is not None:
         w.warmup.wait(120_000)
-    wait(500)
+    fresh(w)
+    wait(1000)
     w.grab().save(str(out / "train-tab.png"))
     print(f"saved train-tab.png in {out}")
     w.close()

@@ -262,3 +262,9 @@ def test_the_headline_figures_say_their_protocol():
     table = figures[:figures.index("| rearrangement")]
     assert "--extra-segments 1" in table or "one retry segment" in table  # the protocol's segments
     assert "--paper" in figures  # and what the paper's own setting (the whole-state model) scores
+
+
+def test_every_picture_and_document_the_readme_links_exists():
+    linked = re.findall(r"\]\(((?:docs|assets)/[^)#\s]+)\)", README)
+    assert linked, "the README links its pictures"
+    assert [p for p in linked if not (ROOT / p).exists()] == []
