@@ -9,6 +9,7 @@
     python main.py train-mover  --data FILE.h5 [FILE.h5 ...] --out CHECKPOINT [--minutes M]
     python main.py blend-mover  --base OLD.pt --tuned NEW.pt --weight W --out FILE.pt
     python main.py train-classifier --data FILE.h5 --out FILE.pt [--steps N]
+    python main.py export-dataset --data FILE.h5 [--plans FILE.h5] --format lerobot|robomimic --out PATH
 
 A missing folder of an --out is created. GOAL is a tower order bottom to top
 (``red,green,blue,yellow``), "top on bottom" pairs (``green on red, yellow on blue``),
@@ -135,7 +136,8 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="main.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
-    for add in (_add_run_commands, _add_train_command, _add_render_command, _add_other_training_commands):
+    for add in (_add_run_commands, _add_train_command, _add_render_command, _add_other_training_commands,
+                _add_export_command):
         add(sub)
     return parser
 
@@ -244,6 +246,27 @@ def _add_other_training_commands(sub) -> None:
     k.add_argument("--out", required=True, help="classifier checkpoint path (required)")
     for name in CLASSIFIER_FIELDS:
         k.add_argument("--" + name.replace("_", "-"), type=field_type(C, name), help=field_help(C, name))
+
+
+EXPORT_FORMATS = ("lerobot", "robomimic")
+
+
+def _add_export_command(sub) -> None:
+    """export-dataset: demonstrations and plans as a LeRobot or robomimic dataset."""
+    x = sub.add_parser("export-dataset", help="write demonstrations (and plans) as a dataset LeRobot or robomimic "
+                       "loads (needs requirements-export.txt)")
+    x.add_argument("--data", help="demonstrations HDF5 file (default none; give --data, --plans or both)")
+    x.add_argument("--plans", help="plans file whose plans are exported after the demonstrations (default none)")
+    x.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="(required) lerobot: a folder (LeRobot 0.4's format v3.0, tables and an MP4 per episode); "
+                        "robomimic: one HDF5 file")
+    x.add_argument("--out", required=True, help="(required) the dataset folder (lerobot) or FILE.h5 (robomimic); "
+                   "must not exist; a missing folder above it is created")
+    x.add_argument("--episodes", type=EPISODES, help=f"export only the first N (demonstrations, then plans; "
+                   f"default all; {EPISODES.range})")
+    x.add_argument("--size", type=SIZE, nargs=2, default=[96, 96], metavar=("WIDTH", "HEIGHT"),
+                   help=described("lerobot: the video's frame size in pixels, even numbers", "96 96", SIZE))
+    x.add_argument("--no-video", action="store_true", help="lerobot: tables only, no MP4s (much faster)")
 
 
 CLASSIFIER_FIELDS = ("steps", "batch_size", "lr", "seed")

@@ -19,6 +19,7 @@ from cli import (  # noqa: F401  (field_type, add_planner_arguments: used by tes
     field_type, make_out_folder, stopped,
 )
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: F401  (tests read it here)
+from export_commands import cmd_export_dataset
 from train_commands import cmd_blend_mover, cmd_train, cmd_train_classifier, cmd_train_mover
 from tasks.layout import block_names
 
@@ -234,10 +235,10 @@ def cmd_render(args) -> int:
 TRAINING = ("train", "train-classifier", "train-mover", "blend-mover")
 COMMANDS = {"collect": cmd_collect, "plan": cmd_plan, "evaluate": cmd_evaluate, "train": cmd_train,
             "train-classifier": cmd_train_classifier, "train-mover": cmd_train_mover, "blend-mover": cmd_blend_mover,
-            "render": cmd_render}
+            "render": cmd_render, "export-dataset": cmd_export_dataset}
 # What a second Ctrl+C (or a first one where a command does not stop gracefully) leaves behind.
 INTERRUPTED = {"plan": "no plan was written", "render": "no partial video is left",
-               "blend-mover": "no partial checkpoint is left"}
+               "blend-mover": "no partial checkpoint is left", "export-dataset": "no partial export is left"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,10 @@ the model in use is the shipped one, and every other setting is the tab's defaul
 model's name, steps and held-out curve; evaluate it beside the shipped model with `evaluate
 --mover STORE/NAME/model.pt` (docs/figures.md has the commands).
 
-    python benchmarks/fine_tune.py --data data/n8_conditional_c.h5 --store runs/ft/models [--minutes M]
+    python benchmarks/fine_tune.py --data data/n8_conditional_c.h5 --store runs/ft/models [--minutes M] [--resume NAME]
+
+`--resume NAME` presses Resume on the store's model NAME instead (another time budget from its
+last checkpoint).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="demonstrations standing for the app's own")
     parser.add_argument("--store", required=True, help="the model store's folder")
     parser.add_argument("--minutes", type=float, help="time budget (default: the tab's)")
+    parser.add_argument("--resume", metavar="NAME", help="resume this model of the store instead")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -39,7 +43,12 @@ def main() -> int:
           f"batch {panel.batch.value()}, lr {panel.lr.value()}, device {panel.device.currentData()}", flush=True)
     ended: list[str] = []
     panel.jobFinished.connect(ended.append)
-    name = panel.start_training()
+    if args.resume:
+        panel.select(args.resume)
+        panel.resume()
+        name = args.resume if panel.job is not None else None
+    else:
+        name = panel.start_training()
     if name is None:
         print(panel.status.text())
         return 1

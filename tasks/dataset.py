@@ -65,13 +65,20 @@ class Demo:
 
     @property
     def actions(self) -> np.ndarray:
-        layout = layout_of(self.states)
-        j, a = layout.joints, layout.attached_dims
-        nxt = np.concatenate([self.states[1:], self.states[-1:]])
-        return np.concatenate([nxt[:, j] - self.states[:, j], nxt[:, a] - self.states[:, a]], axis=1).astype(np.float32)
+        return actions_of(self.states)
 
 
-def _is_valid(seed: int) -> bool:
+def actions_of(states: np.ndarray) -> np.ndarray:
+    """(T, 7+N) change of the 7 joint targets and N attached flags to the next state (0 at the last)."""
+    states = np.asarray(states)
+    layout = layout_of(states)
+    j, a = layout.joints, layout.attached_dims
+    nxt = np.concatenate([states[1:], states[-1:]])
+    return np.concatenate([nxt[:, j] - states[:, j], nxt[:, a] - states[:, a]], axis=1).astype(np.float32)
+
+
+def in_valid_split(seed: int) -> bool:
+    """Whether the scene of `seed` is held out (mask/valid)."""
     # Split by a hash of the scene seed so a demo's split never depends on the order of writes.
     return (seed * 2654435761 % 2**32) / 2**32 < VALID_FRACTION
 
@@ -108,7 +115,7 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
             dones[-1] = 1
             g.create_dataset("dones", data=dones)
             g.attrs.update(attrs)
-            append_strings(f["mask"], "valid" if _is_valid(demo.seed) else "train", [name])
+            append_strings(f["mask"], "valid" if in_valid_split(demo.seed) else "train", [name])
         data.attrs["total"] = int(data.attrs["total"]) + len(states)
         data.attrs["next_index"] = _next_index(data)
         tag(f, "demonstrations")

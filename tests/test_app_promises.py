@@ -1,5 +1,5 @@
 """What the README promises of the window (issue 25): a tooltip on every control, Space plays and
-pauses, Ctrl+P plans."""
+pauses, Ctrl+P plans, and what the user set survives a restart."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,7 +20,18 @@ def make_window(qtbot, tmp_path):
 
 def test_every_visible_control_has_a_tooltip(qtbot, tmp_path):
     w = make_window(qtbot, tmp_path)
-    bare = []
+    from PySide6.QtWidgets import QDockWidget
+
+    bare: set[str] = set()
+    for dock in w.findChildren(QDockWidget):  # each tab of the docks in turn, the Train tab too
+        dock.raise_()
+        qtbot.waitUntil(lambda dock=dock: dock.widget().isVisibleTo(w), timeout=5_000)
+        bare |= bare_controls(w)
+    assert not bare, "\n".join(sorted(bare))
+
+
+def bare_controls(w) -> set[str]:
+    bare = set()
     from PySide6.QtWidgets import QWidget
 
     for c in w.findChildren(QWidget):
@@ -29,8 +40,8 @@ def test_every_visible_control_has_a_tooltip(qtbot, tmp_path):
         if type(c).__name__ in ("QScrollBar",) or c.objectName().startswith("qt_"):
             continue  # Qt's own scroll bars and dock buttons
         if not c.toolTip().strip():
-            bare.append(f"{type(c).__name__} {c.objectName() or getattr(c, 'text', lambda: '')()!r}")
-    assert not bare, "\n".join(bare)
+            bare.add(f"{type(c).__name__} {c.objectName() or getattr(c, 'text', lambda: '')()!r}")
+    return bare
 
 
 def test_space_plays_and_pauses_and_ctrl_p_plans(qtbot, tmp_path):
@@ -53,3 +64,39 @@ def test_space_plays_and_pauses_and_ctrl_p_plans(qtbot, tmp_path):
     assert w.worker is not None  # Ctrl+P started the plan
     qtbot.waitUntil(lambda: w.worker is None, timeout=60_000)  # and it ran to its end
     assert "ready" in w.statusBar().currentMessage()
+
+
+def test_planner_view_train_layout_and_files_survive_a_restart(qtbot, tmp_path):
+    """The settings test_app.py's restart test does not cover: the trail, the scene seed, the
+    planner and its settings, the Train tab's, the window's layout and the files."""
+    from PySide6.QtCore import QSettings
+
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(prefs=settings, plans_file=tmp_path / "mine.h5", dataset_file=tmp_path / "my_demos.h5",
+                   models_dir=tmp_path / "models")
+    qtbot.addWidget(w)
+    p = w.planner_panel
+    p.steps.setValue(23)
+    p.candidates.setValue(5)
+    p.guide_scale.setValue(3.5)
+    p.plan_seed.setValue(77)
+    p.planner_choice.setCurrentIndex(p.planner_choice.findData("demonstrator"))
+    w.trail_box.setChecked(False)
+    w.seed.setValue(12)
+    w.trainer.minutes.setValue(3.5)
+    w.trainer.eval_blocks.setValue(6)
+    w.trainer.eval_task.setCurrentText("arrangement")
+    w.constraints_dock.hide()
+    w.close()
+    again = MainWindow(prefs=settings, models_dir=tmp_path / "models")  # no files given: the remembered ones
+    qtbot.addWidget(again)
+    q = again.planner_panel
+    assert (q.steps.value(), q.candidates.value(), q.guide_scale.value(), q.plan_seed.value()) == (23, 5, 3.5, 77)
+    assert q.name == "demonstrator"
+    assert not again.trail_box.isChecked() and again.seed.value() == 12
+    t = again.trainer
+    assert (t.minutes.value(), t.eval_blocks.value(), t.eval_task.currentText()) == (3.5, 6, "arrangement")
+    assert again.constraints_dock.isHidden()
+    assert again.library.path == tmp_path / "mine.h5" and again.collector.path == tmp_path / "my_demos.h5"
