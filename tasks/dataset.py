@@ -127,8 +127,15 @@ def _index(name: str) -> int:
 
 
 def _next_index(data) -> int:
-    """One past the highest demo number there is or was (files before removal: one past the highest)."""
-    return max([int(data.attrs.get("next_index", 0))] + [_index(n) + 1 for n in data])
+    """One past the highest demo number there is or was (files before removal: one past the highest).
+    Read from the file's counter, not by listing every demo: an append's cost must not grow with
+    the file (listing made a million-demo collection's one writer quadratic: docs/figures.md)."""
+    if "next_index" not in data.attrs:  # a file from before the counter: listed once
+        return max([0] + [_index(n) + 1 for n in data])
+    i = int(data.attrs["next_index"])
+    while f"demo_{i}" in data:  # the demo being appended, not yet counted
+        i += 1
+    return i
 
 
 def remove_demo(path: str | Path, name: str) -> None:
