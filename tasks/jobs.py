@@ -113,6 +113,11 @@ def diffuser(checkpoint: str | Path, settings):
     return _planners[key]
 
 
+def loaded_diffusers() -> list[tuple]:
+    """(In the worker) the (checkpoint, settings) of the Diffuser it holds loaded."""
+    return list(_planners)
+
+
 def plan_with_diffuser(job: int, checkpoint: str | Path, settings, state: np.ndarray, goal: Goal,
                        seed: int) -> tuple[Plan, Execution]:
     """(In the worker) plan with the Diffuser, keeping its denoising steps, reporting progress as

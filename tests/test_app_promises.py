@@ -100,3 +100,32 @@ def test_planner_view_train_layout_and_files_survive_a_restart(qtbot, tmp_path):
     assert (t.minutes.value(), t.eval_blocks.value(), t.eval_task.currentText()) == (3.5, 6, "arrangement")
     assert again.constraints_dock.isHidden()
     assert again.library.path == tmp_path / "mine.h5" and again.collector.path == tmp_path / "my_demos.h5"
+
+
+def test_the_comparison_exports_as_a_side_by_side_video(qtbot, tmp_path):
+    import imageio.v2 as imageio
+    import numpy as np
+
+    w = library_window(qtbot, tmp_path, 2, states=6)
+    w.library.select(0, 1)
+    w.library.compare()
+    compare = w.compare_windows[-1]
+    out = tmp_path / "comparison.gif"
+    compare.export_video(str(out))
+    qtbot.waitUntil(lambda: compare._render_job is None, timeout=120_000)
+    assert out.exists(), compare.status.text()
+    frames = imageio.mimread(out)
+    single = np.asarray(imageio.mimread(out)[0])
+    assert len(frames) >= 2 and single.shape[1] == 2 * single.shape[0] * 4 // 3  # two 4:3 views side by side
+    left, right = single[:, : single.shape[1] // 2], single[:, single.shape[1] // 2:]
+    assert not np.array_equal(left, right)  # two scenes, not one drawn twice
+
+
+def test_the_diffuser_is_loaded_in_the_worker_before_the_first_plan(qtbot, tmp_path):
+    from tasks import jobs
+
+    w = library_window(qtbot, tmp_path, 0)
+    assert w.warmup is not None
+    qtbot.waitUntil(lambda: "Diffuser ready" in w.statusBar().currentMessage(), timeout=120_000)
+    loaded = jobs.submit(jobs.loaded_diffusers).result(timeout=30)
+    assert (str(w.planner_panel.checkpoint), w.planner_panel.settings()) in loaded
