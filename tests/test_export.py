@@ -121,13 +121,17 @@ def lerobot_export(files) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lerobot_dataset(lerobot_export):
-    torchvision_or_stand_in()
-    from lerobot.datasets.lerobot_dataset import CODEBASE_VERSION, LeRobotDataset
+def lerobot_dataset(lerobot_export, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as env:
+        # Nothing is fetched (the export is whole on disk), and the datasets library's cache goes to a
+        # test folder, not the home folder (it reads the variables when it is first imported).
+        env.setenv("HF_HUB_OFFLINE", "1")
+        env.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+        torchvision_or_stand_in()
+        from lerobot.datasets.lerobot_dataset import CODEBASE_VERSION, LeRobotDataset
 
-    assert importlib.metadata.version("lerobot") == LEROBOT_VERSION and CODEBASE_VERSION == "v3.0"
-    os.environ["HF_HUB_OFFLINE"] = "1"  # the export is complete on disk: nothing is fetched
-    return LeRobotDataset("kuka/export-test", root=lerobot_export)
+        assert importlib.metadata.version("lerobot") == LEROBOT_VERSION and CODEBASE_VERSION == "v3.0"
+        yield LeRobotDataset("kuka/export-test", root=lerobot_export)
 
 
 def test_lerobot_0_4_4_loads_the_export_and_its_tables_are_our_files(files, lerobot_dataset, capsys):

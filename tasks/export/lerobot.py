@@ -158,89 +158,121 @@ def write_lerobot(selection: Selection, out: str | Path, frames: Frames | None, 
         raise
 
 
-def _write(selection, root: Path, frames, size, progress, should_stop) -> int:
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _DataFiles:
+    """The frames' parquet files: a new file once the next episode would take this one past
+    DATA_FILE_MB."""
 
+    def __init__(self, root: Path, layout, action_dim: int) -> None:
+        import pyarrow as pa
+
+        self.root = root
+        self.schema = pa.schema([
+            ("observation.state", pa.list_(pa.float32(), layout.dim)), ("action", pa.list_(pa.float32(), action_dim)),
+            ("next.reward", pa.float32()), ("next.done", pa.bool_()), ("timestamp", pa.float32()),
+            ("frame_index", pa.int64()), ("episode_index", pa.int64()), ("index", pa.int64()), ("task_index", pa.int64()),
+        ])
+        self.rows_per_file = DATA_FILE_MB * 2**20 // (4 * (layout.dim + action_dim) + 4 * 8 + 4 + 1 + 4)
+        self.writer, self.file, self.rows = None, -1, 0
+
+    def append(self, columns: dict[str, np.ndarray]) -> int:
+        """Write one episode's rows; returns the index of the file they went to."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        t = len(columns["index"])
+        if self.writer is None or self.rows and self.rows + t > self.rows_per_file:
+            self.close()
+            self.file, self.rows = self.file + 1, 0
+            path = self.root / chunk_path(DATA_PATH, self.file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(path, self.schema)
+        table = {name: _column(columns[name], self.schema.field(name).type) for name in self.schema.names}
+        self.writer.write_table(pa.table(table, schema=self.schema))
+        self.rows += t
+        return self.file
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _frame_columns(ep: Episode, e: int, first: int, task_index: int) -> dict[str, np.ndarray]:
+    """Episode `e`'s rows, its frames numbered from `first` over the dataset."""
+    t = len(ep.states)
+    return {"observation.state": ep.states, "action": ep.actions, "next.reward": ep.next_rewards,
+            "next.done": ep.dones.astype(bool), "timestamp": (np.arange(t) / FPS).astype(np.float32),
+            "frame_index": np.arange(t), "episode_index": np.full(t, e), "index": first + np.arange(t),
+            "task_index": np.full(t, task_index)}
+
+
+def _episode_row(ep: Episode, e: int, first: int, data_file: int, stats: dict, video: bool) -> dict:
+    """meta/episodes' row of episode `e`: where its rows and video are, our own columns, its stats."""
+    t = len(ep.states)
+    row = {"episode_index": e, "tasks": [ep.task], "length": t,
+           "data/chunk_index": data_file // CHUNKS_SIZE, "data/file_index": data_file % CHUNKS_SIZE,
+           "dataset_from_index": first, "dataset_to_index": first + t}
+    if video:  # one MP4 per episode: its video starts at 0
+        row.update({f"videos/{VIDEO_KEY}/chunk_index": e // CHUNKS_SIZE, f"videos/{VIDEO_KEY}/file_index": e % CHUNKS_SIZE,
+                    f"videos/{VIDEO_KEY}/from_timestamp": 0.0, f"videos/{VIDEO_KEY}/to_timestamp": t / FPS})
+    row.update({"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0, "kuka/source": ep.source,
+                "kuka/kind": ep.kind, "kuka/goal": ep.goal.to_json(), "kuka/seed": ep.seed, "kuka/valid": ep.valid})
+    row.update({f"stats/{name}/{k}": v.tolist() for name, s in stats.items() for k, v in s.items()})
+    return row
+
+
+def _write(selection: Selection, root: Path, frames: Frames | None, size, progress, should_stop) -> int:
     feats = features(selection, size)
-    layout = selection.layout
-    schema = pa.schema([
-        ("observation.state", pa.list_(pa.float32(), layout.dim)),
-        ("action", pa.list_(pa.float32(), feats["action"]["shape"][0])),
-        ("next.reward", pa.float32()), ("next.done", pa.bool_()),
-        ("timestamp", pa.float32()), ("frame_index", pa.int64()), ("episode_index", pa.int64()),
-        ("index", pa.int64()), ("task_index", pa.int64()),
-    ])
-    rows_per_file = DATA_FILE_MB * 2**20 // (4 * (layout.dim + feats["action"]["shape"][0]) + 4 * 8 + 4 + 1 + 4)
+    data = _DataFiles(root, selection.layout, feats["action"]["shape"][0])
     tasks: dict[str, int] = {}
     rows: list[dict] = []  # one per episode, for meta/episodes
     stats: dict[str, list] = {}
-    writer, data_file, rows_in_file, index = None, -1, 0, 0
+    first = 0  # the next frame's index over the dataset
     try:
         for e, ep in enumerate(episodes(selection)):
             if should_stop is not None and should_stop():
                 raise Cancelled
-            t = len(ep.states)
-            if writer is None or rows_in_file + t > rows_per_file and rows_in_file:
-                if writer is not None:
-                    writer.close()
-                data_file, rows_in_file = data_file + 1, 0
-                path = root / chunk_path(DATA_PATH, data_file)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writer = pq.ParquetWriter(path, schema)
-            task_index = tasks.setdefault(ep.task, len(tasks))
-            columns = {
-                "observation.state": ep.states, "action": ep.actions, "next.reward": ep.next_rewards,
-                "next.done": ep.dones.astype(bool), "timestamp": (np.arange(t) / FPS).astype(np.float32),
-                "frame_index": np.arange(t), "episode_index": np.full(t, e), "index": index + np.arange(t),
-                "task_index": np.full(t, task_index),
-            }
-            writer.write_table(pa.table({name: _column(columns[name], schema.field(name).type) for name in schema.names},
-                                        schema=schema))
-            ep_stats = {name: feature_stats(v.reshape(t, -1) if v.ndim > 1 else v[:, None])
-                        for name, v in columns.items() if name != "next.done"}
-            row = {"episode_index": e, "tasks": [ep.task], "length": t,
-                   "data/chunk_index": data_file // CHUNKS_SIZE, "data/file_index": data_file % CHUNKS_SIZE,
-                   "dataset_from_index": index, "dataset_to_index": index + t}
+            columns = _frame_columns(ep, e, first, tasks.setdefault(ep.task, len(tasks)))
+            data_file = data.append(columns)
+            ep_stats = {name: feature_stats(v.reshape(len(v), -1)) for name, v in columns.items() if name != "next.done"}
             if frames is not None:
-                ep_stats[VIDEO_KEY] = _video(ep, root / chunk_path(VIDEO_PATH, e, video_key=VIDEO_KEY), frames, size,
-                                             should_stop)
-                row.update({f"videos/{VIDEO_KEY}/chunk_index": e // CHUNKS_SIZE,
-                            f"videos/{VIDEO_KEY}/file_index": e % CHUNKS_SIZE,
-                            f"videos/{VIDEO_KEY}/from_timestamp": 0.0, f"videos/{VIDEO_KEY}/to_timestamp": t / FPS})
-            row.update({"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0,
-                        "kuka/source": ep.source, "kuka/kind": ep.kind, "kuka/goal": ep.goal.to_json(),
-                        "kuka/seed": ep.seed, "kuka/valid": ep.valid})
-            row.update({f"stats/{name}/{k}": v.tolist() for name, s in ep_stats.items() for k, v in s.items()})
-            rows.append(row)
+                path = root / chunk_path(VIDEO_PATH, e, video_key=VIDEO_KEY)
+                ep_stats[VIDEO_KEY] = _video(ep, path, frames, size, should_stop)
+            rows.append(_episode_row(ep, e, first, data_file, ep_stats, frames is not None))
             for name, s in ep_stats.items():
                 stats.setdefault(name, []).append(s)
-            index += t
-            rows_in_file += t
+            first += len(ep.states)
             if progress is not None:
                 progress(e + 1, len(selection))
     finally:
-        if writer is not None:
-            writer.close()
-    episodes_path = root / EPISODES_PATH.format(chunk_index=0, file_index=0)
-    episodes_path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), episodes_path)
-    pd.DataFrame({"task_index": list(tasks.values())}, index=pd.Index(list(tasks), name="task")).to_parquet(
-        root / "meta" / "tasks.parquet")
-    total = {name: aggregate(s) for name, s in stats.items()}
-    (root / "meta" / "stats.json").write_text(json.dumps(
-        {name: {k: v.tolist() for k, v in s.items()} for name, s in total.items()}, indent=2))
+        data.close()
     info = {
         "codebase_version": CODEBASE_VERSION, "robot_type": ROBOT_TYPE, "total_episodes": len(rows),
-        "total_frames": index, "total_tasks": len(tasks), "chunks_size": CHUNKS_SIZE,
+        "total_frames": first, "total_tasks": len(tasks), "chunks_size": CHUNKS_SIZE,
         "data_files_size_in_mb": DATA_FILE_MB, "video_files_size_in_mb": VIDEO_FILE_MB, "fps": FPS,
         "splits": {"train": f"0:{len(rows)}"}, "data_path": DATA_PATH,
         "video_path": VIDEO_PATH if frames is not None else None, "features": feats,
         "kuka": {"env_args": selection.env, "sources": [str(p) for p in (selection.data, selection.plans) if p]},
     }
-    (root / "meta" / "info.json").write_text(json.dumps(info, indent=2))
+    _write_meta(root, info, rows, tasks, {name: aggregate(s) for name, s in stats.items()})
     return len(rows)
+
+
+def _write_meta(root: Path, info: dict, rows: list[dict], tasks: dict[str, int], stats: dict) -> None:
+    """meta/: info.json, tasks.parquet (the task text as the index, as LeRobot reads it with
+    pandas), stats.json and the episodes' table."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = root / EPISODES_PATH.format(chunk_index=0, file_index=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    tasks_table = pd.DataFrame({"task_index": list(tasks.values())}, index=pd.Index(list(tasks), name="task"))
+    tasks_table.to_parquet(root / "meta" / "tasks.parquet")
+    (root / "meta" / "stats.json").write_text(json.dumps(
+        {name: {k: v.tolist() for k, v in s.items()} for name, s in stats.items()}, indent=2))
+    (root / "meta" / "info.json").write_text(json.dumps(info, indent=2))
 
 
 def _column(values: np.ndarray, kind):
