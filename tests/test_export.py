@@ -348,6 +348,14 @@ def test_episodes_caps_the_export_and_a_missing_folder_is_made(files, tmp_path, 
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["total_episodes"] == 2 and info["video_path"] is None and not (out / "videos").exists()
     assert sorted(p.name for p in out.parent.iterdir()) == ["ds"]  # no partial folder beside it
+    plans_only = tmp_path / "plans.h5"
+    assert main("export-dataset", "--plans", str(files["plans"]), "--format", "robomimic", "--out", str(plans_only)) == 0
+    said = capsys.readouterr()
+    assert "wrote 1 episode (0 demonstrations, 1 plan, 4 blocks)" in said.out
+    assert "left out 1 plan of another number of blocks than 4" in said.err
+    with h5py.File(plans_only) as f:
+        assert f["data/demo_0"].attrs["source"] == "plan_00000" and f["data/demo_0"].attrs["kind"] == "plan"
+        assert json.loads(f["data"].attrs["env_args"])["state_names"][7] == "red_x"
 
 
 def test_ctrl_c_stops_the_export_and_leaves_nothing(tmp_path):
