@@ -1,9 +1,10 @@
 """Kuka block stacking with diffusion planning: the command line's options (main.py runs them).
 
-    python main.py collect      --task T --episodes N [--seed S] [--workers W] [--blocks B] --out FILE.h5
+    python main.py collect      --task T --episodes N [--seed S] [--workers W] [--ray [ADDRESS]] [--blocks B] --out FILE.h5
     python main.py plan         [--planner diffuser|demonstrator] --goal GOAL [--seed S] [--out plans.h5]
                                 [--start FILE.h5:PLAN_ID | --start-state FILE.npy] [--keep-denoising]
     python main.py evaluate     [--planner diffuser|demonstrator] --task T [--episodes N] [--seed S] --out DIR
+                                [--workers W] [--ray [ADDRESS]]
     python main.py render       --plans FILE.h5 [--id PLAN_ID ...] --out FILE.mp4|FILE.gif [--denoising]
     python main.py train        --data FILE.h5 --out CHECKPOINT [--steps N] [--device auto|cpu|cuda]
     python main.py train-mover  --data FILE.h5 [FILE.h5 ...] --out CHECKPOINT [--minutes M]
@@ -148,8 +149,7 @@ def _add_run_commands(sub) -> None:
     c.add_argument("--task", choices=TASKS, required=True, help="the task (required)")
     c.add_argument("--episodes", type=EPISODES, required=True, help=f"episodes to run (required; {EPISODES.range})")
     c.add_argument("--seed", type=SEED, default=0, help=described("the collection's seed", 0, SEED))
-    c.add_argument("--workers", type=WORKERS, default=1, help=described(
-        "worker processes (the result does not depend on it)", 1, WORKERS))
+    add_worker_arguments(c)
     c.add_argument("--out", required=True, help="HDF5 file (required); appended to, and resumed if it holds this "
                    "collection; a missing folder is created")
     c.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
@@ -180,6 +180,18 @@ def _add_run_commands(sub) -> None:
     e.add_argument("--blocks", type=BLOCKS, default=DEFAULT_BLOCKS, help=BLOCKS_HELP)
     e.add_argument("--from-towers", action="store_true",
                    help="start every episode from random towers (as the arrangement task does), whatever the task")
+    add_worker_arguments(e)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """--workers and --ray: where the episodes run (the results do not depend on it)."""
+    parser.add_argument("--workers", type=WORKERS, default=None, help=described(
+        "worker processes (the result does not depend on it); with --ray and no address, the local Ray "
+        "instance's CPUs", "1; with --ray every core", WORKERS))
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run the episodes on Ray workers, one per CPU, this process writing the results: alone, "
+                             "a local Ray instance; with ADDRESS (HOST:PORT of a head node, or ray://HOST:PORT), that "
+                             "cluster (default: no Ray; needs requirements-ray.txt)")
 
 
 def _add_train_command(sub) -> None:
@@ -292,6 +304,17 @@ def check_out_file(path: str | Path, kind: str | None = None) -> None:
 
 def make_out_folder(path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def ray_target(args: argparse.Namespace):
+    """The RayTarget --ray and --workers ask for, or None without --ray."""
+    if args.ray is None:
+        return None
+    from tasks.cluster import RayTarget
+
+    if args.ray and args.workers is not None:
+        raise UsageError(f"--workers counts this machine's processes; on the cluster at {args.ray} every CPU runs a worker")
+    return RayTarget(args.ray or None, args.workers)
 
 
 def stopped(stop, kept: str, again: str) -> int:

@@ -76,12 +76,44 @@ def c_output_to_stderr():
         os.close(kept)
 
 
+def planner_maker(args: argparse.Namespace):
+    """make_planner(args) for a worker process or a Ray worker, which makes its own planner. Files
+    inside this repository travel as paths relative to it: a cluster's copy of it lies elsewhere."""
+    import functools
+    import importlib
+
+    root = Path(__file__).resolve().parent
+    paths = {}
+    for name in PLANNER_FILES:
+        if getattr(args, name, None):
+            path = Path(getattr(args, name)).resolve()
+            paths[name] = str(path.relative_to(root) if path.is_relative_to(root) else path)
+    entry = importlib.import_module("main")  # by its name, not as __main__: the workers import it
+    return functools.partial(entry.make_planner_here, argparse.Namespace(**{**vars(args), **paths}))
+
+
+PLANNER_FILES = ("checkpoint", "mover", "classifier")
+
+
+def make_planner_here(args: argparse.Namespace):
+    """make_planner with planner_maker's relative paths read in this copy of the repository."""
+    root = Path(__file__).resolve().parent
+    for name in PLANNER_FILES:
+        value = getattr(args, name, None)
+        if value and not Path(value).is_absolute():
+            setattr(args, name, str(root / value))
+    return make_planner(args)
+
+
 def cmd_collect(args) -> int:
     from tqdm import tqdm
 
+    from cli import ray_target
+    from tasks.cluster import ClusterError
     from tasks.collect import collect, pending_episodes
     from tasks.stopping import StopOnSignal
 
+    ray = ray_target(args)
     check_out_file(args.out, "demonstrations")
     make_out_folder(args.out)
     todo = len(pending_episodes(args.out, args.task, args.seed, args.episodes, n_blocks=args.blocks))
@@ -92,8 +124,15 @@ def cmd_collect(args) -> int:
             bar.set_postfix(failed=failures)
 
         t0 = time.perf_counter()
-        written, failures = collect(args.out, args.task, args.episodes, args.seed, args.workers, progress=progress,
-                                    should_stop=stop, n_blocks=args.blocks)
+        try:
+            written, failures = collect(args.out, args.task, args.episodes, args.seed, args.workers or 1,
+                                        progress=progress, should_stop=stop, n_blocks=args.blocks, ray=ray)
+        except ClusterError as e:
+            if e.before_work:
+                raise
+            kept = args.episodes - len(pending_episodes(args.out, args.task, args.seed, args.episodes, n_blocks=args.blocks))
+            raise ClusterError(f"{e}; {kept} of the {args.episodes} demos are in {args.out}, and the same command "
+                               f"resumes after them") from None
     seconds = time.perf_counter() - t0
     for f in failures:
         print(f"unsolved: {f}", file=sys.stderr)
@@ -164,15 +203,27 @@ def cmd_evaluate(args) -> int:
     from tasks.evaluate import (
         PARTIAL_EPISODES, PARTIAL_RESULTS, check_out_dir, episodes_kept, evaluate, format_table,
     )
+    from cli import ray_target
+    from tasks.cluster import ClusterError
     from tasks.stopping import StopOnSignal
 
+    ray, workers = ray_target(args), args.workers or 1
     check_out_dir(args.out)
     planner = make_planner(args)
     kept = episodes_kept(planner, args.task, args.seed, args.episodes, args.out, args.blocks, args.from_towers)
+    elsewhere = workers > 1 or ray is not None
     with StopOnSignal() as stop, tqdm(total=args.episodes, initial=kept, unit="episode",
                                       desc=f"evaluate {planner.name} {args.task}") as bar:
-        results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1),
-                           should_stop=stop, n_blocks=args.blocks, towers=args.from_towers)
+        try:
+            results = evaluate(planner, args.task, args.episodes, args.seed, args.out, progress=lambda e: bar.update(1),
+                               should_stop=stop, n_blocks=args.blocks, towers=args.from_towers, workers=workers, ray=ray,
+                               make_planner=planner_maker(args) if elsewhere else None)
+        except ClusterError as e:
+            if e.before_work:
+                raise
+            kept = episodes_kept(planner, args.task, args.seed, args.episodes, args.out, args.blocks, args.from_towers)
+            raise ClusterError(f"{e}; {kept} of the {args.episodes} episodes are kept in {args.out}/{PARTIAL_EPISODES}, "
+                               f"and the same command continues from there") from None
     if not results["complete"]:
         kept = (f"{results['episodes']} of {args.episodes} episodes kept in {args.out}/{PARTIAL_EPISODES} and "
                 f"{PARTIAL_RESULTS}" if results["episodes"] else "no episode was finished")
@@ -260,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         from planner.checkpoint import CheckpointError
 
         errors += (CheckpointError,)
+    if args.command in ("collect", "evaluate"):
+        from tasks.cluster import ClusterError
+
+        errors += (ClusterError,)
     try:
         return COMMANDS[args.command](args)
     except errors as e:

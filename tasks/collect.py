@@ -7,11 +7,10 @@ results are written in episode order. Episodes already in the file are skipped (
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import signal
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,7 +18,11 @@ from tasks.dataset import Demo, append_demo, read_index
 from tasks.goals import TASKS, Goal, GoalError, check_fits, sample_goal
 from tasks.layout import DEFAULT_BLOCKS, block_names
 from tasks.starts import start_state
+from tasks.workers import ordered_results
 from tasks.world import episode_seed
+
+if TYPE_CHECKING:
+    from tasks.cluster import RayTarget
 
 ATTEMPTS = 3  # the demonstrator's seeds tried per episode before it counts as unsolved
 
@@ -74,38 +77,6 @@ def pending_episodes(path: Path, task: str, seed: int, episodes: int, goal: Goal
     return [k for k in range(episodes) if k not in done]
 
 
-def _ignore_sigint() -> None:
-    # Ctrl+C reaches every process of the terminal's group: the parent decides when to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from tasks.lifeline import bind_to_parent
-
-    bind_to_parent()  # and a parent ended otherwise, even by SIGKILL, takes its workers with it
-
-
-def run_episodes(jobs: list[tuple], workers: int, processes: bool = False,
-                 should_stop: Callable[[], bool] = lambda: False) -> Iterator[CollectedEpisode]:
-    """Results in job order, from `workers` processes (in this process when workers <= 1, unless
-    `processes`: a GUI must keep PyBullet, which holds Python's lock, out of its own process).
-    With processes, `should_stop()` is polled while waiting; when it says stop, the workers are
-    terminated at once (the episodes they were solving are simply not written)."""
-    if workers <= 1 and not processes:
-        yield from map(_work, jobs)
-        return
-    # spawn: a fresh interpreter per worker, never a forked PyBullet or PyTorch state.
-    with mp.get_context("spawn").Pool(max(1, workers), initializer=_ignore_sigint) as pool:
-        results = pool.imap(_work, jobs, chunksize=1)
-        for _ in jobs:
-            while True:
-                if should_stop():
-                    return  # leaving the block terminates the pool
-                try:
-                    result = results.next(timeout=0.1)
-                    break
-                except mp.TimeoutError:
-                    continue
-            yield result
-
-
 def collect(
     path: str | Path,
     task: str,
@@ -117,12 +88,14 @@ def collect(
     should_stop: Callable[[], bool] = lambda: False,
     processes: bool = False,
     n_blocks: int = DEFAULT_BLOCKS,
+    ray: RayTarget | None = None,
 ) -> tuple[int, list[str]]:
     """Collect up to `episodes` demos into `path`. Returns (demos written, failure messages).
 
     `progress(done, total, failures)` is called after each episode; `should_stop()` is polled
     between episodes and ends the collection early (what is written stays). With `goal`, every
-    episode solves that goal from its own seeded scene (the task must be the goal's).
+    episode solves that goal from its own seeded scene (the task must be the goal's). With `ray`,
+    the episodes run on Ray workers (tasks/cluster.py) and this process still writes them, in order.
     """
     if goal is not None and goal.task != task:
         raise GoalError(f"goal '{goal}' is a {goal.task} goal, not {task}")
@@ -135,7 +108,7 @@ def collect(
     written, failures = 0, []
     done = episodes - len(todo)
     jobs = [(task, seed, k, goal, n_blocks) for k in todo]
-    results = run_episodes(jobs, workers, processes, should_stop)
+    results = ordered_results(_work, jobs, workers, processes, should_stop, ray, label=lambda job: f"episode {job[2]}")
     try:
         for r in results:
             if r.demo is not None:

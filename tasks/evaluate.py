@@ -3,7 +3,8 @@
 Any planner with `name`, `settings` and `plan(state, goal, seed) -> Plan` can be evaluated.
 Scenes come from the test seed stream (tasks.world.episode_seed), never one collection draws.
 Writes `results.json` and `episodes.h5` (`episodes/<k>/states`: realised states), whole or not
-at all; an interrupted run leaves `*.interrupted.*` beside them and continues from there.
+at all; an interrupted run leaves `*.interrupted.*` beside them and continues from there. Episodes
+may run in worker processes or on Ray workers (tasks/workers.py); this process writes them, in order.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import math
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from collections.abc import Callable
 
 import numpy as np
@@ -25,7 +26,11 @@ from tasks.h5io import FileFormatError, check_writable_place, new_record, open_h
 from tasks.plans import Plan, SegmentReport, segments_from_json, segments_to_json
 from tasks.layout import DEFAULT_BLOCKS, SEGMENT_LENGTH, block_names
 from tasks.starts import resting_state, start_state
+from tasks.workers import ordered_results
 from tasks.world import episode_seed
+
+if TYPE_CHECKING:
+    from tasks.cluster import RayTarget
 
 
 class Planner(Protocol):
@@ -64,6 +69,29 @@ def run_episode(planner: Planner, task: str, seed: int, k: int, n_blocks: int = 
     except Exception as e:  # a planner failure is an episode scored 0, not a crash
         return EvaluatedEpisode(k, s, goal, 0.0, False, float("nan"), state[None].astype(np.float32), f"{type(e).__name__}: {e}")
     return EvaluatedEpisode(k, s, goal, result.score, result.strict_success, plan.plan_seconds, result.states, segments=plan.segments)
+
+
+@dataclass
+class PlannedEpisodes:
+    """`run_episode` for episode k of one evaluation, in whichever process runs it. A worker makes
+    its own planner once, with `make_planner`; a given `planner` serves this process only (it is
+    not pickled)."""
+    make_planner: Callable[[], Planner] | None
+    task: str
+    seed: int
+    n_blocks: int = DEFAULT_BLOCKS
+    towers: bool = False
+    planner: Planner | None = field(default=None, repr=False)
+
+    def __call__(self, k: int) -> EvaluatedEpisode:
+        if self.planner is None:
+            if self.make_planner is None:
+                raise ValueError("episodes run in another process need make_planner")
+            self.planner = self.make_planner()
+        return run_episode(self.planner, self.task, self.seed, k, self.n_blocks, self.towers)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "planner": None}
 
 
 def summarise(task: str, planner: Planner, episodes: list[EvaluatedEpisode], seed: int,
@@ -158,6 +186,7 @@ def evaluate(
     planner: Planner, task: str, episodes: int, seed: int, out_dir: str | Path,
     progress: Callable[[EvaluatedEpisode], None] | None = None, should_stop: Callable[[], bool] = lambda: False,
     n_blocks: int = DEFAULT_BLOCKS, towers: bool = False,
+    workers: int = 1, ray: RayTarget | None = None, make_planner: Callable[[], Planner] | None = None,
 ) -> dict:
     """Run and save `episodes` episodes; returns the results dict written to results.json.
 
@@ -166,7 +195,12 @@ def evaluate(
     did as `episodes.interrupted.h5` and `results.interrupted.json` (its dict has `complete`
     False); the same call later continues from there. A finished run's files are never touched
     by an unfinished one.
+
+    With `workers` > 1 or `ray`, episodes run in that many worker processes or on Ray workers,
+    each with its own planner from `make_planner` (equal to `planner`); the files are the same.
     """
+    if (workers > 1 or ray is not None) and make_planner is None:
+        raise ValueError("episodes run in worker processes or on Ray need make_planner")
     out = Path(out_dir)
     check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -186,16 +220,22 @@ def evaluate(
             root = f["episodes"]
             done = [e for e in _read_episodes(root) if e.episode < episodes]
             finished = {e.episode for e in done}
-            for k in range(episodes):
-                if k in finished:
-                    continue
-                if should_stop():
-                    break
-                e = run_episode(planner, task, seed, k, n_blocks, towers)
-                _write_episode(root, task, e)
-                done.append(e)
-                if progress:
-                    progress(e)
+            todo = [k for k in range(episodes) if k not in finished]
+            work = PlannedEpisodes(make_planner, task, seed, n_blocks, towers, planner=planner)
+            results = ordered_results(work, todo, workers, False, should_stop, ray, label=lambda k: f"episode {k}")
+            try:
+                for _ in todo:
+                    if should_stop():
+                        break
+                    e = next(results, None)
+                    if e is None:  # the workers were stopped while waiting
+                        break
+                    _write_episode(root, task, e)
+                    done.append(e)
+                    if progress:
+                        progress(e)
+            finally:
+                results.close()
             complete = len(done) == episodes
     finally:
         done.sort(key=lambda e: e.episode)

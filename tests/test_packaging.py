@@ -15,6 +15,8 @@ def test_requirements_match_pyproject():
     assert pins(ROOT / "requirements.txt") == set(project["dependencies"])
     assert pins(ROOT / "requirements-dev.txt") == set(project["optional-dependencies"]["dev"])
     assert all("==" in p for p in project["dependencies"] + project["optional-dependencies"]["dev"])
+    assert pins(ROOT / "requirements-ray.txt") == set(project["optional-dependencies"]["ray"])
+    assert "-r requirements-ray.txt" in (ROOT / "requirements-dev.txt").read_text()  # CI runs the Ray tests
 
 
 def test_readme_test_command_is_what_ci_runs():
