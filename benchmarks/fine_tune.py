@@ -7,7 +7,8 @@ model's name, steps and held-out curve; evaluate it beside the shipped model wit
     python benchmarks/fine_tune.py --data data/n8_conditional_c.h5 --store runs/ft/models [--minutes M] [--resume NAME]
 
 `--resume NAME` presses Resume on the store's model NAME instead (another time budget from its
-last checkpoint).
+last checkpoint). `--evaluate NAME --task T --blocks N --episodes E [--seed S]` presses "Evaluate
+beside the model in use" on NAME instead (the planner's default settings) and prints both scores.
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def main() -> int:
     parser.add_argument("--store", required=True, help="the model store's folder")
     parser.add_argument("--minutes", type=float, help="time budget (default: the tab's)")
     parser.add_argument("--resume", metavar="NAME", help="resume this model of the store instead")
+    parser.add_argument("--evaluate", metavar="NAME", help="evaluate this model beside the shipped one instead")
+    parser.add_argument("--task", default="conditional")
+    parser.add_argument("--blocks", type=int, default=4)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -43,6 +49,17 @@ def main() -> int:
           f"batch {panel.batch.value()}, lr {panel.lr.value()}, device {panel.device.currentData()}", flush=True)
     ended: list[str] = []
     panel.jobFinished.connect(ended.append)
+    if args.evaluate:
+        panel.eval_task.setCurrentText(args.task)
+        panel.eval_blocks.setValue(args.blocks)
+        panel.eval_episodes.setValue(args.episodes)
+        panel.eval_seed.setValue(args.seed)
+        if not panel.start_evaluation(args.evaluate):
+            print("could not start the evaluation")
+            return 1
+        wait(app, panel, ended)
+        print(panel.status.text())
+        return 0 if ended[0] == "done" else 1
     if args.resume:
         panel.select(args.resume)
         panel.resume()
@@ -52,6 +69,16 @@ def main() -> int:
     if name is None:
         print(panel.status.text())
         return 1
+    wait(app, panel, ended)
+    info = panel.store.info(name)
+    print(f"{name}: {ended[0]}, {info.step} steps in {info.seconds / 60:.1f} min, held-out error {info.valid_loss}")
+    print("held-out curve: " + ", ".join(f"{s} {v:.5f}" for s, v in info.valid))
+    print(f"model: {info.path}")
+    return 0 if ended[0] == "done" else 1
+
+
+def wait(app, panel, ended: list[str]) -> None:
+    """Run the event loop until the tab's job ends, printing its status every minute."""
     last = 0.0
     while not ended:
         app.processEvents()
@@ -59,11 +86,6 @@ def main() -> int:
         if time.monotonic() - last > 60:
             print(panel.status.text(), flush=True)
             last = time.monotonic()
-    info = panel.store.info(name)
-    print(f"{name}: {ended[0]}, {info.step} steps in {info.seconds / 60:.1f} min, held-out error {info.valid_loss}")
-    print("held-out curve: " + ", ".join(f"{s} {v:.5f}" for s, v in info.valid))
-    print(f"model: {info.path}")
-    return 0 if ended[0] == "done" else 1
 
 
 if __name__ == "__main__":
