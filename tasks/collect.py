@@ -54,7 +54,7 @@ def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | 
         replay = execute(result.states, goal)
         if replay.strict_success:
             demo = Demo(result.states, goal, task, seed, episode, collection_seed, True, result.plan_seconds, goal_given=given)
-            return CollectedEpisode(episode, demo)
+            return CollectedEpisode(episode, demo.with_rewards())  # here, in the worker: the one writer only writes
         error = f"replay in physics scored {replay.score:.0f} without strict success"
     return CollectedEpisode(episode, None, error)
 

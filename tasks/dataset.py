@@ -19,7 +19,7 @@ Appending never rewrites earlier demos; see tasks.h5io for what a kill leaves be
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,10 +62,24 @@ class Demo:
     plan_seconds: float = 0.0
     source: str = "demonstrator"  # or e.g. "diffuser plan_00003" for a plan kept as a demo
     goal_given: bool = False  # the collection's goal was given, not drawn from the seed
+    # The reward at each state, where the demo was made (a collection's worker): else the one
+    # writer computes it on append, which was most of an append's time.
+    rewards: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def actions(self) -> np.ndarray:
         return actions_of(self.states)
+
+    def with_rewards(self) -> Demo:
+        """This demo with its rewards computed here, as append_demo would store them."""
+        return replace(self, rewards=stored_rewards(self.states, self.goal))
+
+
+def stored_rewards(states: np.ndarray, goal: Goal) -> np.ndarray:
+    """The reward at each state, of the states as the file stores them (float32)."""
+    from tasks.rewards import rewards
+
+    return rewards(layout_of(np.asarray(states)).check(states).astype(np.float32), goal)
 
 
 def actions_of(states: np.ndarray) -> np.ndarray:
@@ -85,8 +99,6 @@ def in_valid_split(seed: int) -> bool:
 
 def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
     """Append one demo; creates the file on first use. Returns the demo's name."""
-    from tasks.rewards import rewards
-
     layout = layout_of(np.asarray(demo.states))
     states = layout.check(demo.states).astype(np.float32)
     attrs = {  # converted first: a value HDF5 cannot store fails here, before the file is opened
@@ -95,7 +107,9 @@ def append_demo(path: str | Path, demo: Demo, generator: str) -> str:
         "success": bool(demo.success), "plan_seconds": float(demo.plan_seconds), "source": str(demo.source),
         "goal_given": bool(demo.goal_given),
     }
-    reward = rewards(states, demo.goal)
+    reward = demo.rewards if demo.rewards is not None else stored_rewards(states, demo.goal)
+    if len(reward) != len(states):
+        raise ValueError(f"{len(reward)} rewards for {len(states)} states")
     with open_h5(path, "a", "demonstrations") as f:
         if "data" not in f:
             data = f.create_group("data")
