@@ -40,8 +40,8 @@ PROBE_TIMEOUT_S = 30.0  # for a Ray cluster to answer there
 START_TIMEOUT_S = 300.0  # for the first worker to start (a busy cluster may have no free CPU)
 LOSSES_PER_JOB = 2  # workers a job may lose before the run stops: a job that kills workers
 WINDOW_PER_WORKER = 4  # jobs handed out ahead of the next one to yield, per worker
-# Shipped to a cluster with the code (the job's working_dir): not data, results or the venv.
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": a single machine's Ray, on 127.0.0.1
+# Shipped to a cluster with the code (the job's working_dir): not data, results or the venv.
 EXCLUDES = [".git/", ".venv/", "data/", "runs/", "out/", "docs/", "tests/", "gpu/", "*.h5", "*.segments.npz"]
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def _cause(stderr: str) -> str:
     if not errors:
         return ""
     cause = next((e for e in errors if e.startswith("ray.exceptions.")), errors[0]).split(". ")[0]
-    if "AuthenticationError" in cause:  # Ray's clusters ask for a token by default (Ray 2.52 and later)
+    if "AuthenticationError" in cause:  # Ray 2.60's clusters ask for a token by default
         cause += " (set RAY_AUTH_MODE=token, and the cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token)"
     return cause[:400]
 

@@ -26,6 +26,8 @@ def ordered_results(work: Callable[[Any], Any], jobs: Sequence, workers: int = 1
     processes `should_stop()` is polled while waiting; when it says stop, the workers are ended at
     once (the jobs they were running are simply not yielded).
     """
+    if not jobs:
+        return  # nothing to run: no Ray instance or worker processes started for it
     if ray is not None:
         from tasks.cluster import ray_results
 
