@@ -38,8 +38,9 @@ MODULES = {
     "tasks/stopping.py": ["tests/test_stopping.py",
                           "tests/test_faults.py::test_interrupted_evaluation_keeps_the_finished_run_and_continues",
                           "tests/test_faults.py::test_sigint_ignored_by_a_background_job_stays_ignored_and_sigterm_saves"],
-    "planner/guides.py": ["tests/test_planner.py", "tests/test_classifier.py", "tests/test_reference.py", "-k",
-                          "guide or floor_candidates"],
+    "planner/guides.py": ["tests/test_guides.py", "tests/test_clearance.py", "tests/test_mover.py", "tests/test_planner.py",
+                          "tests/test_classifier.py", "tests/test_reference.py", "-k",
+                          "guide or floor_candidates or clearance or tool_at"],
     "tasks/rewards.py": ["tests/test_rewards.py", "tests/test_execute.py", "tests/test_reference.py", "-k",
                          "not diffuser and not demonstrator and not start_options"],
 }
