@@ -1,6 +1,6 @@
-"""The Train tab, end to end: demonstrations collected in the app, a short fine-tune of the
-shipped move model in its own process, the evaluation beside the model in use, and the planner
-switched to the new model; a stopped training resumed; bad data refused with its reason."""
+"""The Train tab, end to end: demonstrations collected in the app, a fine-tune of the shipped
+move model in its own process, stopped and resumed, the evaluation beside the model in use, and
+the planner switched to the new model; bad data refused with its reason."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -37,7 +37,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_collect_fine_tune_evaluate_and_plan_with_the_new_model(window, qtbot):
+def test_collect_fine_tune_stop_resume_evaluate_and_plan_with_the_new_model(window, qtbot):
     shipped_before = digest(SHIPPED_MOVER)
     collect_demos(window, qtbot, 3)
     t = window.trainer
@@ -50,16 +50,25 @@ def test_collect_fine_tune_evaluate_and_plan_with_the_new_model(window, qtbot):
     t.eval_task.setCurrentText("conditional")
     t.eval_blocks.setValue(2)
     t.eval_episodes.setValue(1)
-    name = t.start_training(steps=30)
+    name = t.start_training(steps=10**6)
     assert name is not None, t.status.text()
+    qtbot.waitUntil(lambda: t.store.info(name).step >= 30, timeout=120_000)
+    assert t.stop_button.isEnabled() and not t.train_button.isEnabled()  # one job at a time
+    t.stop()
+    assert wait_job(qtbot, t) == "stopped", t.status.text()
+    stopped = t.store.info(name)
+    assert stopped.state == "stopped" and stopped.step >= 30 and (t.store.folder(name) / CHECKPOINT).exists()
+    assert stopped.init_from == str(SHIPPED_MOVER) and stopped.valid and stopped.losses  # the curves are recorded
+    assert stopped.valid[0][0] == 0  # a fine-tune's curve starts at the shipped model's error
+    assert len(t.valid_curve.getData()[0]) >= 1  # and drawn
+    # Resume goes on from the checkpoint, not from zero; when it ends the evaluation starts by itself.
+    t.select(name)
+    assert t.resume_button.isEnabled()
+    t.resume(steps=stopped.step + 20)
     assert wait_job(qtbot, t) == "done", t.status.text()
     info = t.store.info(name)
-    assert info.state == "finished" and info.step == 30 and info.init_from == str(SHIPPED_MOVER)
-    assert info.valid and info.losses, "the curves are recorded"
-    assert len(t.valid_curve.getData()[0]) >= 1  # and drawn
-    assert (t.store.folder(name) / CHECKPOINT).exists() and Path(info.path).exists()
-    # The evaluation starts by itself when training ends: the new model beside the shipped one.
-    assert wait_job(qtbot, t) == "done", t.status.text()
+    assert info.state == "finished" and info.step == stopped.step + 20 and Path(info.path).exists()
+    assert wait_job(qtbot, t) == "done", t.status.text()  # the evaluation: the new model beside the shipped one
     case = "conditional, 2 blocks, 1 episodes, seed 0"
     new, shipped = t.store.info(name).score_on(case), t.store.info(SHIPPED_NAME).score_on(case)
     assert new is not None and shipped is not None and new.against == SHIPPED_NAME
@@ -76,25 +85,6 @@ def test_collect_fine_tune_evaluate_and_plan_with_the_new_model(window, qtbot):
     assert plan.settings["mover"] == f"{name}/model.pt"
     window.close()
     assert window.prefs.value("planner/mover") == info.path  # remembered for the next run
-
-
-def test_stop_keeps_the_checkpoint_and_resume_continues(window, qtbot):
-    collect_demos(window, qtbot, 2)
-    t = window.trainer
-    t.data.item(1).setCheckState(t.data.item(1).checkState().Unchecked)
-    t.batch.setValue(4)
-    t.eval_after.setChecked(False)
-    name = t.start_training(steps=10**6)
-    qtbot.waitUntil(lambda: t.store.info(name).step >= 50, timeout=120_000)
-    t.stop()
-    assert wait_job(qtbot, t) == "stopped", t.status.text()
-    stopped = t.store.info(name)
-    assert stopped.state == "stopped" and stopped.step >= 50 and (t.store.folder(name) / CHECKPOINT).exists()
-    t.select(name)
-    assert t.resume_button.isEnabled()
-    t.resume(steps=stopped.step + 20)
-    assert wait_job(qtbot, t) == "done", t.status.text()
-    assert t.store.info(name).step > stopped.step  # it went on from the checkpoint, not from zero
 
 
 def test_bad_data_is_refused_with_its_reason_and_nothing_starts(window, qtbot, tmp_path):

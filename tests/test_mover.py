@@ -114,12 +114,12 @@ def test_train_mover_command_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     out, slim, data = tmp_path / "m.pt", tmp_path / "slim.pt", tmp_path / "demos.h5"
     shutil.copy(SAMPLE, data)  # its extracted segments are cached beside it
     cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train-mover", "--data", str(data), "--out", str(out),
-           "--slim", str(slim), "--steps", "2", "--batch-size", "4", "--device", "cpu", "--save-every", "1"]
+           "--slim", str(slim), "--steps", "2", "--batch-size", "4", "--device", "cpu"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     loaded = load_mover(slim)
     assert loaded.meta["step"] == 2 and loaded.meta["format"] == "kuka-move-diffuser-1"
-    r = subprocess.run(cmd[:-6] + ["--steps", "3", "--batch-size", "4", "--device", "cpu", "--save-every", "1"],
+    r = subprocess.run(cmd[:-6] + ["--steps", "3", "--batch-size", "4", "--device", "cpu"],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert load_mover(out).meta["step"] == 3
