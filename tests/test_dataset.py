@@ -111,21 +111,30 @@ def test_corrupt_foreign_and_wrong_layout_files_are_refused(tmp_path, demos):
         read_index(tmp_path / "missing.h5")
 
 
+def pending_unless_mid_write(path) -> list:
+    """The collection's pending episodes; all of them while the file is caught mid-append (HDF5
+    has no reader beside a writer: the look is simply taken again)."""
+    try:
+        return pending_episodes(path, "rearrangement", 4, 6)
+    except FileFormatError:
+        return list(range(6))
+
+
 def test_kill_9_then_resume(tmp_path):
     path = tmp_path / "k.h5"
     cmd = [sys.executable, os.path.join(ROOT, "main.py"), "collect", "--task", "rearrangement",
-           "--episodes", "8", "--seed", "4", "--workers", "1", "--out", str(path)]
+           "--episodes", "6", "--seed", "4", "--workers", "1", "--out", str(path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     deadline = time.time() + 60
-    while time.time() < deadline and len(pending_episodes(path, "rearrangement", 4, 8)) > 6:
+    while time.time() < deadline and len(pending_unless_mid_write(path)) > 4:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = read_index(path)  # readable after kill -9
-    assert 2 <= len(kept) < 8
+    assert 2 <= len(kept) < 6
     assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 0
     index = read_index(path)
-    assert sorted(d.episode for d in index) == list(range(8))
+    assert sorted(d.episode for d in index) == list(range(6))
     # the resumed file holds exactly what an uninterrupted collection makes
     for d, states in zip(index, load_states(path, [d.name for d in index]).values()):
         np.testing.assert_array_equal(states, collect_episode("rearrangement", 4, d.episode).demo.states)
