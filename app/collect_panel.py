@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.widgets import restore_values, save_values
 from tasks.collect import collect, keep_plan
 from tasks.dataset import load_states, read_index, remove_demo
 from tasks.goals import TASKS, Goal, GoalError
@@ -247,17 +248,11 @@ class CollectPanel(QWidget):
 
     def restore(self, prefs) -> None:
         """The collection settings as the user left them."""
-        for name in ("episodes", "seed", "workers"):
-            value = prefs.value(f"collect/{name}")
-            if value is not None:
-                getattr(self, name).setValue(int(value))
-        task = prefs.value("collect/task")
-        if task and self.task.findText(task) >= 0:
-            self.task.setCurrentText(task)
-        self.use_editor_goal.setChecked(str(prefs.value("collect/use_editor_goal", "false")).lower() == "true")
+        restore_values(prefs, "collect", self._persisted())
 
     def save(self, prefs) -> None:
-        for name in ("episodes", "seed", "workers"):
-            prefs.setValue(f"collect/{name}", getattr(self, name).value())
-        prefs.setValue("collect/task", self.task.currentText())
-        prefs.setValue("collect/use_editor_goal", self.use_editor_goal.isChecked())
+        save_values(prefs, "collect", self._persisted())
+
+    def _persisted(self) -> dict:
+        return {"episodes": self.episodes, "seed": self.seed, "workers": self.workers, "task": self.task,
+                "use_editor_goal": self.use_editor_goal}

@@ -4,7 +4,8 @@ resume it, evaluate it beside the model in use, and plan with it.
 
 Training and evaluation run in a process of their own (tasks.train_job); this panel only starts
 them and reads their reports every POLL_MS. Each model lives in the store (planner.model_store);
-the shipped model is listed too and never written.
+the shipped model is listed too and never written. The data list and the models' table are
+app/train_parts.py's, the form and the plot app/train_form.py's.
 """
 from __future__ import annotations
 
@@ -12,41 +13,17 @@ import math
 import time
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from app.widgets import last_folder, set_last_folder
-from planner.config import ASSETS, MoverTrainConfig, PlannerSettings, meta
-from planner.model_store import SHIPPED_NAME, ModelInfo, ModelStore
-from tasks.goals import TASKS
-from tasks.layout import DEFAULT_BLOCKS, MAX_BLOCKS, MIN_BLOCKS
+from app.train_form import SCRATCH, CurvePlot, TrainForm
+from app.train_parts import ModelList
+from planner.config import MoverTrainConfig, PlannerSettings, meta
+from planner.model_store import CHECKPOINT, SHIPPED_NAME, ModelInfo, ModelStore
 from tasks.train_job import BackgroundJob, EvalSpec, TrainSpec, eval_child, train_child
 
 POLL_MS = 200
-SAMPLE = ASSETS / "sample_demos.h5"
-SCRATCH = "__scratch__"
-# The tab's defaults: a fine-tune of the model in use that a CPU does in minutes. A lower peak
-# rate than a training from scratch, so the model keeps what it knew while it learns the new data.
-DEFAULT_MINUTES, DEFAULT_BATCH, FINE_TUNE_LR, SCRATCH_LR = 10.0, 64, 1e-4, MoverTrainConfig.lr
-COLUMNS = ("Model", "Started from", "Data", "Steps", "Held-out error", "State", "Last evaluation", "In use")
 ERROR = "<span style='color:#b00020'>{}</span>"
-
-
-def _count_demos(path: Path) -> str:
-    from tasks.dataset import read_index
-    from tasks.h5io import FileFormatError
-
-    if not path.exists():
-        return "no file yet"
-    try:
-        return f"{len(read_index(path))} demos"
-    except FileFormatError as e:
-        return f"unreadable: {e}"
 
 
 class TrainPanel(QWidget):
@@ -65,247 +42,65 @@ class TrainPanel(QWidget):
         self.job: BackgroundJob | None = None
         self.job_kind, self.job_model = "", ""
         self._make_widgets()
-        self._lay_out()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.poll)
         self.refresh()
 
     # ------------------------------------------------------------------ widgets
     def _make_widgets(self) -> None:
-        self.data = QListWidget()
-        self.data.setToolTip("The demonstrations to train on: ticked files are used")
-        self.data.setMaximumHeight(90)
-        self.add_file = QPushButton("Add files…")
-        self.add_file.setToolTip("Add demonstrations files (.h5, as `collect` writes them)")
-        self.add_file.clicked.connect(lambda _=False: self.pick_files())
-        self.start_from = QComboBox()
-        self.start_from.setToolTip("Fine-tune a model (its weights and scales are the start), or train a new one "
-                                   "from scratch (hours on a CPU)")
-        self.start_from.currentIndexChanged.connect(lambda _: self._start_changed())
-        self.device = QComboBox()
-        self.device.addItem("Automatic (GPU when there is one)", "auto")
-        self.device.addItem("CPU", "cpu")
-        self.device.setToolTip("Where training runs; on the CPU it leaves one core to the window and its plans")
-        self.minutes = QDoubleSpinBox()
-        self.minutes.setRange(0.1, 24 * 60)
-        self.minutes.setDecimals(1)
-        self.minutes.setValue(DEFAULT_MINUTES)
-        self.minutes.setSuffix(" min")
-        self.minutes.setToolTip("Training time of this run; the learning rate decays over it. Resume trains "
-                                "for this long again.")
-        self.batch = QSpinBox()
-        self.batch.setRange(1, int(meta(MoverTrainConfig, "batch_size")["high"]))
-        self.batch.setValue(DEFAULT_BATCH)
-        self.batch.setToolTip("Segments per step")
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(6)
-        self.lr.setRange(1e-6, 1e-2)
-        self.lr.setSingleStep(1e-5)
-        self.lr.setValue(FINE_TUNE_LR)
-        self.lr.setToolTip("Peak learning rate, cosine-decayed over the time budget")
-        self.train_button = QPushButton("Train")
-        self.train_button.setToolTip("Train a new model on the ticked data (a new entry in the list)")
-        self.train_button.clicked.connect(lambda _=False: self.start_training())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop at the next step; the last checkpoint is kept and Resume continues from it")
-        self.stop_button.clicked.connect(lambda _=False: self.stop())
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Train the selected model further from its last checkpoint")
-        self.resume_button.clicked.connect(lambda _=False: self.resume())
-        self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLogMode(False, True)
-        self.plot.setLabel("bottom", "training step")
-        self.plot.setLabel("left", "loss, error")
-        self.plot.setTitle("<span style='color:#1f77b4'>training loss</span> and "
-                           "<span style='color:#d62728'>held-out denoising error</span>", size="9pt")
-        self.plot.setMinimumHeight(150)
-        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((31, 119, 180), width=1))
-        self.valid_curve = self.plot.plot([], [], pen=pg.mkPen((214, 39, 40), width=2), symbol="o", symbolSize=5,
-                                          symbolBrush=(214, 39, 40))
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.eval_task = QComboBox()
-        self.eval_task.addItems(TASKS)
-        self.eval_task.setCurrentText("conditional")
-        self.eval_task.setToolTip("The task of the evaluation episodes (the test seed stream: scenes no "
-                                  "collection draws)")
-        self.eval_blocks = QSpinBox()
-        self.eval_blocks.setRange(MIN_BLOCKS, MAX_BLOCKS)
-        self.eval_blocks.setValue(DEFAULT_BLOCKS)
-        self.eval_blocks.setToolTip("Blocks in the evaluation scenes")
-        self.eval_episodes = QSpinBox()
-        self.eval_episodes.setRange(1, 1000)
-        self.eval_episodes.setValue(10)
-        self.eval_episodes.setToolTip("Episodes per model: the same scenes and goals for both")
-        self.eval_seed = QSpinBox()
-        self.eval_seed.setRange(0, 2**31 - 1)
-        self.eval_seed.setToolTip("Seed of the evaluation's test-stream episodes")
-        self.eval_after = QCheckBox("Evaluate when training ends")
-        self.eval_after.setChecked(True)
-        self.eval_after.setToolTip("When a training run ends, evaluate the new model beside the model in use")
-        self.eval_button = QPushButton("Evaluate beside the model in use")
-        self.eval_button.setToolTip("Plan the same episodes with the selected model and with the model in use, "
-                                    "with the planner's settings, executed in physics")
-        self.eval_button.clicked.connect(lambda _=False: self.start_evaluation())
-        self.use_button = QPushButton("Use this model")
-        self.use_button.setToolTip("Plan with the selected model from now on (the window's Diffuser)")
-        self.use_button.clicked.connect(lambda _=False: self.use_selected())
-
-    def _lay_out(self) -> None:
-        train = QGroupBox("Train")
-        form = QFormLayout(train)
-        files = QHBoxLayout()
-        files.addWidget(self.data, 1)
-        files.addWidget(self.add_file, 0, Qt.AlignmentFlag.AlignTop)
-        form.addRow("Data", files)
-        form.addRow("Start from", self.start_from)
-        form.addRow("Device", self.device)
-        form.addRow("Time budget", self.minutes)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Learning rate", self.lr)
-        buttons = QHBoxLayout()
-        for b in (self.train_button, self.stop_button, self.resume_button):
-            buttons.addWidget(b)
-        form.addRow(buttons)
-        form.addRow(self.progress)
-        form.addRow(self.status)
-        models = QGroupBox("Models")
-        col = QVBoxLayout(models)
-        col.addWidget(self.table, 1)
-        evaluation = QHBoxLayout()
-        for label, w in (("Task", self.eval_task), ("Blocks", self.eval_blocks), ("Episodes", self.eval_episodes),
-                         ("Seed", self.eval_seed)):
-            evaluation.addWidget(QLabel(label))
-            evaluation.addWidget(w)
-        evaluation.addStretch(1)
-        col.addLayout(evaluation)
-        actions = QHBoxLayout()
-        actions.addWidget(self.eval_after)
-        actions.addStretch(1)
-        actions.addWidget(self.eval_button)
-        actions.addWidget(self.use_button)
-        col.addLayout(actions)
+        self.form = f = TrainForm(self.demos_source)
+        f.train_button.clicked.connect(lambda _=False: self.start_training())
+        f.stop_button.clicked.connect(lambda _=False: self.stop())
+        f.resume_button.clicked.connect(lambda _=False: self.resume())
+        self.plot = CurvePlot()
+        self.model_list = m = ModelList(self.store)
+        m.selectionChanged.connect(lambda _: self._selection_changed())
+        m.eval_button.clicked.connect(lambda _=False: self.start_evaluation())
+        m.use_button.clicked.connect(lambda _=False: self.use_selected())
+        # The parts' controls, named here for the tests and the scripts that drive the tab.
+        self.files, self.data, self.table = f.files, f.files.list, m.table
+        self.start_from, self.device, self.minutes, self.batch, self.lr = f.start_from, f.device, f.minutes, f.batch, f.lr
+        self.train_button, self.stop_button, self.resume_button = f.train_button, f.stop_button, f.resume_button
+        self.progress, self.status = f.progress, f.status
+        self.loss_curve, self.valid_curve = self.plot.loss_curve, self.plot.valid_curve
+        self.eval_task, self.eval_blocks, self.eval_episodes, self.eval_seed, self.eval_after = (
+            m.eval_task, m.eval_blocks, m.eval_episodes, m.eval_seed, m.eval_after)
+        self.eval_button, self.use_button = m.eval_button, m.use_button
         row = QHBoxLayout(self)
-        row.addWidget(train, 3)
+        row.addWidget(f, 3)
         row.addWidget(self.plot, 3)
-        row.addWidget(models, 4)
+        row.addWidget(m, 4)
 
     # ------------------------------------------------------------------ what is shown
     def refresh(self) -> None:
         """The data files, the models and the buttons as the store and the job now are."""
-        self._refresh_data()
-        self.models = self.store.all()
+        self.files.refresh()
         in_use = self.store.name_of(self.mover_in_use())
-        selected = self.selected_name()
-        self.table.setRowCount(len(self.models))
-        for r, info in enumerate(self.models):
-            state = info.state
-            if state == "training" and not (self.job and self.job_model == info.name):
-                state = "interrupted (Resume continues)"
-            last = info.score_list()[-1] if info.scores else None
-            files = [Path(d.split(":")[0]).name for d in info.data]  # a checkpoint's data: name:size:mtime
-            cells = (info.name, self._origin(info), (files[0] if len(files) == 1 else f"{len(files)} files") if files else "—",
-                     f"{info.step:,}", "—" if info.valid_loss is None else f"{info.valid_loss:.5f}", state,
-                     f"{last.score:.1f} ± {last.sem:.1f} ({last.case})" if last else "—",
-                     "yes" if info.name == in_use else "")
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c == 5 and info.message:
-                    item.setToolTip(info.message)
-                if c == 2:
-                    item.setToolTip("\n".join(files))
-                self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
-        names = [m.name for m in self.models]
-        if selected in names:
-            self.table.selectRow(names.index(selected))
-        self._refresh_start_from(in_use)
+        self.model_list.refresh(in_use, self.job_model if self.job_kind == "train" else "")
+        self.models = self.model_list.models
+        self.form.refresh_start_from(self.models, in_use)
         self._buttons()
-
-    def _origin(self, info: ModelInfo) -> str:
-        if info.shipped:
-            return "shipped with the app"
-        return "scratch" if not info.init_from else self.store.name_of(info.init_from)
-
-    def _refresh_data(self) -> None:
-        ticked = {self.data.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.data.count())
-                  if self.data.item(i).checkState() == Qt.CheckState.Checked}
-        known = [self.data.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.data.count())]
-        first = not known
-        paths = [str(self.demos_source())] + ([str(SAMPLE)] if SAMPLE.exists() else [])
-        paths += [p for p in known if p not in paths]
-        self.data.clear()
-        for p in paths:
-            label = {str(self.demos_source()): "the app's", str(SAMPLE): "shipped sample"}.get(p, "")
-            item = QListWidgetItem(f"{Path(p).name} ({label + ', ' if label else ''}{_count_demos(Path(p))})")
-            item.setData(Qt.ItemDataRole.UserRole, p)
-            item.setToolTip(p)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if (first or p in ticked) else Qt.CheckState.Unchecked)
-            self.data.addItem(item)
-
-    def _refresh_start_from(self, in_use: str) -> None:
-        keep = self.start_from.currentData()
-        self.start_from.blockSignals(True)
-        self.start_from.clear()
-        for info in self.models:
-            if info.state in ("finished", "stopped"):
-                self.start_from.addItem(f"{info.name}" + (" (in use)" if info.name == in_use else ""), info.name)
-        self.start_from.addItem("Scratch (a new model)", SCRATCH)
-        index = self.start_from.findData(keep if keep is not None else in_use)
-        self.start_from.setCurrentIndex(max(0, index))
-        self.start_from.blockSignals(False)
-
-    def _start_changed(self) -> None:
-        self.lr.setValue(SCRATCH_LR if self.start_from.currentData() == SCRATCH else FINE_TUNE_LR)
 
     def selected_name(self) -> str | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows or rows[0].row() >= len(getattr(self, "models", [])):
-            return None
-        return self.models[rows[0].row()].name
+        return self.model_list.selected_name()
 
     def select(self, name: str) -> None:
-        names = [m.name for m in self.models]
-        if name in names:
-            self.table.selectRow(names.index(name))
+        self.model_list.select(name)
 
     def _selection_changed(self) -> None:
-        name = self.selected_name()
-        if name is not None:
-            info = self.models[[m.name for m in self.models].index(name)]
-            self._show_curves(info)
+        info = self.model_list.info_of(self.selected_name())
+        if info is not None:
+            self.plot.show_model(info)
         self._buttons()
-
-    def _show_curves(self, info: ModelInfo) -> None:
-        if info.losses:
-            steps, values = zip(*[(s, v) for s, v in info.losses if v > 0 and math.isfinite(v)]) or ((), ())
-            self.loss_curve.setData(list(steps), list(values))
-        else:
-            self.loss_curve.setData([], [])
-        if info.valid:
-            steps, values = zip(*info.valid)
-            self.valid_curve.setData(list(steps), list(values))
-        else:
-            self.valid_curve.setData([], [])
 
     def _buttons(self) -> None:
         busy = self.job is not None
-        name = self.selected_name()
-        info = next((m for m in self.models if m.name == name), None)
+        info = self.model_list.info_of(self.selected_name())
         self.train_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.resume_button.setEnabled(not busy and info is not None and not info.shipped
                                       and info.state in ("stopped", "finished", "training", "failed")
-                                      and (self.store.folder(info.name) / "checkpoint.pt").exists())
+                                      and (self.store.folder(info.name) / CHECKPOINT).exists())
         usable = info is not None and Path(info.path).exists() and info.state in ("finished", "stopped", "training")
         self.eval_button.setEnabled(not busy and usable and not (info is not None and info.state == "training"
                                                                  and self.job_model == info.name))
@@ -313,24 +108,11 @@ class TrainPanel(QWidget):
                                    and not (busy and self.job_model == info.name))
 
     def ticked_data(self) -> list[str]:
-        return [self.data.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.data.count())
-                if self.data.item(i).checkState() == Qt.CheckState.Checked]
+        return self.files.ticked()
 
     def pick_files(self, paths: list[str] | None = None) -> None:
         """Add demonstrations files (asked for in a dialog when `paths` is None), ticked."""
-        if paths is None:
-            paths, _ = QFileDialog.getOpenFileNames(self, "Demonstrations to train on", last_folder(),
-                                                    "Demonstrations (*.h5)")
-            if paths:
-                set_last_folder(str(Path(paths[0]).parent))
-        for p in paths:
-            if p not in [self.data.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.data.count())]:
-                item = QListWidgetItem(p)
-                item.setData(Qt.ItemDataRole.UserRole, str(p))
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
-                self.data.addItem(item)
-        self._refresh_data()
+        self.files.add(paths)
 
     # ------------------------------------------------------------------ jobs
     def _why_not_train(self, data: list[str]) -> str | None:
@@ -449,7 +231,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(min(self.progress.maximum(), int(elapsed)))
         info = self.store.info(self.job_model)
         if self.selected_name() == self.job_model:
-            self._show_curves(info)
+            self.plot.show_model(info)
         rate = (step - self._started_at_step) / elapsed if elapsed > 0 else 0.0
         held = "" if info.valid_loss is None else f", held-out error {info.valid_loss:.5f}"
         loss_text = "no loss yet" if math.isnan(loss) else f"loss {loss:.4f}"
@@ -483,8 +265,7 @@ class TrainPanel(QWidget):
             self.start_evaluation(name)
 
     def _comparison_text(self, name: str) -> str:
-        case = (f"{self.eval_task.currentText()}, {self.eval_blocks.value()} blocks, {self.eval_episodes.value()} "
-                f"episodes, seed {self.eval_seed.value()}")
+        case = self.model_list.case()
         parts = []
         for n in self._eval_names:
             s = self.store.info(n).score_on(case)
@@ -509,22 +290,9 @@ class TrainPanel(QWidget):
 
     # ------------------------------------------------------------------ prefs
     def restore(self, prefs) -> None:
-        for name, cast in (("minutes", float), ("batch", int), ("eval_episodes", int), ("eval_blocks", int),
-                           ("eval_seed", int)):
-            value = prefs.value(f"train/{name}")
-            if value is not None:
-                getattr(self, name).setValue(cast(value))
-        task = prefs.value("train/eval_task")
-        if task and self.eval_task.findText(task) >= 0:
-            self.eval_task.setCurrentText(task)
-        extra = prefs.value("train/files")
-        if extra:
-            self.pick_files([p for p in (extra if isinstance(extra, list) else [extra]) if Path(p).exists()])
+        self.form.restore(prefs)
+        self.model_list.restore(prefs)
 
     def save(self, prefs) -> None:
-        for name in ("minutes", "batch", "eval_episodes", "eval_blocks", "eval_seed"):
-            prefs.setValue(f"train/{name}", getattr(self, name).value())
-        prefs.setValue("train/eval_task", self.eval_task.currentText())
-        defaults = {str(self.demos_source()), str(SAMPLE)}
-        prefs.setValue("train/files", [p for p in (self.data.item(i).data(Qt.ItemDataRole.UserRole)
-                                                   for i in range(self.data.count())) if p not in defaults])
+        self.form.save(prefs)
+        self.model_list.save(prefs)

@@ -113,3 +113,38 @@ def ask_save_path(parent: QWidget, title: str, suggested: str, filters: str) -> 
         return None
     set_last_folder(str(Path(path).parent))
     return path
+
+
+# ---------------------------------------------------------------------- remembered settings
+def restore_values(prefs, group: str, widgets: dict) -> None:
+    """Set each widget (spin box, combo box by its text, check box) to `group/name` in the prefs,
+    where the prefs hold a usable value; the others keep their defaults."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox
+
+    for name, w in widgets.items():
+        value = prefs.value(f"{group}/{name}")
+        if value is None:
+            continue
+        if isinstance(w, QComboBox):
+            if w.findText(str(value)) >= 0:
+                w.setCurrentText(str(value))
+        elif isinstance(w, QAbstractButton):
+            w.setChecked(str(value).lower() == "true")
+        else:
+            try:
+                w.setValue(type(w.value())(value))
+            except (TypeError, ValueError):
+                pass  # a damaged prefs file: the default stays
+
+
+def save_values(prefs, group: str, widgets: dict) -> None:
+    """Keep each widget's value (as restore_values reads it) under `group/name`."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox
+
+    for name, w in widgets.items():
+        if isinstance(w, QComboBox):
+            prefs.setValue(f"{group}/{name}", w.currentText())
+        elif isinstance(w, QAbstractButton):
+            prefs.setValue(f"{group}/{name}", w.isChecked())
+        else:
+            prefs.setValue(f"{group}/{name}", w.value())
