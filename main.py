@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
 
         errors += (PlanningError,)
     if args.command in TRAINING + ("plan", "evaluate"):
-        from planner.checkpoint import CheckpointError
+        from planner.errors import CheckpointError
 
         errors += (CheckpointError,)
     if args.command in ("collect", "evaluate"):

@@ -13,16 +13,13 @@ from pathlib import Path
 import torch
 
 from planner.diffusion import DiffusionConfig, GaussianDiffusion
+from planner.errors import CheckpointError  # noqa: F401  (raised here; defined without torch)
 from planner.model import ModelConfig, TemporalUnet
 from planner.data import Normaliser
 from tasks.layout import LAYOUT, PHASES
 
 FORMAT = "kuka-diffuser-1"
 MOVER_FORMAT = "kuka-move-diffuser-1"  # planner.train_mover: joints + gripper, conditioned on the move
-
-
-class CheckpointError(ValueError):
-    """A missing, unreadable or unfit checkpoint; the message names the file and the problem."""
 
 
 @dataclass
