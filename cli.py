@@ -310,10 +310,12 @@ def ray_target(args: argparse.Namespace):
     """The RayTarget --ray and --workers ask for, or None without --ray."""
     if args.ray is None:
         return None
-    from tasks.cluster import RayTarget
+    from tasks.cluster import RayTarget, check_reachable
 
     if args.ray and args.workers is not None:
         raise UsageError(f"--workers counts this machine's processes; on the cluster at {args.ray} every CPU runs a worker")
+    if args.ray:
+        check_reachable(args.ray)  # before any progress bar: an address where nothing answers is one line
     return RayTarget(args.ray or None, args.workers)
 
 

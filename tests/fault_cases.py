@@ -178,6 +178,15 @@ CASES = [
     Case("train-classifier stopped by SIGTERM", ("train-classifier", "--data", "{d}/demos.h5", "--out",
          "{d}/classifier.pt", "--steps", "100000"), "stopped by SIGTERM", 143, watch=("demos.h5",),
          send=(signal.SIGTERM, 2.0)),
+    # export-dataset and --ray (issue 23)
+    Case("export-dataset of a truncated demonstrations file", ("export-dataset", "--data", "{d}/truncated.h5",
+         "--format", "lerobot", "--out", "{d}/lerobot_out"), "cannot open demonstrations file", watch=("truncated.h5",)),
+    Case("export-dataset onto an existing file", ("export-dataset", "--data", "{d}/demos.h5", "--format", "robomimic",
+         "--out", "{d}/plans.h5"), "a file of that name exists", watch=("demos.h5", "plans.h5")),
+    Case("export-dataset in an unknown format", ("export-dataset", "--data", "{d}/demos.h5", "--format", "zarr",
+         "--out", "{d}/x"), "argument --format: invalid choice: 'zarr'", watch=("demos.h5",)),
+    Case("collect --ray at an address where no cluster answers", ("collect", "--task", "conditional", "--episodes", "1",
+         "--ray", "127.0.0.1:1", "--out", "{d}/demos.h5"), "cannot be reached", watch=("demos.h5",)),
 ]
 
 
