@@ -103,3 +103,22 @@ def test_a_collected_file_is_the_same_with_one_worker_or_two(tmp_path, capsys):
     assert list(s1) == list(s2) == ["demo_0", "demo_1"]
     for name in s1:
         np.testing.assert_array_equal(s1[name], s2[name])
+
+
+def test_a_file_written_before_the_blocks_attribute_reads_its_blocks_from_its_state_names(tmp_path):
+    """Files from before the root `blocks` attribute existed name their blocks only in their state
+    names: a two-block one is read as two blocks (not the paper's four), and appended to as such."""
+    from tasks.collect import collect
+    from tasks.layout import layout_for
+
+    path = tmp_path / "old.h5"
+    collect(path, "conditional", 2, 0, 1, n_blocks=2)
+    with h5py.File(path, "a") as f:
+        del f.attrs["blocks"]
+    index = read_index(path)
+    states = load_states(path, [index[0].name])[index[0].name]
+    assert states.shape[1] == layout_for(2).dim
+    with pytest.raises(FileFormatError, match="holds scenes of 2 blocks"):
+        collect(path, "conditional", 3, 0, 1, n_blocks=4)  # an append of another number of blocks is refused
+    collect(path, "conditional", 3, 0, 1, n_blocks=2)
+    assert len(read_index(path)) == 3
