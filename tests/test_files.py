@@ -122,3 +122,34 @@ def test_a_file_written_before_the_blocks_attribute_reads_its_blocks_from_its_st
         collect(path, "conditional", 3, 0, 1, n_blocks=4)  # an append of another number of blocks is refused
     collect(path, "conditional", 3, 0, 1, n_blocks=2)
     assert len(read_index(path)) == 3
+
+
+def test_an_evaluation_folder_with_a_foreign_results_file_is_refused_and_left_alone(tmp_path):
+    from tasks.evaluate import check_out_dir
+
+    for text in ("{not json", '{"score": 3}'):  # unreadable; readable but not an evaluation's
+        (tmp_path / "results.json").write_text(text)
+        with pytest.raises(FileFormatError, match="not an evaluation's results file"):
+            check_out_dir(tmp_path)
+        assert (tmp_path / "results.json").read_text() == text
+
+
+def test_an_interrupted_evaluation_counts_what_it_kept_and_its_summary_has_a_spread(tmp_path):
+    from tasks.demonstrator import shared
+    from tasks.evaluate import episodes_kept, summarise
+
+    planner = shared()
+    assert episodes_kept(planner, "rearrangement", 0, 5, tmp_path) == 0  # nothing there yet
+    stops = iter([False, False, False, True])
+    partial = evaluate(planner, "rearrangement", 5, 0, tmp_path, should_stop=lambda: next(stops))
+    assert partial["complete"] is False and partial["episodes"] == 3
+    assert episodes_kept(planner, "rearrangement", 0, 5, tmp_path) == 3
+    assert episodes_kept(planner, "rearrangement", 0, 2, tmp_path) == 2  # asked for fewer: only those count
+    assert episodes_kept(planner, "rearrangement", 1, 5, tmp_path) == 0  # another seed: not this run
+    from tasks.evaluate import _read_episodes
+    from tasks.h5io import open_h5
+
+    with open_h5(tmp_path / "episodes.interrupted.h5", "r", "episodes") as f:
+        two = sorted(_read_episodes(f["episodes"]), key=lambda e: e.episode)[:2]
+    two = [replace(two[0], score=100.0), replace(two[1], score=40.0)]
+    assert summarise("rearrangement", planner, two, 0)["score_sem"] == pytest.approx(30.0)  # |100 - 40| / 2
