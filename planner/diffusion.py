@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+
+from planner import timing
 from torch import nn
 
 from planner.config import DiffusionConfig
@@ -234,7 +236,7 @@ def _ddim_steps(n: int, steps: int) -> list[int]:
 
 def _guide_grad(guide: GuideFn, x: torch.Tensor, unnormalise) -> torch.Tensor:
     """Gradient of the guide's total value with respect to the normalised trajectory."""
-    with torch.enable_grad():
+    with timing.phase("guides"), torch.enable_grad():
         x = x.detach().requires_grad_(True)
         value = guide(unnormalise(x) if unnormalise else x).sum()
         (grad,) = torch.autograd.grad(value, x)

@@ -27,6 +27,7 @@ from planner.moves import (
 from planner.data import CondNormaliser
 from planner.masks import keyframe_channels_mask
 from planner.postprocess import carry_by_kinematics, wrap_joint1
+from planner import timing
 from planner.settle import Settler
 # Where the demonstrator puts the tool: just above the block's top face at the grasp, and the
 # held block just above its support at the release.
@@ -123,7 +124,8 @@ class MoveModel:
         if settle and keyframes is None:
             if self._settler is None:
                 self._settler = Settler()
-            out = self._settler.settle(out, grasp, release, block_turn(state, move))
+            with timing.phase("settling"):
+                out = self._settler.settle(out, grasp, release, block_turn(state, move))
         return np.where(mask, values, out), mask
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from planner import timing
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
@@ -32,8 +33,7 @@ from planner.moves import Move
 from planner.postprocess import held_by_kinematics, smooth_joints
 from planner.segment import Progress, Segment, SegmentCall, placement_guide, same_shape
 from tasks.execute import play
-from tasks.goals import Goal, Unconditional
-from tasks.goals import check_fits
+from tasks.goals import Goal, Unconditional, check_fits
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES, layout_of
 from tasks.plans import Plan, Proposal, SegmentReport
 from tasks.scene import FLOOR
@@ -55,9 +55,7 @@ class DiffuserPlanner:
             raise ValueError("device 'cuda' asked for, but no CUDA device is available")
         self.device = torch.device(device)
         loaded = load(checkpoint, self.device)
-        self.diffusion = loaded.diffusion
-        self.normaliser = loaded.normaliser
-        self.meta = loaded.meta
+        self.diffusion, self.normaliser, self.meta = loaded.diffusion, loaded.normaliser, loaded.meta
         self.checkpoint = str(checkpoint)
         self.horizon = self.diffusion.model.config.horizon
         if self.horizon < PHASES.length:
@@ -91,15 +89,8 @@ class DiffuserPlanner:
             self.world.close()
 
     # ------------------------------------------------------------------ the loop
-    def plan(
-        self,
-        state: np.ndarray,
-        goal: Goal,
-        seed: int,
-        progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None,
-        keep_denoising: bool = False,
-    ) -> Plan:
+    def plan(self, state: np.ndarray, goal: Goal, seed: int, progress: Progress | None = None,
+             should_stop: Callable[[], bool] | None = None, keep_denoising: bool = False) -> Plan:
         """Plan `goal` from `state`. Raises tasks.stopping.Cancelled if stopped. One plan at a
         time: a second thread's call waits (the app's warm-up and the user's first plan)."""
         with self._busy:
@@ -134,7 +125,8 @@ class DiffuserPlanner:
                 if not planned:
                     break
             call = SegmentCall(i, segments, progress, should_stop, keep_denoising, planned)
-            segment = self._plan_segment(current, goal, gen, call)
+            with timing.record():  # each stage's seconds, for the segment's report
+                segment = self._plan_segment(current, goal, gen, call)
             if segment is None:
                 break
             pieces.append(segment.states)
@@ -159,25 +151,30 @@ class DiffuserPlanner:
         if isinstance(goal, Unconditional) and not cfg.keyframes and self.mover is None:
             move, proposal, ranking = None, Proposal.SAMPLED, None  # the paper's: start state only, no guide
         else:
-            move, proposal, ranking = choose_move(self, current, goal, gen, call.should_stop, call.planned)
+            with timing.phase("choosing the move"):
+                move, proposal, ranking = choose_move(self, current, goal, gen, call.should_stop, call.planned)
             if move is None:
                 return None
         snaps: list | None = [] if call.keep_denoising else None
         by_mover = self.mover is not None and move is not None
         guide_values: list | None = [] if (call.keep_denoising and by_mover) else None
         if by_mover:
-            cond, traj, snaps, keyed = self._sample_mover(current, move, gen, call, snaps, guide_values)
+            with timing.phase("sampling"):
+                cond, traj, snaps, keyed = self._sample_mover(current, move, gen, call, snaps, guide_values)
         else:
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
             if self.classifier is not None and move is not None and move.onto != FLOOR:
                 cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
-            traj = self.sample(cond, cfg.candidates, gen, call, snaps)
+            with timing.phase("sampling"):
+                traj = self.sample(cond, cfg.candidates, gen, call, snaps)
             if snaps is not None:
                 snaps = [self.normaliser.unnormalise(s.numpy()) for s in snaps]
             keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
-        traj = smooth_joints(traj, cond.mask, cfg.smooth)
-        order, rank_scores = self._rank(traj, cond)
-        chosen, checked = self._commit(traj, order, move, current, goal)
+        with timing.phase("smoothing and ranking"):
+            traj = smooth_joints(traj, cond.mask, cfg.smooth)
+            order, rank_scores = self._rank(traj, cond)
+        with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
+            chosen, checked = self._commit(traj, order, move, current, goal)
         states = held_by_kinematics(traj[chosen], move, self.solver.world) if keyed and not by_mover else traj[chosen]
         denoising = None
         if snaps is not None:
@@ -190,6 +187,7 @@ class DiffuserPlanner:
             chosen=int(chosen), checked=checked, achieved=achieved(current, self.world.get_state(), move),
             rank_scores=tuple(float(rank_scores[k]) for k in order[:8]), move_scores=ranking,
             guide_values=tuple(guide_values) if guide_values else None, sampled=len(traj),
+            phases=timing.current().rounded(),
         )
         return Segment(states, report, denoising)
 

@@ -58,6 +58,10 @@ class SegmentReport:
     move_scores: dict[str, float] | None = None  # unconditional: the model's score of every move
     guide_values: tuple[float, ...] | None = None  # the tool guide per denoising step (kept for the app)
     sampled: int = 0  # candidates drawn (more than one batch where a floor placement asked for it; 0: not recorded)
+    # seconds per phase (planner.timing): choosing the move, sampling (the guides and settling
+    # inside it also listed alone), smoothing and ranking, physics (the candidates tried in physics,
+    # or the chosen one played); None: not recorded
+    phases: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if v is not None}

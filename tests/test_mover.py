@@ -141,6 +141,10 @@ def test_shipped_move_model_makes_a_move_from_one_sample_without_keyframes():
     plan = planner.plan(initial_state(7), goal, seed=0)
     seg = plan.segments[0]
     assert seg.model == "mover" and not seg.keyframes
+    # where its time went: the phases within the segment's seconds, the guides within the sampling
+    top = ("choosing the move", "sampling", "smoothing and ranking", "physics")
+    assert set(top) <= set(seg.phases) and sum(seg.phases[k] for k in top) <= seg.seconds + 1e-3  # rounded to 0.1 ms
+    assert 0 < seg.phases["guides"] <= seg.phases["sampling"] and seg.phases["physics"] > 0
     assert execute(plan.states, goal, start=initial_state(7)).strict_success
 
 
