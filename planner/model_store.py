@@ -16,12 +16,12 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from planner.config import SHIPPED_MOVER
 
 INFO, CHECKPOINT, MODEL = "info.json", "checkpoint.pt", "model.pt"
-STATES = ("new", "training", "stopped", "finished", "failed")
 SHIPPED_NAME = "shipped"
 
 
@@ -74,6 +74,17 @@ class ModelInfo:
         """The latest score of this model on `case` (Score.case)."""
         found = [s for s in self.score_list() if s.case == case]
         return found[-1] if found else None
+
+
+@lru_cache(maxsize=4)
+def _checkpoint_facts(path: str, mtime_ns: int) -> tuple[int, tuple[str, ...], float | None]:
+    """(step, data files, held-out error) of a move-model checkpoint, read once per version of the
+    file (the tab lists it at every refresh; reading it is 13 MB through torch)."""
+    from planner.checkpoint import read_mover
+
+    ckpt = read_mover(path)
+    data = tuple(d for d in str(ckpt.get("data", "")).split(" + ") if d)
+    return int(ckpt.get("step", 0)), data, ckpt.get("valid_loss")
 
 
 class ModelStore:
@@ -130,14 +141,9 @@ class ModelStore:
         return p.name
 
     def _shipped_info(self) -> ModelInfo:
-        from planner.checkpoint import read_mover
-
-        ckpt = read_mover(self.shipped_path)
-        steps = int(ckpt.get("step", 0))
-        data = ckpt.get("data", "")
-        info = ModelInfo(name=SHIPPED_NAME, data=[d for d in str(data).split(" + ") if d], state="finished", step=steps,
-                         valid_loss=ckpt.get("valid_loss"), path=str(self.shipped_path),
-                         message="shipped with the app; never overwritten")
+        step, data, valid_loss = _checkpoint_facts(str(self.shipped_path), self.shipped_path.stat().st_mtime_ns)
+        info = ModelInfo(name=SHIPPED_NAME, data=list(data), state="finished", step=step, valid_loss=valid_loss,
+                         path=str(self.shipped_path), message="shipped with the app; never overwritten")
         scores = self.root / f"{SHIPPED_NAME}-scores.json"  # its evaluations, kept beside the store's models
         if scores.is_file():
             try:

@@ -18,7 +18,7 @@ import queue
 import signal
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.config import MoverTrainConfig, PlannerSettings, SHIPPED_CHECKPOINT
@@ -48,9 +48,6 @@ class TrainSpec:
                                 steps=self.steps, batch_size=self.batch_size, lr=self.lr,
                                 lr_final=min(self.lr, MoverTrainConfig.lr_final), device=self.device,
                                 minutes=self.minutes, save_every=self.save_every, init_from=self.init_from)
-
-    def settings(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("store_root", "name", "data", "init_from")}
 
 
 @dataclass(frozen=True)
@@ -180,7 +177,6 @@ class BackgroundJob:
         self.process = ctx.Process(target=target, args=(spec, self.queue, self.stop_event, os.getpid(), threads),
                                    name="train-job", daemon=True)
         self.process.start()
-        self.ended_by_signal = False
 
     def messages(self) -> list[tuple]:
         found = []
@@ -204,4 +200,3 @@ class BackgroundJob:
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(2)
-            self.ended_by_signal = True
