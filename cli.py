@@ -19,7 +19,6 @@ A missing folder of an --out is created. GOAL is a tower order bottom to top
 from __future__ import annotations
 
 import argparse
-import sys
 import os
 from pathlib import Path
 
@@ -284,58 +283,3 @@ def _add_export_command(sub) -> None:
 CLASSIFIER_FIELDS = ("steps", "batch_size", "lr", "seed")
 MOVER_FIELDS = ("steps", "batch_size", "lr", "save_every", "seed", "device", "minutes", "cond_drop", "key_weight",
                 "keyframe_fraction", "init_from")
-
-
-# ---------------------------------------------------------------- checks every command shares
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line."""
-
-
-def check_out_file(path: str | Path, kind: str | None = None) -> None:
-    """Refuse, before any work, an output file that cannot be written or (`kind`) holds something
-    else. A missing folder above it is fine: make_out_folder creates it (every command does)."""
-    from tasks.h5io import check_target, check_writable_place
-
-    if kind is not None and Path(path).parent.is_dir():
-        check_target(path, kind)
-    else:
-        check_writable_place(path, Path(path).parent)
-
-
-def make_out_folder(path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
-def ray_target(args: argparse.Namespace):
-    """The RayTarget --ray and --workers ask for, or None without --ray."""
-    if args.ray is None:
-        return None
-    from tasks.cluster import RayTarget, check_reachable
-
-    if args.ray and args.workers is not None:
-        raise UsageError(f"--workers counts this machine's processes; on the cluster at {args.ray} every CPU runs a worker")
-    if args.ray:
-        check_reachable(args.ray)  # before any progress bar: an address where nothing answers is one line
-    return RayTarget(args.ray or None, args.workers)
-
-
-def stopped(stop, kept: str, again: str) -> int:
-    """The one message of a command stopped by a signal; its exit code (130, 143)."""
-    print(f"stopped by {stop.name}; {kept}; {again}", file=sys.stderr)
-    return stop.exit_code
-
-
-def check_checkpoint_target(path: str | None, fmt: str | None, kind: str) -> None:
-    """Refuse, before any work, a checkpoint path that cannot be written or holds something else."""
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{p}: is a folder, not a checkpoint file")
-    from tasks.h5io import check_writable_place
-
-    check_writable_place(p, p.parent)
-    if p.exists() and fmt is not None:
-        from planner.checkpoint import read
-
-        read(p, fmt, kind)  # resumed (train, train-mover) or replaced (train-classifier): ours only

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli import UsageError, make_out_folder, stopped
+from cli_checks import UsageError, make_out_folder, stopped
 
 # The dataset's camera: above the robot's base, every floor spot of a scene in view.
 DATASET_CAMERA = dict(target=(0.0, 0.0, 0.1), distance=1.9, yaw=0.0, pitch=-60.0)

@@ -1,25 +1,23 @@
 """Kuka block stacking with diffusion planning: the app (no arguments) and the command line.
 
-The options are built in cli.py; each command is a cmd_* function here. `python main.py --help`
-lists the commands.
+The options are built in cli.py; each command is a cmd_* function here or in a *_commands module.
+`python main.py --help` lists the commands.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before torch loads)
 from cli import (  # noqa: F401  (field_type, add_planner_arguments: used by tests and benchmarks)
-    PLANNERS, SETTING_FLAGS, UsageError, add_planner_arguments, build_parser, check_checkpoint_target, check_out_file,
-    field_type, make_out_folder, stopped,
-)
+    PLANNERS, SETTING_FLAGS, add_planner_arguments, build_parser, field_type)
+from cli_checks import UsageError, check_out_file, make_out_folder, ray_target, stopped
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: F401  (tests read it here)
 from export_commands import cmd_export_dataset
+from render_commands import cmd_render
 from train_commands import cmd_blend_mover, cmd_train, cmd_train_classifier, cmd_train_mover
 from tasks.layout import block_names
 
@@ -59,23 +57,6 @@ def make_planner(args: argparse.Namespace):
     raise UsageError(f"unknown planner {name!r}; planners are {', '.join(PLANNERS)}")
 
 
-@contextmanager
-def c_output_to_stderr():
-    """Send what C libraries print (PyBullet's renderer says "ven = ...") to stderr, so that
-    stdout holds only the command's own result."""
-    import ctypes
-
-    sys.stdout.flush()
-    kept = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        ctypes.CDLL(None).fflush(None)
-        os.dup2(kept, 1)
-        os.close(kept)
-
-
 def planner_maker(args: argparse.Namespace):
     """make_planner(args) for a worker process or a Ray worker, which makes its own planner. Files
     inside this repository travel as paths relative to it: a cluster's copy of it lies elsewhere."""
@@ -108,7 +89,6 @@ def make_planner_here(args: argparse.Namespace):
 def cmd_collect(args) -> int:
     from tqdm import tqdm
 
-    from cli import ray_target
     from tasks.cluster import ClusterError
     from tasks.collect import collect, pending_episodes
     from tasks.stopping import StopOnSignal
@@ -203,7 +183,6 @@ def cmd_evaluate(args) -> int:
     from tasks.evaluate import (
         PARTIAL_EPISODES, PARTIAL_RESULTS, check_out_dir, episodes_kept, evaluate, format_table,
     )
-    from cli import ray_target
     from tasks.cluster import ClusterError
     from tasks.stopping import StopOnSignal
 
@@ -232,54 +211,6 @@ def cmd_evaluate(args) -> int:
     if results["moves_by"]:
         print("moves chosen by: " + ", ".join(f"{k} {v}" for k, v in results["moves_by"].items()))
     print(f"results: {args.out}/results.json, realised states: {args.out}/episodes.h5")
-    return 0
-
-
-def cmd_render(args) -> int:
-    from tqdm import tqdm
-
-    from app.video import FORMATS, render_denoising, render_plans
-    from tasks.plans import list_plans, load_plan
-
-    if Path(args.out).suffix.lower() not in FORMATS:
-        raise UsageError(f"--out {args.out}: the video must end in .mp4 or .gif")
-    if Path(args.out).is_dir():
-        raise UsageError(f"--out {args.out}: is a folder, not a video file")
-    check_out_file(args.out)
-    ids = args.id or []
-    if not ids:
-        stored = list_plans(args.plans)
-        if not stored:
-            raise UsageError(f"{args.plans}: no plans in it")
-        ids = [stored[-1].id]
-    plans = [load_plan(args.plans, pid) for pid in ids]
-    size = tuple(args.size)
-    import signal
-
-    def interrupted(signum, frame):  # the app's Cancel: stop like Ctrl+C, so no partial file stays
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    make_out_folder(args.out)
-    with tqdm(unit="frame", desc=f"render {Path(args.out).name}") as bar, c_output_to_stderr():
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        if args.denoising:
-            if len(plans) != 1:
-                raise UsageError("--denoising renders one plan: give one --id")
-            if plans[0].denoising is None:
-                raise UsageError(f"plan {ids[0]} was stored without its denoising steps: make it with "
-                                 f"plan --planner diffuser --keep-denoising, or in the app")
-            try:
-                n = render_denoising(plans[0], args.out, size, progress=progress)
-            except ValueError as e:
-                raise UsageError(str(e)) from None
-        else:
-            n = render_plans(plans, args.out, size, speed=args.speed, fps=args.fps, trail=not args.no_trail,
-                             progress=progress)
-    print(f"wrote {n} frames of {', '.join(ids)} to {args.out}")
     return 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from cli import CLASSIFIER_FIELDS, MOVER_FIELDS, UsageError, check_checkpoint_target, stopped
+from cli import CLASSIFIER_FIELDS, MOVER_FIELDS
+from cli_checks import UsageError, check_checkpoint_target, stopped
 from planner.config import ClassifierTrainConfig, ModelConfig, MoverTrainConfig, TrainConfig
 
 
