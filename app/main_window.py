@@ -1,6 +1,5 @@
-"""The main window: it composes the scene and goal controls, the planner panel, the 3-D view with
-playback and the denoising controls, the plan library and demonstrations docks, and runs the
-plan, replay and warm-up workers."""
+"""The main window: it wires the scene and goal controls, the planner panel, the 3-D view and the
+docks (window_parts makes and places them) and runs the plan, replay and warm-up workers."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,23 +7,17 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QPushButton
+from PySide6.QtWidgets import QMainWindow
 
-from app.collect_panel import CollectPanel
 from app.compare import CompareWindow
-from app.launch import APP_NAME, app_data_dir, default_plans_file
-from app.goal_editor import GoalEditor
-from app.library import LibraryPanel, result_text
-from app.planner_panel import PlannerPanel
-from app.plan_view import PlanView
-from app.train_panel import TrainPanel
-from app.scene_box import SceneBox, load_scene_dialog, save_scene_dialog
+from app.launch import APP_NAME
+from app.library import result_text
+from app.scene_box import load_scene_dialog, save_scene_dialog
 from app.export import export_plan
 from app.widgets import set_last_folder, tame_inputs
-from app.window_parts import add_docks, add_menu_and_shortcuts, central, save_prefs
+from app.window_parts import add_docks, add_menu_and_shortcuts, central, make_widgets, save_prefs
 from app.workers import ExecuteWorker, PlanWorker
 from planner.config import SHIPPED_CHECKPOINT
-from planner.model_store import ModelStore
 from tasks import jobs
 from tasks.layout import DEFAULT_BLOCKS, layout_of
 from tasks.world import initial_state
@@ -46,7 +39,9 @@ class MainWindow(QMainWindow):
         self._render_job = None
         self.plan, self.plan_scene_seed = None, 0
         self.compare_windows: list = []
-        self._make_widgets(Path(checkpoint), plans_file, dataset_file, models_dir)
+        self._shown_seed: int | None = None  # the seed of the scene shown (New scene goes on from it)
+        make_widgets(self, Path(checkpoint), plans_file, dataset_file, models_dir)
+        self._connect()
         self.setCentralWidget(central(self))
         add_docks(self)
         add_menu_and_shortcuts(self)
@@ -68,47 +63,26 @@ class MainWindow(QMainWindow):
         jobs.pool()  # the physics worker starts from the GUI thread, which lives as long as the app
         self.warmup = self.planner_panel.start_warmup(self.statusBar().showMessage)
 
-    def _make_widgets(self, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None,
-                      models_dir: Path | None) -> None:
-        self.viewer = PlanView()
-        # The viewer's parts, named here for the shortcuts, the prefs and the tests.
-        v = self.viewer
-        self.view, self.playback, self.trail_box, self.denoising, self.guide_plot = (
-            v.view, v.playback, v.trail_box, v.denoising, v.guide_plot)
-        self.goal_editor = GoalEditor()
+    def _connect(self) -> None:
+        """The widgets' signals to the window's slots (window_parts.make_widgets made the widgets)."""
         self.goal_editor.goalChanged.connect(self._goal_changed)
         self.view.blockClicked.connect(self.goal_editor.click_block)
-        self.library = LibraryPanel(plans_file or Path(self.prefs.value("plans_file", str(default_plans_file()))))
         self.library.replayRequested.connect(self.replay)
         self.library.chainRequested.connect(lambda plans: self.replay(plans[-1], plans))
         self.library.compareRequested.connect(self.compare)
         self.library.planSelected.connect(self.load_into_editor)
-        dataset_file = dataset_file or Path(self.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
-        self.collector = CollectPanel(dataset_file, lambda: self.goal_editor.goal, lambda: self.blocks.value())
         self.collector.openDemo.connect(lambda name, states: self.show_states(states, name))
         self.collector.demoRemoved.connect(lambda _: self.keep_button.setEnabled(self._keepable(self.plan)))
-        self.scene_box = SceneBox(int(self.prefs.value("scene_seed", 0)), int(self.prefs.value("scene_blocks", DEFAULT_BLOCKS)))
-        self.seed, self.blocks = self.scene_box.seed, self.scene_box.blocks
         self.scene_box.newScene.connect(self.new_scene)
         self.scene_box.blocksChanged.connect(lambda _: self.show_scene())
-        self._shown_seed: int | None = None  # the seed of the scene shown (New scene goes on from it)
         self.scene_box.reset.connect(lambda: self.playback.set_frame(0))
         self.scene_box.continueHere.connect(self.continue_from_here)
         self.scene_box.saveScene.connect(self.save_scene)
         self.scene_box.loadScene.connect(self.load_scene)
-        self.planner_panel = PlannerPanel(self.prefs, checkpoint)
         self.planner_panel.planClicked.connect(self.start_plan)
         self.planner_panel.cancelClicked.connect(self.cancel_plan)
-        store = ModelStore(models_dir or Path(self.prefs.value("models_dir", str(app_data_dir() / "models"))))
-        self.trainer = TrainPanel(store, lambda: self.collector.path, lambda: self.planner_panel.mover,
-                                  self.planner_panel.settings)
         self.trainer.useModel.connect(self.use_mover)
         self.collector.collectionFinished.connect(self.trainer.refresh)  # the data list shows the new count
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
-        self.keep_button = QPushButton("Keep as demonstration")
-        self.keep_button.setEnabled(False)
-        self.keep_button.setToolTip("Add the shown plan to the demonstrations (a plan that succeeded strictly, once)")
         self.keep_button.clicked.connect(self.keep_plan)
 
     def _title(self) -> None:

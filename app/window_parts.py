@@ -1,14 +1,52 @@
-"""The main window's furniture: the central area (the side panel beside the 3-D view, with Plan
-always in sight), the docks, the menu and the keyboard shortcuts, and the prefs it saves."""
+"""The main window's parts and furniture: its widgets, the central area (the side panel beside the
+3-D view, with Plan always in sight), the docks, the menu and the keyboard shortcuts, and the prefs
+it saves."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea, QDockWidget, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
+from app.collect_panel import CollectPanel
+from app.goal_editor import GoalEditor
+from app.launch import app_data_dir, default_plans_file
+from app.library import LibraryPanel
+from app.plan_view import PlanView
+from app.planner_panel import PlannerPanel
+from app.scene_box import SceneBox
+from app.train_panel import TrainPanel
 from app.widgets import last_folder, scrolling, side_panel
+from planner.model_store import ModelStore
+from tasks.layout import DEFAULT_BLOCKS
 
 SIDE_WIDTH = 360
+
+
+def make_widgets(w, checkpoint: Path, plans_file: Path | None, dataset_file: Path | None,
+                 models_dir: Path | None) -> None:
+    """The window's widgets, on files given or remembered in its prefs; the window connects their signals."""
+    w.viewer = PlanView()
+    # The viewer's parts, named here for the shortcuts, the prefs and the tests.
+    v = w.viewer
+    w.view, w.playback, w.trail_box, w.denoising, w.guide_plot = v.view, v.playback, v.trail_box, v.denoising, v.guide_plot
+    w.goal_editor = GoalEditor()
+    w.library = LibraryPanel(plans_file or Path(w.prefs.value("plans_file", str(default_plans_file()))))
+    dataset_file = dataset_file or Path(w.prefs.value("dataset_file", str(app_data_dir() / "demos.h5")))
+    w.collector = CollectPanel(dataset_file, lambda: w.goal_editor.goal, lambda: w.blocks.value())
+    w.scene_box = SceneBox(int(w.prefs.value("scene_seed", 0)), int(w.prefs.value("scene_blocks", DEFAULT_BLOCKS)))
+    w.seed, w.blocks = w.scene_box.seed, w.scene_box.blocks
+    w.planner_panel = PlannerPanel(w.prefs, checkpoint)
+    store = ModelStore(models_dir or Path(w.prefs.value("models_dir", str(app_data_dir() / "models"))))
+    w.trainer = TrainPanel(store, lambda: w.collector.path, lambda: w.planner_panel.mover, w.planner_panel.settings)
+    w.result_label = QLabel()
+    w.result_label.setWordWrap(True)  # long goals and move lists wrap instead of widening the panel
+    w.keep_button = QPushButton("Keep as demonstration")
+    w.keep_button.setEnabled(False)
+    w.keep_button.setToolTip("Add the shown plan to the demonstrations (a plan that succeeded strictly, once)")
 
 
 def central(w) -> QWidget:
