@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.export.episodes import Episode, Selection, episodes
+from tasks.export.lerobot_stats import aggregate, feature_stats, pixel_stats
 from tasks.stopping import Cancelled
 from tasks.world import CONTROL_PERIOD
 
@@ -31,7 +32,6 @@ ROBOT_TYPE = "kuka_iiwa"
 CHUNKS_SIZE = 1000  # files per chunk folder, as LeRobot's default
 DATA_FILE_MB = 100  # a data file is closed past this size, as LeRobot's default
 VIDEO_FILE_MB = 200
-QUANTILES = (0.01, 0.10, 0.50, 0.90, 0.99)
 FPS = int(round(1 / CONTROL_PERIOD))  # one frame per state
 assert abs(FPS * CONTROL_PERIOD - 1) < 1e-9, "LeRobot needs a whole number of frames per second"
 
@@ -70,37 +70,6 @@ def features(selection: Selection, size: tuple[int, int] | None) -> dict:
     return out
 
 
-def feature_stats(values: np.ndarray, axes: int | tuple[int, ...] = 0, keepdims: bool = False) -> dict[str, np.ndarray]:
-    """min, max, mean, std, count and quantiles over `axes`, as LeRobot computes an episode's."""
-    values = np.asarray(values, dtype=np.float64)
-    out = {"min": values.min(axis=axes, keepdims=keepdims), "max": values.max(axis=axes, keepdims=keepdims),
-           "mean": values.mean(axis=axes, keepdims=keepdims), "std": values.std(axis=axes, keepdims=keepdims),
-           "count": np.array([values.shape[0]])}
-    for q in QUANTILES:
-        out[f"q{int(round(q * 100)):02d}"] = np.quantile(values, q, axis=axes, keepdims=keepdims)
-    if keepdims:  # images: per channel, (3, 1, 1), as LeRobot keeps them
-        out = {k: (v if k == "count" else v[0]) for k, v in out.items()}
-    return out
-
-
-def aggregate(stats: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """One feature's stats over episodes: exact min, max, mean and std; quantiles weighted by
-    frames (LeRobot's own aggregation)."""
-    counts = np.array([float(s["count"][0]) for s in stats])
-    total = counts.sum()
-    shape = (-1,) + (1,) * np.ndim(stats[0]["mean"])
-    w = counts.reshape(shape)
-    means = np.stack([s["mean"] for s in stats])
-    mean = (means * w).sum(0) / total
-    var = ((np.stack([s["std"] for s in stats]) ** 2 + (means - mean) ** 2) * w).sum(0) / total
-    out = {"min": np.min([s["min"] for s in stats], axis=0), "max": np.max([s["max"] for s in stats], axis=0),
-           "mean": mean, "std": np.sqrt(var), "count": np.array([int(total)])}
-    for key in stats[0]:
-        if key.startswith("q"):
-            out[key] = (np.stack([s[key] for s in stats]) * w).sum(0) / total
-    return out
-
-
 class _Video:
     """One episode's MP4, with its per-channel pixel stats (values in 0..1, as LeRobot's)."""
 
@@ -125,17 +94,7 @@ class _Video:
         self.writer.close()
 
     def stats(self) -> dict[str, np.ndarray]:
-        levels = np.arange(256) / 255.0
-        n = self.histogram.sum(1)
-        mean = (self.histogram * levels).sum(1) / n
-        std = np.sqrt((self.histogram * (levels - mean[:, None]) ** 2).sum(1) / n)
-        cdf = np.cumsum(self.histogram, 1) / n[:, None]
-        seen = self.histogram > 0
-        out = {"min": levels[seen.argmax(1)], "max": levels[255 - seen[:, ::-1].argmax(1)], "mean": mean, "std": std,
-               "count": np.array([self.frames])}
-        for q in QUANTILES:
-            out[f"q{int(round(q * 100)):02d}"] = levels[(cdf < q).sum(1).clip(0, 255)]
-        return {k: (v if k == "count" else v.reshape(3, 1, 1)) for k, v in out.items()}
+        return pixel_stats(self.histogram, self.frames)
 
 
 def write_lerobot(selection: Selection, out: str | Path, frames: Frames | None, size: tuple[int, int] | None,
