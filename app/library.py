@@ -14,38 +14,16 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.plan_text import short_settings
 from app.widgets import ask_save_path, file_stem
 from tasks.h5io import FileFormatError
 from tasks.layout import layout_of
 from tasks.plans import (
-    Plan, Proposal, append_plan, delete_plan, export_plan, list_plans, load_plan, plan_chain, rename_plan,
+    Plan, append_plan, delete_plan, export_plan, list_plans, load_plan, plan_chain, rename_plan,
 )
 
 _PLAN_ID = re.compile(r"\bplan_\d{5}\b")
 COLUMNS = ("Name", "Goal", "Blocks", "Start", "Planner", "Settings", "Score", "Strict", "Plan s", "Created")
-
-
-def _short_settings(plan: Plan) -> str:
-    s = plan.settings
-    if plan.planner == "diffuser":
-        model = f"move model step {s['mover_train_step']}" if s.get("mover") else f"whole-state step {s.get('train_step')}"
-        return f"{s.get('steps')} steps, {s.get('candidates')} cand., {model}"
-    return f"TAMP {s.get('version', '')}".strip()
-
-
-def result_text(plan: Plan, result) -> str:
-    """One plan's outcome for the side panel: planner, goal, time, score, and its moves in order
-    (saying how many the Diffuser chose itself, for the tallest-tower goal)."""
-    verdict = "strict success" if result.strict_success else "no strict success"
-    text = (f"<b>{plan.planner}</b>: '{plan.goal}' in {plan.plan_seconds:.2f} s<br>"
-            f"score {result.score:.0f} / 100, {verdict}, {len(result.states)} states")
-    segs = plan.segments
-    if not segs:
-        return text
-    chosen = sum(s.proposal in (Proposal.DIFFUSER, Proposal.DIFFUSER_RULE) for s in segs)
-    head = ("moves" if not chosen else "moves chosen by the Diffuser" if chosen == len(segs)
-            else f"moves ({chosen} chosen by the Diffuser)")
-    return f"{text}<br>{head}: " + " → ".join(s.move for s in segs)
 
 
 class LibraryPanel(QWidget):
@@ -134,15 +112,14 @@ class LibraryPanel(QWidget):
 
     def _fill_row(self, row: int, plan: Plan) -> None:
         cells = (plan.name, str(plan.goal), str(len(layout_of(plan.states).blocks)), self.describe(plan.start),
-                 plan.planner, _short_settings(plan), f"{plan.score:.0f}",
+                 plan.planner, short_settings(plan), f"{plan.score:.0f}",
                  "yes" if plan.strict_success else "no", f"{plan.plan_seconds:.2f}", plan.created)
         for c, text in enumerate(cells):
             self.table.setItem(row, c, QTableWidgetItem(text))
 
-    def _append_row(self, pid: str) -> None:
-        """The plan just added, read alone and put last (re-reading every plan's metadata grew
-        with the library and held the window after each plan)."""
-        plan = load_plan(self.path, pid)
+    def _append_row(self, plan: Plan) -> None:
+        """A plan just kept, put last (re-reading every plan's metadata grew with the library and
+        held the window after each plan)."""
         self.plans.append(replace(plan, states=plan.states[:0], denoising=None))  # its metadata, as refresh keeps
         row = len(self.plans) - 1
         self.table.blockSignals(True)
@@ -174,19 +151,33 @@ class LibraryPanel(QWidget):
         self._enable_buttons()
         self.table.scrollToItem(self.table.item(row, 0))
 
+    def store(self, plan: Plan) -> Plan:
+        """Write `plan` to the plans file; it comes back as kept (id, name, time). Safe off the GUI
+        thread (a plan worker keeps its plan so, the window only shows the row). FileFormatError
+        if the file cannot take it."""
+        pid = append_plan(self.path, plan)
+        kept = load_plan(self.path, pid)
+        return replace(plan, id=pid, name=kept.name, created=kept.created)
+
     def add(self, plan: Plan) -> str | None:
+        """Keep `plan` and show it; its id, or None (said in the library) when it could not be kept."""
+        put_back = bool(plan.created)
         try:
-            pid = append_plan(self.path, plan)
+            plan = self.store(plan)
         except FileFormatError as e:
             self._say(f"Plan not saved: {e}", error=True)
             return None
-        if plan.created and self.plans and self.plans[-1].created > plan.created:
-            self.refresh()  # not the newest (a plan put back): in its place
+        self.added(plan, put_back)
+        return plan.id
+
+    def added(self, plan: Plan, put_back: bool = False) -> None:
+        """Show a plan that `store` kept: its row (last; in its place if `put_back` by Undo), selected."""
+        if put_back and self.plans and self.plans[-1].created > plan.created:
+            self.refresh()  # not the newest: in its place
         else:
             self._say("")
-            self._append_row(pid)
-        self.show_plan(pid)
-        return pid
+            self._append_row(plan)
+        self.show_plan(plan.id)
 
     def selected(self) -> Plan | None:
         rows = self.selected_all()

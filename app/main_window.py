@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from app.compare import CompareWindow
 from app.launch import APP_NAME
-from app.library import result_text
+from app.plan_text import result_text
 from app.scene_box import load_scene_dialog, save_scene_dialog
 from app.export import export_plan
 from app.widgets import set_last_folder, tame_inputs
@@ -177,7 +177,9 @@ class MainWindow(QMainWindow):
             return
         panel = self.planner_panel
         settings = panel.settings()
-        self.worker = PlanWorker(panel.name, panel.checkpoint, settings, self.state, goal, panel.plan_seed.value())
+        origin, parent = self.start_origin, self.start_parent
+        self.worker = PlanWorker(panel.name, panel.checkpoint, settings, self.state, goal, panel.plan_seed.value(),
+                                 keep=lambda plan: self.library.store(replace(plan, start=origin, parent=parent)))
         self.worker.progress.connect(panel.show_progress)
         self.worker.done.connect(self._plan_done)
         self.worker.failed.connect(self._plan_failed)
@@ -193,9 +195,14 @@ class MainWindow(QMainWindow):
             self.planner_panel.progress_label.setText("Cancelling…")
 
     def _plan_done(self, plan, result) -> None:
-        plan = replace(plan, start=self.start_origin, parent=self.start_parent)
-        pid = self.library.add(plan)
-        self._show_result(replace(plan, id=pid or "", name=self.library.name_of(pid) if pid else plan.name), result)
+        """Show a plan made; the worker kept it in the library already (or it is kept here)."""
+        if plan.id:
+            self.library.added(plan)
+        else:
+            plan = replace(plan, start=self.start_origin, parent=self.start_parent)
+            pid = self.library.add(plan)
+            plan = replace(plan, id=pid or "", name=self.library.name_of(pid) if pid else plan.name)
+        self._show_result(plan, result)
 
     def show_states(self, states: np.ndarray, name: str = "demonstration") -> None:
         """Play states as they are (a demonstration)."""

@@ -14,6 +14,8 @@ from PySide6.QtCore import QThread, Signal
 
 from tasks import jobs
 from tasks.goals import Goal
+from tasks.h5io import FileFormatError
+from tasks.plans import Plan
 from tasks.stopping import Cancelled
 
 POLL = 0.02  # seconds between looks at a job in the worker process
@@ -36,17 +38,20 @@ class PlanWorker(QThread):
     """Plans `goal` from `state` in the worker process with `planner` ("diffuser": the Diffuser of
     `checkpoint` with `settings`; "demonstrator"), which also executes the plan in physics. Emits
     progress(segment, segments, step, steps), then exactly one of done(plan, execution result),
-    failed(message) or cancelled()."""
+    failed(message) or cancelled(). `keep`, when given, writes the plan to the library here, off
+    the GUI thread (the write is tens of milliseconds with the denoising steps); the plan comes
+    back with its id, or without one when the file refused it (the window then says why)."""
 
     progress = Signal(int, int, int, int)
     done = Signal(object, object)
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, planner: str, checkpoint: Path, settings, state: np.ndarray, goal: Goal, seed: int) -> None:
+    def __init__(self, planner: str, checkpoint: Path, settings, state: np.ndarray, goal: Goal, seed: int,
+                 keep: Callable[[Plan], Plan] | None = None) -> None:
         super().__init__()
         self.planner, self.checkpoint, self.settings = planner, checkpoint, settings
-        self.state, self.goal, self.seed = state, goal, seed
+        self.state, self.goal, self.seed, self.keep = state, goal, seed, keep
         self._stop = False
 
     def cancel(self) -> None:
@@ -59,6 +64,11 @@ class PlanWorker(QThread):
                 plan, result = wait_for(job, lambda: self._stop)
             else:
                 plan, result = self._diffuser_plan()
+            if self.keep is not None:
+                try:
+                    plan = self.keep(plan)
+                except FileFormatError:
+                    pass  # kept on the GUI thread instead, which says why it cannot be
             self.done.emit(plan, result)
         except Cancelled:
             self.cancelled.emit()

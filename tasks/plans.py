@@ -19,7 +19,9 @@ One plans file keeps plans of any number of blocks: each plan's width says its s
 """
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from datetime import datetime, UTC
@@ -30,6 +32,19 @@ import numpy as np
 from tasks.goals import Goal, goal_from_json
 from tasks.h5io import FileFormatError, check_layout, new_record, open_h5, tag
 from tasks.layout import PALETTE, block_names, blocks_of_dim, layout_for, layout_of
+
+
+_FILE = threading.RLock()  # the app keeps a plan from a worker thread while its window may read the file
+
+
+def _one_at_a_time(fn):
+    """`fn` opens a plans file: run it while no other thread of this process has one open
+    (HDF5 refuses to open for writing a file that is open for reading)."""
+    @functools.wraps(fn)
+    def locked(*args, **kwargs):
+        with _FILE:
+            return fn(*args, **kwargs)
+    return locked
 
 
 class Proposal(StrEnum):
@@ -106,6 +121,7 @@ class Plan:
         return replace(self, score=float(score), strict_success=bool(strict_success))
 
 
+@_one_at_a_time
 def append_plan(path: str | Path, plan: Plan) -> str:
     """Append `plan` to the plans file (created on first use); returns its id."""
     created = plan.created or datetime.now(UTC).isoformat(timespec="seconds")
@@ -166,6 +182,7 @@ def _read(g, pid: str, with_states: bool) -> Plan:
     )
 
 
+@_one_at_a_time
 def list_plans(path: str | Path) -> list[Plan]:
     """Every plan's metadata (states left empty), oldest first."""
     with open_h5(path, "r", "plans") as f:
@@ -177,6 +194,7 @@ def list_plans(path: str | Path) -> list[Plan]:
         return [_read(f["plans"][pid], pid, False) for pid in sorted(f["plans"])]
 
 
+@_one_at_a_time
 def load_plan(path: str | Path, pid: str) -> Plan:
     with open_h5(path, "r", "plans") as f:
         if "plans" not in f or pid not in f["plans"]:
@@ -194,6 +212,7 @@ def plan_chain(plans: list[Plan], pid: str) -> list[Plan]:
     return chain[::-1]
 
 
+@_one_at_a_time
 def save_scene(path: str | Path, name: str, state: np.ndarray) -> None:
     """Keep a start state in the plans file under `name` (replacing one of that name)."""
     state = layout_of(np.asarray(state)).check(np.asarray(state)[None])[0].astype(np.float64)
@@ -207,6 +226,7 @@ def save_scene(path: str | Path, name: str, state: np.ndarray) -> None:
         tag(f, "plans")
 
 
+@_one_at_a_time
 def list_scenes(path: str | Path) -> list[str]:
     if not Path(path).exists():
         return []
@@ -214,6 +234,7 @@ def list_scenes(path: str | Path) -> list[str]:
         return sorted(f["scenes"]) if "scenes" in f else []
 
 
+@_one_at_a_time
 def load_scene(path: str | Path, name: str) -> np.ndarray:
     with open_h5(path, "r", "plans") as f:
         if "scenes" not in f or name not in f["scenes"]:
@@ -225,6 +246,7 @@ def load_scene(path: str | Path, name: str) -> np.ndarray:
             raise FileFormatError(f"{path}: scene {name!r}: {e}") from None
 
 
+@_one_at_a_time
 def rename_plan(path: str | Path, pid: str, name: str) -> None:
     """Change a plan's display name (one attribute; the states are not touched)."""
     with open_h5(path, "a", "plans") as f:
@@ -233,6 +255,7 @@ def rename_plan(path: str | Path, pid: str, name: str) -> None:
         f["plans"][pid].attrs["name"] = name
 
 
+@_one_at_a_time
 def delete_plan(path: str | Path, pid: str) -> None:
     """Remove a plan from the file (HDF5 keeps the freed bytes until the file is repacked)."""
     with open_h5(path, "a", "plans") as f:
@@ -241,6 +264,7 @@ def delete_plan(path: str | Path, pid: str) -> None:
         del f["plans"][pid]
 
 
+@_one_at_a_time
 def export_plan(path: str | Path, pid: str, out: str | Path) -> str:
     """Copy one plan into another plans file (created if needed); returns its id there."""
     return append_plan(out, load_plan(path, pid))

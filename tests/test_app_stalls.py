@@ -35,9 +35,19 @@ class Lateness:
 
 @pytest.fixture
 def nothing_heavy_here(monkeypatch):
-    """Planning with the Diffuser and drawing a camera image fail in this (the GUI) process."""
+    """Planning with the Diffuser and drawing a camera image fail in this (the GUI) process, and
+    writing a plan to the library fails on the GUI thread (the plan worker's thread keeps it)."""
+    import threading
+
+    import app.library
     import planner.plan
     from app.render import SceneRenderer
+
+    write = app.library.append_plan
+
+    def kept_off_the_gui_thread(*args, **kwargs):
+        assert threading.current_thread() is not threading.main_thread(), "a plan was written on the GUI thread"
+        return write(*args, **kwargs)
 
     def planned_here(*_a, **_k):
         raise AssertionError("the Diffuser planned in the GUI process")
@@ -47,6 +57,7 @@ def nothing_heavy_here(monkeypatch):
 
     monkeypatch.setattr(planner.plan.DiffuserPlanner, "plan", planned_here)
     monkeypatch.setattr(SceneRenderer, "render", drawn_here)
+    monkeypatch.setattr(app.library, "append_plan", kept_off_the_gui_thread)
 
 
 def test_a_diffuser_plan_and_its_playback_never_hold_the_gui_thread(window, qtbot, nothing_heavy_here):
@@ -65,6 +76,7 @@ def test_a_diffuser_plan_and_its_playback_never_hold_the_gui_thread(window, qtbo
             qtbot.wait(30)
     assert window.plan is not None and window.plan.planner == "diffuser", window.result_label.text()
     assert window.plan.denoising is not None and len(reports) >= 10  # snapshots and progress came back
+    assert window.plan.id and window.library.plans[-1].id == window.plan.id  # kept, and listed
     planning_ms = late.worst
     # Playback: frames come from the render process while the GUI thread ticks on.
     assert window.playback.timer.isActive()

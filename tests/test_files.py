@@ -153,3 +153,32 @@ def test_an_interrupted_evaluation_counts_what_it_kept_and_its_summary_has_a_spr
         two = sorted(_read_episodes(f["episodes"]), key=lambda e: e.episode)[:2]
     two = [replace(two[0], score=100.0), replace(two[1], score=40.0)]
     assert summarise("rearrangement", planner, two, 0)["score_sem"] == pytest.approx(30.0)  # |100 - 40| / 2
+
+
+def test_a_plan_kept_from_another_thread_while_the_file_is_read(tmp_path):
+    """The app keeps a plan from its plan worker's thread while the window may read the file: HDF5
+    refuses to open for writing a file open for reading, so tasks.plans takes them in turn."""
+    import threading
+
+    from tasks.plans import list_plans, load_plan
+
+    path = tmp_path / "plans.h5"
+    append_plan(path, _plan(0))
+    errors: list[Exception] = []
+
+    def keep() -> None:
+        try:
+            for k in range(1, 16):
+                append_plan(path, replace(_plan(k), denoising=np.zeros((2, 10, 64, 39), np.float32)))
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            errors.append(e)
+
+    writer = threading.Thread(target=keep)
+    writer.start()
+    reads = 0
+    while writer.is_alive() or reads < 5:
+        assert load_plan(path, "plan_00000").seed == 0
+        reads += len(list_plans(path)) > 0
+    writer.join()
+    assert not errors, errors
+    assert [p.id for p in list_plans(path)] == [f"plan_{k:05d}" for k in range(16)]
