@@ -14,12 +14,27 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
+from pyqtgraph.functions import create_qpolygonf, ndarray_from_qpolygonf
 
 from app.render import OrbitCamera, shared_renderer
 
 MAX_RENDER = (640, 480)  # frames are rendered at most this size and scaled to the widget
 CLICK_SLOP = 4  # pixels a press may move and still count as a click
 _KEYS = itertools.count()  # a key per view, for its frames (never reused, unlike id())
+
+
+def polygon(pixels: np.ndarray) -> QPolygonF:
+    """The polyline Qt draws through (N, 2) pixels, filled through numpy (a QPointF per point held
+    the GUI thread 160 ms for a long chain's trail); points still within half a pixel of the one
+    before are left out (the dwells)."""
+    moved = np.ones(len(pixels), bool)
+    moved[1:] = np.abs(np.diff(pixels, axis=0)).max(axis=1) >= 0.5
+    kept = pixels[moved]
+    if not len(kept):
+        return QPolygonF()
+    out = create_qpolygonf(len(kept))
+    ndarray_from_qpolygonf(out)[:] = kept
+    return out
 
 
 class SceneView(QWidget):
@@ -108,7 +123,7 @@ class SceneView(QWidget):
         if self._trail_pixels[0] != key:  # projected again only when the trail, camera or size change
             uv = self.camera.project(self.trail, self.width() / max(self.height(), 1))
             self._trail_pixels = (key, uv * [self.width(), self.height()])
-            self._trail_polygon = QPolygonF([QPointF(x, y) for x, y in self._trail_pixels[1]])
+            self._trail_polygon = polygon(self._trail_pixels[1])
         return self._trail_pixels[1]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)

@@ -115,3 +115,15 @@ def test_picking_works_while_frames_are_drawn_elsewhere(window, nothing_heavy_he
     for name in ("red", "green"):
         u, v = project(view.camera, window.state[LAYOUT.block(name).position], view.width(), view.height())
         assert view.renderer.pick(window.state, view.camera, u, v, view.width() / view.height()) == name
+
+
+def test_the_trail_polygon_is_the_pixels_less_the_dwells():
+    """The 3-D view's trail is filled through numpy (a QPointF per point held the GUI thread for
+    160 ms on a long chain): the same points, in order, a point within half a pixel of the one
+    before left out."""
+    from app.view import polygon
+
+    pixels = np.array([[0, 0], [0, 0], [0.2, 0.1], [10, 5], [10, 5], [20, 7.5], [20.3, 7.5]])
+    poly = polygon(pixels)
+    np.testing.assert_allclose([(poly[i].x(), poly[i].y()) for i in range(poly.size())], [[0, 0], [10, 5], [20, 7.5]])
+    assert polygon(np.zeros((0, 2))).size() == 0
