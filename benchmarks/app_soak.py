@@ -123,11 +123,13 @@ def main() -> None:
     ap.add_argument("--why", action="store_true", help="sample where the GUI thread is when it is late")
     args = ap.parse_args()
     _qt = QApplication.instance() or QApplication(sys.argv)  # kept alive while the window exists
+    from app.launch import freeze_startup_objects
     from app.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp())
     w = MainWindow(prefs=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), plans_file=tmp / "p.h5",
                    dataset_file=tmp / "d.h5")
+    freeze_startup_objects()  # as app.launch does once the window is made
     w.resize(1280, 720)
     w.show()
     if w.warmup is not None:
