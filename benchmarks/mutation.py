@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = {
     "tasks/h5io.py": ["tests/test_dataset.py", "tests/test_files.py", "tests/test_faults.py", "-k",
                       "not sigint and not sigterm and not interrupted"],
-    "tasks/evaluate.py": ["tests/test_files.py", "tests/test_faults.py", "-k", "evaluat or eval or format"],
+    "tasks/evaluate.py": ["tests/test_files.py", "tests/test_faults.py", "tests/test_evaluate_resume.py", "-k",
+                          "evaluat or eval or format"],
     "tasks/starts.py": ["tests/test_starts.py", "tests/test_reference.py", "-k",
                         "start or resting or demonstrator_unstacks or towers or seed"],
     "tasks/stopping.py": ["tests/test_stopping.py",
@@ -76,10 +77,9 @@ class Mutator(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node):  # annotations and docstrings are no behaviour
         node.body = [self.visit(s) for s in node.body]
-        for d in node.decorator_list:
-            self.visit(d)
-        for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-            self.visit(default)
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]  # a changed default replaces the node
+        node.args.kw_defaults = [None if d is None else self.visit(d) for d in node.args.kw_defaults]
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef
