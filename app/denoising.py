@@ -111,4 +111,4 @@ class GuidePlot(pg.PlotWidget):
                 self._curves[k].setData(x, y)
             else:
                 pen = pg.mkPen(SEGMENT_PENS[k % len(SEGMENT_PENS)], width=2)
-                self._curves.append(item.plot(x, y, pen=pen, symbol="o", symbolSize=4, name=f"segment {k + 1}"))
+                self._curves.append(item.plot(x, y, pen=pen, name=f"segment {k + 1}"))  # lines only: cheaper to draw
