@@ -137,17 +137,20 @@ def grasps(scene: Scene, block: str) -> Iterator[Grasp]:
         yield Grasp(multiply(invert(tool_down(top, yaw)), pose))
 
 
-def placements(scene: Scene, block: str, surface: str, rng: np.random.Generator) -> Iterator[Pose]:
+def placements(scene: Scene, block: str, surface: str, rng: np.random.Generator,
+               avoid: tuple[np.ndarray, ...] = (), tries: int = 1000) -> Iterator[Pose]:
     """Stable poses of `block`: centred and aligned on a block (the four square-equivalent yaws,
-    least turn from the block's yaw first), or free floor within reach."""
+    least turn from the block's yaw first), or free floor within reach, clear of the other blocks
+    and of the points in `avoid` (a reference's spots). Floor draws: `tries` (with eight blocks and
+    their spots on the ring, 200 draws could all land too near one)."""
     if surface != "floor":
         support = scene.poses[surface]
         centre = np.array([support.position[0], support.position[1], scene.top_of(surface) + BLOCK_HEIGHT / 2])
         for yaw in square_yaws(quaternion_yaw(support.orientation), quaternion_yaw(scene.poses[block].orientation)):
             yield Pose(centre, yaw_quaternion(yaw))
         return
-    others = [q.position[:2] for b, q in scene.poses.items() if b != block]
-    for _ in range(200):
+    others = [q.position[:2] for b, q in scene.poses.items() if b != block] + [np.asarray(a)[:2] for a in avoid]
+    for _ in range(tries):
         r = rng.uniform(*SCENE_RADIUS)
         a = rng.uniform(-SCENE_MAX_ANGLE, SCENE_MAX_ANGLE)
         xy = np.array([r * math.cos(a), r * math.sin(a)])

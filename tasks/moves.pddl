@@ -2,9 +2,10 @@
 ; of a plan of this domain with motion: the demonstrator with its grasp, placement, IK and
 ; motion streams (tasks/demonstrator), the Diffuser with its move model (planner/).
 ;
-; Surfaces are blocks and regions. The floor is a region that never fills up; a reference
-; arrangement's floor spot is a region for one block, its own (spotof). A block lying where a
-; spot is rests on that spot's region, so a taken spot must first be cleared.
+; Surfaces are blocks and regions. The floor is a region that never fills up while the scene
+; leaves room on it (roomy); a reference arrangement's floor spot is a region for one block, its
+; own (spotof). A block lying where a spot is rests on that spot's region, so a taken spot must
+; first be cleared.
 (define (domain kuka-blocks)
   (:requirements :strips :typing :negative-preconditions :equality)
   (:types surface - object
@@ -13,7 +14,8 @@
   (:predicates
     (on ?b - block ?s - surface)
     (clear ?s - surface)
-    (spotof ?b - block ?r - region))
+    (spotof ?b - block ?r - region)
+    (roomy))
 
   (:action stack
     :parameters (?b - block ?from - surface ?onto - block)
@@ -27,5 +29,5 @@
 
   (:action to_floor
     :parameters (?b - block ?from - surface)
-    :precondition (and (on ?b ?from) (clear ?b) (not (= ?from floor)))
+    :precondition (and (on ?b ?from) (clear ?b) (not (= ?from floor)) (roomy))
     :effect (and (on ?b floor) (not (on ?b ?from)) (clear ?from))))

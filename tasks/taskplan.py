@@ -80,9 +80,10 @@ def goal_facts(goal: Goal, blocks: tuple[str, ...]) -> list[tuple[str, str]]:
     return facts
 
 
-def plan_moves(state: np.ndarray, goal: Goal) -> list[TaskMove]:
+def plan_moves(state: np.ndarray, goal: Goal, floor: bool = True) -> list[TaskMove]:
     """The moves that take `state` (resting, nothing held) to `goal`, shortest first; [] when the
-    goal stands. GoalError when the goal names a block the scene lacks or cannot be reached."""
+    goal stands. GoalError when the goal names a block the scene lacks or cannot be reached.
+    `floor=False`: no block put on free floor (a ring the blocks and spots leave no room on)."""
     if isinstance(goal, Unconditional):
         raise ValueError("the tallest tower has no fixed moves: choose among SymbolicScene.moves_between_clear()")
     state = np.asarray(state, dtype=np.float64)
@@ -93,17 +94,17 @@ def plan_moves(state: np.ndarray, goal: Goal) -> list[TaskMove]:
     if all(support[t] == s for t, s in wanted):
         return []
     spots = [s.block for s in goal.spots] if isinstance(goal, Reference) else []
-    return list(_solve(problem_text(blocks, spots, support, wanted)))
+    return list(_solve(problem_text(blocks, spots, support, wanted, floor)))
 
 
 def problem_text(blocks: tuple[str, ...], spots: list[str], support: dict[str, str],
-                 wanted: list[tuple[str, str]]) -> str:
+                 wanted: list[tuple[str, str]], floor: bool = True) -> str:
     """The PDDL problem of one scene and goal over tasks/moves.pddl."""
     regions = [spot_region(b) for b in spots]
     covered = set(support.values())
     init = [f"(on {b} {support[b]})" for b in blocks]
     init += [f"(clear {s})" for s in (*blocks, *regions) if s not in covered]
-    init += ["(clear floor)"] + [f"(spotof {b} {spot_region(b)})" for b in spots]
+    init += ["(clear floor)"] + [f"(spotof {b} {spot_region(b)})" for b in spots] + (["(roomy)"] if floor else [])
     goal = " ".join(f"(on {t} {s})" for t, s in wanted)
     return (f"(define (problem scene) (:domain kuka-blocks)\n"
             f"  (:objects {' '.join(blocks)} - block {' '.join(regions)}{' - region' if regions else ''})\n"

@@ -60,3 +60,30 @@ def test_refuses_to_start_while_holding(demonstrator):
     s[LAYOUT.block("red").attached] = 1.0
     with pytest.raises(PlanningError, match="no block held"):
         demonstrator.solve(s, parse_goal("red on green"), 0)
+
+
+def test_free_floor_keeps_clear_of_the_blocks_and_of_the_spots_it_is_told_to_avoid():
+    """Free floor is drawn clear of the other blocks and of a reference's spots in one loop (with
+    eight blocks and two spots, drawing first and filtering after left the demonstrator with no
+    candidate and no reason); where nothing is free, nothing comes."""
+    import itertools
+    import math
+
+    from tasks.kinematics import Scene, placements
+    from tasks.layout import SCENE_MIN_SEPARATION, SCENE_RADIUS
+    from tasks.world import Pose
+
+    layout = layout_for(8)
+    _, pos, orn, _ = layout.decompose(initial_state(1, 8))
+    scene = Scene({b: Pose(pos[b], orn[b]) for b in layout.blocks})
+    rng = np.random.default_rng(0)
+    spots = tuple(p.position[:2] for p in itertools.islice(placements(scene, "red", "floor", rng), 1))  # on free floor
+    found = list(placements(scene, "red", "floor", rng, avoid=spots))
+    assert found
+    others = [pos[b][:2] for b in layout.blocks if b != "red"] + list(spots)
+    for pose in found:
+        assert SCENE_RADIUS[0] <= np.linalg.norm(pose.position[:2]) <= SCENE_RADIUS[1]
+        assert min(np.linalg.norm(pose.position[:2] - o) for o in others) >= SCENE_MIN_SEPARATION
+    ring = [np.array([r * math.cos(a), r * math.sin(a)]) for r in np.linspace(*SCENE_RADIUS, 4)
+            for a in np.linspace(-math.pi, math.pi, 90)]
+    assert not list(placements(scene, "red", "floor", rng, avoid=tuple(ring)))

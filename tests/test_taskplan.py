@@ -115,3 +115,12 @@ def test_searches_running_at_once_each_get_their_own_plan():
         got = list(pool.map(lambda t: _solve.__wrapped__(problems[t]), jobs))
     for text, moves in zip(jobs, got):
         assert len(moves) == (1 if text == "green on red" else 2), (text, moves)
+
+
+def test_without_free_floor_a_block_in_the_way_is_parked_on_another():
+    """When the blocks and a reference's spots leave no room on the reachable ring, the
+    demonstrator asks again with the floor closed: what is in the way goes onto a clear block."""
+    state = towers(("green", "red"), ("blue",), ("yellow",))
+    goal = parse_goal("green on blue")
+    assert plan_moves(state, goal) == [TaskMove("red", FLOOR), TaskMove("green", "blue")]
+    assert plan_moves(state, goal, floor=False) == [TaskMove("red", "yellow"), TaskMove("green", "blue")]

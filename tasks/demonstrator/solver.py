@@ -19,8 +19,8 @@ from tasks.demonstrator.streams import MotionPlanner, retime
 from tasks.kinematics import (
     CollisionChecker, Grasp, Kin, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
-from tasks.goals import Goal, TowerOrder, Unconditional, check_fits
-from tasks.layout import BLOCK_HEIGHT, PHASES, SCENE_MIN_SEPARATION, layout_of
+from tasks.goals import Goal, GoalError, TowerOrder, Unconditional, check_fits
+from tasks.layout import BLOCK_HEIGHT, PHASES, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
 from tasks.scene import FLOOR
@@ -115,6 +115,15 @@ class Demonstrator:
             states = np.asarray(state, dtype=np.float32)[None]
             return Solution(states, goal, (), time.perf_counter() - t0, {})
         bound = self._bind([(m.block, m.dest) for m in moves], scene, joints, motion, rng)
+        if bound is None and any(k.startswith("no free floor") for k in self._failures):
+            # Eight blocks and a reference's spots can fill the reachable ring: park on blocks instead.
+            try:
+                moves = plan_moves(state, goal, floor=False)
+            except GoalError:
+                moves = []
+            if moves:
+                self._bindings = 0
+                bound = self._bind([(m.block, m.dest) for m in moves], scene, joints, motion, rng)
         if bound is not None:
             states = self._trajectory(bound, scene, joints)
             return Solution(states.astype(np.float32), goal, tuple(str(m) for m in moves), time.perf_counter() - t0,
@@ -173,10 +182,12 @@ class Demonstrator:
             for turn in (0.0, math.pi / 2, -math.pi / 2, math.pi):  # the same square footprint
                 yield Pose(np.array([spot.x, spot.y, BLOCK_HEIGHT / 2]), yaw_quaternion(yaw + turn))
             return
-        for pose in placements(holding, block, dest, rng):
-            if dest != FLOOR or all(np.linalg.norm(pose.position[:2] - s.xy) >= SCENE_MIN_SEPARATION
-                                    for s in self._spots.values() if s.block != block):
-                yield pose
+        found = False
+        for pose in placements(holding, block, dest, rng, avoid=tuple(s.xy for s in self._spots.values() if s.block != block)):
+            found = True
+            yield pose
+        if not found:
+            self._fail(f"no free floor for {block}" if dest == FLOOR else f"no placement on {dest}")
 
     # ------------------------------------------------------------------ trajectory
     def _trajectory(self, bound: list[_Bound], scene: Scene, q0: np.ndarray) -> np.ndarray:
