@@ -6,8 +6,9 @@ Offscreen (no display needed), private prefs and files. Each round is what a use
 (tower orders, a reference with a floor spot, clear, the tallest tower) planned with the Diffuser
 from where the last plan ended (Continue from here), or every sixth round from a new scene; the
 plan plays for a few seconds; every fifth round the last two plans are compared (the window
-played, then closed), every seventh the last plan's chain is replayed in physics.
-A 20 ms timer on the GUI thread measures how late it fires: a frozen window shows as a long delay.
+played, then closed), every seventh the last plan's chain is replayed in physics. The user's
+actions come CLICK_MS apart, as a person's clicks do (two actions in one turn of the event loop
+would be measured as one stall). A 20 ms timer on the GUI thread measures how late it fires: a frozen window shows as a long delay.
 Prints, per period: rounds, failures, the median plan seconds, the process's memory (RSS) and
 the longest GUI delay; at the end, memory growth from the first period to the last. With --why,
 a watcher thread samples where the GUI thread is while its tick is overdue, and the end lists
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 GOALS = ("red,green,blue,yellow", "yellow,blue,green,red", "clear", "red at 0.55,0.20; green on red",
          "blue on yellow, red on green", "tallest")
 TICK_MS = 20
+CLICK_MS = 150  # a user's actions come at least this far apart: each one is its own turn of the event loop
 
 
 def rss_mb() -> float:
@@ -149,7 +151,9 @@ def main() -> None:
             w.new_scene()
         else:
             w.continue_from_here()
+        wait(CLICK_MS)
         w.goal_editor.set_text(GOALS[k % len(GOALS)])
+        wait(CLICK_MS)
         wait_for(w.planFinished, w.start_plan)
         period["rounds"] += 1
         if w.plan is None or w.last_result is None:
@@ -159,13 +163,16 @@ def main() -> None:
         wait(3000)  # watching it play
         if k % 5 == 4 and w.library.table.rowCount() >= 2:
             w.library.select(0, 1)
+            wait(CLICK_MS)
             w.library.compare()
+            wait(CLICK_MS)
             window = w.compare_windows[-1]
             window.playback.set_playing(True)
             wait(2000)
             window.close()
         if k % 7 == 6 and w.plan is not None:
             w.library.select(0)
+            wait(CLICK_MS)
             wait_for(w.replayFinished, w.library.replay_chain)
         period["rss"].append(rss_mb())
         k += 1
