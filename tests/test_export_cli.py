@@ -89,7 +89,10 @@ def test_ctrl_c_stops_the_export_and_leaves_nothing(tmp_path):
     out = tmp_path / "ds"
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "export-dataset", "--data", str(SAMPLE), "--format",
                              "lerobot", "--out", str(out), "--episodes", "20", "--size", "16", "16"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # SIGINT at its default, as a terminal starts a command: a suite run as a
+                            # background job (`bash .ci/run &`) would hand it on ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen, deadline = b"", time.monotonic() + 60
     while b"export lerobot" not in seen and time.monotonic() < deadline:  # the bar: the export has begun
         chunk = os.read(proc.stderr.fileno(), 4096)
