@@ -105,23 +105,23 @@ def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
 
     torch.manual_seed(0)
     demos = load_states(SAMPLE, ["demo_0", "demo_1"])
-    segs = np.stack([s[:128] for s in demos.values()])
+    segs = np.stack([s[:64] for s in demos.values()])
     norm = Normaliser.fit(np.concatenate(list(demos.values())))
     x0 = torch.tensor(norm.normalise(segs), dtype=torch.float32)
-    masks = torch.tensor(np.stack([keyframe_mask(128, moved_block(s)) for s in segs]))
+    masks = torch.tensor(np.stack([keyframe_mask(64, moved_block(s)) for s in segs]))
     free = ~masks[..., LAYOUT.joints]
     d = GaussianDiffusion(TemporalUnet(ModelConfig(dim=16, dim_mults=(1, 2))), DiffusionConfig(n_timesteps=20))
 
     def sample_error() -> float:
-        x = d.eval().sample((2, 128, 39), Constraints(masks, x0), generator=torch.Generator().manual_seed(0))
+        x = d.eval().sample((2, 64, 39), Constraints(masks, x0), generator=torch.Generator().manual_seed(0))
         d.train()
         return float((x - x0)[..., LAYOUT.joints].abs()[free].mean())
 
     untrained = sample_error()
-    opt = torch.optim.Adam(d.parameters(), 2e-3)
-    xb, mb = x0.repeat(4, 1, 1), masks.repeat(4, 1, 1)
+    opt = torch.optim.Adam(d.parameters(), 3e-3)
+    xb, mb = x0.repeat(2, 1, 1), masks.repeat(2, 1, 1)
     losses = []
-    for _ in range(600):
+    for _ in range(300):
         loss = d.loss(xb, mb)
         opt.zero_grad()
         loss.backward()
