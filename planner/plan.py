@@ -23,7 +23,8 @@ from planner import timing
 from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
-from planner.choice import achieved, choose_move, goal_moves, goal_pairs_standing, move_scores, read_move, replan_moves
+from planner.check import commit
+from planner.choice import achieved, choose_move, goal_moves, move_scores, read_move, replan_moves
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
@@ -32,7 +33,6 @@ from planner.mover import MoveModel, channels_to_states
 from planner.moves import Move
 from planner.postprocess import held_by_kinematics, smooth_joints
 from planner.segment import Progress, Segment, SegmentCall, placement_guide, same_shape
-from tasks.execute import play
 from tasks.goals import Goal, Unconditional, check_fits
 from tasks.layout import LAYOUT, NUM_JOINTS, PHASES, layout_of
 from tasks.plans import Plan, Proposal, SegmentReport
@@ -174,7 +174,8 @@ class DiffuserPlanner:
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
         with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
-            chosen, checked = self._commit(traj, order, move, current, goal)
+            chosen, checked = commit(self.world, traj, order, move, current, goal,
+                                     cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0)
         states = held_by_kinematics(traj[chosen], move, self.solver.world) if keyed and not by_mover else traj[chosen]
         denoising = None
         if snaps is not None:
@@ -263,29 +264,6 @@ class DiffuserPlanner:
         """(n,) bool: every state of the candidate within the robot's joint limits."""
         q = traj[..., :NUM_JOINTS]
         return ((q >= self.world.joint_lower - LIMIT_SLACK) & (q <= self.world.joint_upper + LIMIT_SLACK)).all(axis=(1, 2))
-
-    def _commit(self, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal) -> tuple[int, int]:
-        """Play the chosen candidate on the planner's world; with the physics check, the first
-        candidate (in rank order) that achieves the move without undoing the goal."""
-        if not self.config.physics_check:
-            play(self.world, traj[order[0]])
-            return int(order[0]), 0
-        held_before = goal_pairs_standing(start, goal)
-        best, best_value, tried = int(order[0]), -1.0, 0
-        with self.world.saved() as back_to_start:
-            for k in order[: self.config.max_checks]:
-                back_to_start()
-                tried += 1
-                end = play(self.world, traj[k])[-1]
-                ok = achieved(start, end, move)
-                value = float(ok) + 0.5 * goal_pairs_standing(end, goal)
-                if ok and goal_pairs_standing(end, goal) >= held_before:
-                    return int(k), tried
-                if value > best_value:
-                    best, best_value = int(k), value
-            back_to_start()
-            play(self.world, traj[best])
-            return best, tried
 
     def move_scores(self, state: np.ndarray, moves: list[Move], gen: torch.Generator, samples: int = 1,
                     levels: int = 8, should_stop=None) -> np.ndarray:

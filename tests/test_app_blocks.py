@@ -26,14 +26,13 @@ SIX = "red,green,blue,yellow,orange,purple"
 _plan = plan_goal
 
 
-@pytest.mark.parametrize("planner", ["demonstrator", "diffuser"])
-def test_a_six_block_tower_is_built_and_taken_apart(window, qtbot, planner):
-    """Each planner builds the tower (the Diffuser with its default 16 candidates a move); the
-    demonstrator takes it apart. The Diffuser's own take-apart of a six-block tower misses a move
-    in this scene (blocks come off a tower taller than most in its data: an open problem in the
-    README), so its chain switches planner for that step, as a user can."""
+def test_a_six_block_tower_is_built_and_taken_apart_by_the_diffuser(window, qtbot):
+    """The Diffuser, with its default 16 candidates a move, builds the tower and, continuing from
+    its end, takes it apart (until the physics check played candidates as the execution does, a
+    lift off this tower knocked the block below it down in the execution: planner/check.py). The
+    demonstrator's six-block towers are tested in test_demonstrator.py."""
     panel = window.planner_panel
-    panel.planner_choice.setCurrentIndex(panel.planner_choice.findData(planner))
+    panel.planner_choice.setCurrentIndex(panel.planner_choice.findData("diffuser"))
     panel.candidates.setValue(16)
     window.seed.setValue(3)
     window.blocks.setValue(6)  # a new scene of six blocks
@@ -43,7 +42,6 @@ def test_a_six_block_tower_is_built_and_taken_apart(window, qtbot, planner):
     assert SymbolicScene.read(result.final_state).tallest[1] == 6
     window.continue_from_here()
     assert layout_of(window.state).blocks == block_names(6)  # the continued start keeps its blocks
-    panel.planner_choice.setCurrentIndex(panel.planner_choice.findData("demonstrator"))
     cleared, result = _plan(window, qtbot, "clear")
     assert isinstance(cleared.goal, Reference) and result.strict_success, window.result_label.text()
     assert SymbolicScene.read(result.final_state).tallest[1] == 1  # every block back on the floor
