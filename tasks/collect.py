@@ -24,7 +24,6 @@ from tasks.world import episode_seed
 if TYPE_CHECKING:
     from tasks.cluster import RayTarget
 
-ATTEMPTS = 3  # the demonstrator's seeds tried per episode before it counts as unsolved
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,7 @@ def collect_episode(task: str, collection_seed: int, episode: int, goal: Goal | 
                     n_blocks: int = DEFAULT_BLOCKS) -> CollectedEpisode:
     """Solve one episode and check the result by replaying it in physics."""
     from tasks.demonstrator import PlanningError, shared
+    from tasks.demonstrator.solver import ATTEMPTS
     from tasks.execute import execute
 
     seed = episode_seed(collection_seed, episode, "train")

@@ -20,7 +20,7 @@ from tasks.kinematics import (
     CollisionChecker, Grasp, Kin, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
 from tasks.goals import Goal, GoalError, TowerOrder, Unconditional, check_fits
-from tasks.layout import BLOCK_HEIGHT, PHASES, layout_of
+from tasks.layout import BLOCK_HEIGHT, PHASES, SEGMENT_LENGTH, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
 from tasks.scene import FLOOR
@@ -29,6 +29,9 @@ from tasks.layout import quaternion_yaw
 from tasks.world import Pose, World, multiply, yaw_quaternion
 
 GENERATOR_VERSION = "demonstrator-2"  # 2: moves from the task layer (Fast Downward), any number of blocks
+ATTEMPTS = 3  # seeds tried (seed, seed + 1, ...) until a plan, replayed in physics, meets its goal
+DRIFT = 0.01  # metres a block may end from its planned place before the rest is planned again from physics
+MAX_REPAIRS = 8  # times the rest of one attempt is planned again
 
 
 class PlanningError(RuntimeError):
@@ -57,6 +60,12 @@ class _Bound:
     placed: Pose  # resting pose after release
 
 
+def _drift(layout, reached: np.ndarray, planned: np.ndarray) -> float:
+    """The largest distance, metres, between a block's place in physics and in the plan."""
+    return max(float(np.linalg.norm(reached[layout.block(b).position] - planned[layout.block(b).position]))
+               for b in layout.blocks)
+
+
 class Demonstrator:
     """PDDLStream-style task and motion planner for the block world."""
 
@@ -76,7 +85,7 @@ class Demonstrator:
     def settings(self) -> dict:
         return {
             "max_candidates": self.max_candidates, "max_bindings": self.max_bindings,
-            "motion_time_limit": self.motion_time_limit, "version": GENERATOR_VERSION,
+            "motion_time_limit": self.motion_time_limit, "attempts": ATTEMPTS, "drift": DRIFT, "version": GENERATOR_VERSION,
         }
 
     def close(self) -> None:
@@ -88,9 +97,61 @@ class Demonstrator:
         self.world = self.checker.world
 
     def plan(self, state: np.ndarray, goal: Goal, seed: int) -> Plan:
-        """`solve` wrapped in the shared Plan type (not yet executed: score is NaN)."""
-        r = self.solve(state, goal, seed)
-        return Plan(r.states, goal, self.name, self.settings, r.plan_seconds, seed)
+        """Plan in closed loop (`_closed_loop`), then check by replaying from `state` as the
+        execution will: a plan whose replay misses the goal is made again with the next seed, up
+        to ATTEMPTS; the best replay's plan is returned, in the shared Plan type (not yet executed
+        by the caller: score is NaN)."""
+        from tasks.execute import execute
+
+        t0 = time.perf_counter()
+        best, best_score, error = None, -1.0, None
+        for attempt in range(ATTEMPTS):
+            try:
+                states = self._closed_loop(state, goal, seed + attempt)
+            except PlanningError as e:
+                error = error or e
+                continue
+            replay = execute(states, goal, start=state)
+            if replay.score > best_score:
+                best, best_score = states, replay.score
+            if replay.strict_success:
+                break
+        if best is None:
+            raise error
+        return Plan(best, goal, self.name, self.settings, time.perf_counter() - t0, seed)
+
+    def _closed_loop(self, state: np.ndarray, goal: Goal, seed: int) -> np.ndarray:
+        """`solve`, played in physics move by move as the execution plays the states; where a
+        block ends more than DRIFT from where the plan put it (a parked tower leaning a little
+        further at each move, until a grasp on it missed), the rest is solved again from the
+        state physics reached. The states of every part, end to end."""
+        from tasks.execute import play
+
+        T = SEGMENT_LENGTH
+        pieces: list[np.ndarray] = []
+        current = np.asarray(state, dtype=np.float64)
+        layout = layout_of(current)
+        last = current.astype(np.float32)
+        with World.for_state(current) as world:
+            world.set_state(current)
+            for repair in range(MAX_REPAIRS + 1):
+                states = self.solve(current, goal, seed + repair).states
+                moves = len(states) // T
+                for i in range(moves):
+                    chunk = states[i * T:(i + 1) * T]
+                    # play() drives through states[1:]: after the first state of all, every
+                    # state is a waypoint (a part's first state is the hold at the boundary)
+                    play(world, chunk if not pieces and i == 0 else np.concatenate([last[None], chunk]))
+                    last = chunk[-1]
+                    reached = world.get_state()
+                    if i < moves - 1 and repair < MAX_REPAIRS and _drift(layout, reached, last) > DRIFT:
+                        pieces.append(states[:(i + 1) * T])
+                        current = reached
+                        break
+                else:
+                    pieces.append(states)
+                    return np.concatenate(pieces)
+        return np.concatenate(pieces)
 
     def solve(self, state: np.ndarray, goal: Goal, seed: int) -> Solution:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
