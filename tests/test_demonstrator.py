@@ -102,13 +102,14 @@ def test_where_physics_left_a_block_off_its_place_the_rest_is_planned_again_from
     monkeypatch.setattr(d, "solve", lambda state, goal, seed: starts.append(np.array(state)) or solve(state, goal, seed))
     state, goal = initial_state(2), TowerOrder(("red", "green", "blue", "yellow"))
     try:
-        plan = d.plan(state, goal, 0)
+        states, final = d._closed_loop(state, goal, 0)
     finally:
         d.close()
-    assert len(starts) == 3 and len(plan.states) == 3 * SEGMENT_LENGTH  # one solve per move, end to end
-    result = execute(plan.states, goal, start=state)
+    assert len(starts) == 3 and len(states) == 3 * SEGMENT_LENGTH  # one solve per move, end to end
+    result = execute(states, goal, start=state)  # its physics was the execution's
     assert result.strict_success
+    np.testing.assert_allclose(final, result.final_state, atol=1e-6)
     # each later part starts where physics was when its move ended (realised, not planned)
     for k, start in enumerate(starts[1:], 1):
         np.testing.assert_allclose(start, result.states[k * SEGMENT_LENGTH - 1], atol=1e-6)
-        assert np.array_equal(plan.states[k * SEGMENT_LENGTH], start.astype(np.float32))
+        assert np.array_equal(states[k * SEGMENT_LENGTH], start.astype(np.float32))

@@ -23,6 +23,7 @@ from tasks.goals import Goal, GoalError, TowerOrder, Unconditional, check_fits
 from tasks.layout import BLOCK_HEIGHT, PHASES, SEGMENT_LENGTH, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
+from tasks.rewards import normalised_score, reward, strict_success
 from tasks.scene import FLOOR
 from tasks.taskplan import plan_moves, spot_region
 from tasks.layout import quaternion_yaw
@@ -97,35 +98,33 @@ class Demonstrator:
         self.world = self.checker.world
 
     def plan(self, state: np.ndarray, goal: Goal, seed: int) -> Plan:
-        """Plan in closed loop (`_closed_loop`), then check by replaying from `state` as the
-        execution will: a plan whose replay misses the goal is made again with the next seed, up
-        to ATTEMPTS; the best replay's plan is returned, in the shared Plan type (not yet executed
-        by the caller: score is NaN)."""
-        from tasks.execute import execute
-
+        """Plan in closed loop (`_closed_loop`, whose physics is the execution's): a plan that
+        misses the goal is made again with the next seed, up to ATTEMPTS; the best one is
+        returned, in the shared Plan type (not yet executed by the caller: score is NaN)."""
         t0 = time.perf_counter()
         best, best_score, error = None, -1.0, None
         for attempt in range(ATTEMPTS):
             try:
-                states = self._closed_loop(state, goal, seed + attempt)
+                states, final = self._closed_loop(state, goal, seed + attempt)
             except PlanningError as e:
                 error = error or e
                 continue
-            replay = execute(states, goal, start=state)
-            if replay.score > best_score:
-                best, best_score = states, replay.score
-            if replay.strict_success:
+            score = normalised_score(reward(final, goal))
+            if score > best_score:
+                best, best_score = states, score
+            if strict_success(final, goal):
                 break
         if best is None:
             raise error
         return Plan(best, goal, self.name, self.settings, time.perf_counter() - t0, seed)
 
-    def _closed_loop(self, state: np.ndarray, goal: Goal, seed: int) -> np.ndarray:
+    def _closed_loop(self, state: np.ndarray, goal: Goal, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """`solve`, played in physics move by move as the execution plays the states; where a
         block ends more than DRIFT from where the plan put it (a parked tower leaning a little
         further at each move, until a grasp on it missed), the rest is solved again from the
-        state physics reached. The states of every part, end to end."""
-        from tasks.execute import play
+        state physics reached. The states of every part end to end, and the state physics
+        settles in at the end (as `tasks.execute.execute` of those states from `state` ends)."""
+        from tasks.execute import play, settle
 
         T = SEGMENT_LENGTH
         pieces: list[np.ndarray] = []
@@ -150,8 +149,8 @@ class Demonstrator:
                         break
                 else:
                     pieces.append(states)
-                    return np.concatenate(pieces)
-        return np.concatenate(pieces)
+                    break
+            return np.concatenate(pieces), settle(world)
 
     def solve(self, state: np.ndarray, goal: Goal, seed: int) -> Solution:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
