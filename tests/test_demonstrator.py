@@ -102,14 +102,36 @@ def test_where_physics_left_a_block_off_its_place_the_rest_is_planned_again_from
     monkeypatch.setattr(d, "solve", lambda state, goal, seed: starts.append(np.array(state)) or solve(state, goal, seed))
     state, goal = initial_state(2), TowerOrder(("red", "green", "blue", "yellow"))
     try:
-        states, final = d._closed_loop(state, goal, 0)
+        states, played = d._closed_loop(state, goal, 0)
     finally:
         d.close()
     assert len(starts) == 3 and len(states) == 3 * SEGMENT_LENGTH  # one solve per move, end to end
     result = execute(states, goal, start=state)  # its physics was the execution's
-    assert result.strict_success
-    np.testing.assert_allclose(final, result.final_state, atol=1e-6)
+    assert result.strict_success and played.strict_success and played.score == result.score
+    np.testing.assert_array_equal(played.states, result.states)
+    np.testing.assert_array_equal(played.final_state, result.final_state)
     # each later part starts where physics was when its move ended (realised, not planned)
     for k, start in enumerate(starts[1:], 1):
         np.testing.assert_allclose(start, result.states[k * SEGMENT_LENGTH - 1], atol=1e-6)
         assert np.array_equal(states[k * SEGMENT_LENGTH], start.astype(np.float32))
+
+
+def test_the_plans_execution_is_played_once_and_is_what_physics_gives(demonstrator):
+    """The closed loop's physics answers the caller's execute() of the same plan (tasks.execute
+    keeps it); run again from nothing, physics gives the same."""
+    from tasks import execute as ex
+
+    state, goal = initial_state(4), parse_goal("blue on red, yellow on green")
+    plan = demonstrator.plan(state, goal, 0)
+    kept = execute(plan.states, goal, start=state)
+    assert kept is execute(plan.states, goal, start=state)  # no physics run twice
+    ex._known.clear()
+    again = execute(plan.states, goal, start=state)
+    assert again is not kept and again.strict_success and again.score == kept.score
+    np.testing.assert_array_equal(again.states, kept.states)
+    np.testing.assert_array_equal(again.final_state, kept.final_state)
+    np.testing.assert_array_equal(again.rewards, kept.rewards)
+    ex.remember(plan.states, goal, state, kept)  # other inputs run physics
+    assert execute(plan.states.astype(np.float64), goal, start=state) is not kept
+    assert execute(plan.states, parse_goal("red on blue"), start=state) is not kept
+    assert execute(plan.states, goal) is not kept  # from its own first state, in float32

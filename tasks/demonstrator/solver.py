@@ -23,7 +23,7 @@ from tasks.goals import Goal, GoalError, TowerOrder, Unconditional, check_fits
 from tasks.layout import BLOCK_HEIGHT, PHASES, SEGMENT_LENGTH, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
-from tasks.rewards import normalised_score, reward, strict_success
+from tasks.execute import Execution, play, remember, scored, settle
 from tasks.scene import FLOOR
 from tasks.taskplan import plan_moves, spot_region
 from tasks.layout import quaternion_yaw
@@ -105,32 +105,32 @@ class Demonstrator:
         best, best_score, error = None, -1.0, None
         for attempt in range(ATTEMPTS):
             try:
-                states, final = self._closed_loop(state, goal, seed + attempt)
+                states, played = self._closed_loop(state, goal, seed + attempt)
             except PlanningError as e:
                 error = error or e
                 continue
-            score = normalised_score(reward(final, goal))
-            if score > best_score:
-                best, best_score = states, score
-            if strict_success(final, goal):
+            if played.score > best_score:
+                best, best_score = (states, played), played.score
+            if played.strict_success:
                 break
         if best is None:
             raise error
-        return Plan(best, goal, self.name, self.settings, time.perf_counter() - t0, seed)
+        remember(best[0], goal, state, best[1])  # the caller's execute() of this plan is this one
+        return Plan(best[0], goal, self.name, self.settings, time.perf_counter() - t0, seed)
 
-    def _closed_loop(self, state: np.ndarray, goal: Goal, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    def _closed_loop(self, state: np.ndarray, goal: Goal, seed: int) -> tuple[np.ndarray, Execution]:
         """`solve`, played in physics move by move as the execution plays the states; where a
         block ends more than DRIFT from where the plan put it (a parked tower leaning a little
         further at each move, until a grasp on it missed), the rest is solved again from the
-        state physics reached. The states of every part end to end, and the state physics
-        settles in at the end (as `tasks.execute.execute` of those states from `state` ends)."""
-        from tasks.execute import play, settle
+        state physics reached. The states of every part end to end (float32, as a Plan keeps
+        them), and their execution (what `tasks.execute.execute` of them from `state` returns)."""
 
         T = SEGMENT_LENGTH
         pieces: list[np.ndarray] = []
         current = np.asarray(state, dtype=np.float64)
         layout = layout_of(current)
         last = current.astype(np.float32)
+        realised: list[np.ndarray] = []
         with World.for_state(current) as world:
             world.set_state(current)
             for repair in range(MAX_REPAIRS + 1):
@@ -140,17 +140,20 @@ class Demonstrator:
                     chunk = states[i * T:(i + 1) * T]
                     # play() drives through states[1:]: after the first state of all, every
                     # state is a waypoint (a part's first state is the hold at the boundary)
-                    play(world, chunk if not pieces and i == 0 else np.concatenate([last[None], chunk]))
+                    first = not pieces and i == 0
+                    reached = play(world, chunk if first else np.concatenate([last[None], chunk]))
+                    realised.append(reached if first else reached[1:])
                     last = chunk[-1]
-                    reached = world.get_state()
-                    if i < moves - 1 and repair < MAX_REPAIRS and _drift(layout, reached, last) > DRIFT:
+                    if i < moves - 1 and repair < MAX_REPAIRS and _drift(layout, reached[-1], last) > DRIFT:
                         pieces.append(states[:(i + 1) * T])
-                        current = reached
+                        current = reached[-1]
                         break
                 else:
                     pieces.append(states)
                     break
-            return np.concatenate(pieces), settle(world)
+            if not realised:  # the goal already met: one still state
+                realised.append(world.get_state()[None])
+            return np.concatenate(pieces).astype(np.float32), scored(np.concatenate(realised), settle(world), goal)
 
     def solve(self, state: np.ndarray, goal: Goal, seed: int) -> Solution:
         """Plan from `state` (nothing held) to `goal`; raises PlanningError saying why not."""
