@@ -6,7 +6,6 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 
 from app.library import COLUMNS  # noqa: E402
