@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tasks.demonstrator.streams import MotionPlanner, retime
+from tasks.execute import Execution, play, remember, scored, settle
 from tasks.kinematics import (
     CollisionChecker, Grasp, Kin, Scene, grasps, pick_kinematics, place_kinematics, placements,
 )
@@ -23,7 +24,6 @@ from tasks.goals import Goal, GoalError, TowerOrder, Unconditional, check_fits
 from tasks.layout import BLOCK_HEIGHT, PHASES, SEGMENT_LENGTH, layout_of
 from tasks.plans import Plan
 from tasks.reference import Reference
-from tasks.execute import Execution, play, remember, scored, settle
 from tasks.scene import FLOOR
 from tasks.taskplan import plan_moves, spot_region
 from tasks.layout import quaternion_yaw
@@ -124,7 +124,6 @@ class Demonstrator:
         further at each move, until a grasp on it missed), the rest is solved again from the
         state physics reached. The states of every part end to end (float32, as a Plan keeps
         them), and their execution (what `tasks.execute.execute` of them from `state` returns)."""
-
         T = SEGMENT_LENGTH
         pieces: list[np.ndarray] = []
         current = np.asarray(state, dtype=np.float64)
