@@ -31,6 +31,7 @@ _cancelled = None
 _jobs = itertools.count(1)
 NICE = 5  # the worker yields the CPU to the app's window when the two compete (2 cores, a busy machine)
 _planners: dict = {}  # (in the worker) the loaded Diffuser, by checkpoint and settings
+_warmed: set = set()  # (in the worker) the keys of _planners that planned their warm-up goal
 
 
 def pool() -> ProcessPoolExecutor:
@@ -109,6 +110,7 @@ def diffuser(checkpoint: str | Path, settings):
     if key not in _planners:
         for old in list(_planners):
             _planners.pop(old).close()
+            _warmed.discard(old)
         _planners[key] = DiffuserPlanner(checkpoint, settings)
     return _planners[key]
 
@@ -116,6 +118,11 @@ def diffuser(checkpoint: str | Path, settings):
 def loaded_diffusers() -> list[tuple]:
     """(In the worker) the (checkpoint, settings) of the Diffuser it holds loaded."""
     return list(_planners)
+
+
+def warmed_diffusers() -> list[tuple]:
+    """(In the worker) those of them that planned their warm-up goal (a later warm-up skips it)."""
+    return list(_warmed)
 
 
 def plan_with_diffuser(job: int, checkpoint: str | Path, settings, state: np.ndarray, goal: Goal,
@@ -135,9 +142,14 @@ def warm_diffuser(checkpoint: str | Path, settings) -> None:
     from tasks.goals import TowerOrder
     from tasks.world import initial_state
 
+    key = (str(checkpoint), settings)
+    planner = diffuser(checkpoint, settings)
+    if key in _warmed:  # a window opened again, or the settings set back: warm already
+        return
     state, goal = initial_state(0), TowerOrder(("red", "green"))
-    plan = diffuser(checkpoint, settings).plan(state, goal, 0)
+    plan = planner.plan(state, goal, 0)
     execute(plan.states, goal, start=state)
+    _warmed.add(key)
 
 
 def plan_with_demonstrator(state: np.ndarray, goal: Goal, seed: int) -> tuple[Plan, Execution]:

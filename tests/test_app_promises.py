@@ -128,4 +128,5 @@ def test_the_diffuser_is_loaded_in_the_worker_before_the_first_plan(qtbot, tmp_p
     assert w.warmup is not None
     qtbot.waitUntil(lambda: "Diffuser ready" in w.statusBar().currentMessage(), timeout=120_000)
     loaded = jobs.submit(jobs.loaded_diffusers).result(timeout=30)
-    assert (str(w.planner_panel.checkpoint), w.planner_panel.settings()) in loaded
+    key = (str(w.planner_panel.checkpoint), w.planner_panel.settings())
+    assert key in loaded and key in jobs.submit(jobs.warmed_diffusers).result(timeout=30)
