@@ -156,7 +156,7 @@ class LibraryPanel(QWidget):
         thread (a plan worker keeps its plan so, the window only shows the row). FileFormatError
         if the file cannot take it."""
         pid = append_plan(self.path, plan)
-        kept = load_plan(self.path, pid)
+        kept = load_plan(self.path, pid, with_states=False)  # the name and time the file gave it
         return replace(plan, id=pid, name=kept.name, created=kept.created)
 
     def add(self, plan: Plan) -> str | None:

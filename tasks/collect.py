@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from tasks.cluster import RayTarget
 
 
-
 @dataclass(frozen=True)
 class CollectedEpisode:
     episode: int

@@ -106,13 +106,17 @@ def diffuser(checkpoint: str | Path, settings):
     a time: each holds its weights and physics clients)."""
     from planner.plan import DiffuserPlanner
 
-    key = (str(checkpoint), settings)
+    key = _planner_key(checkpoint, settings)
     if key not in _planners:
         for old in list(_planners):
             _planners.pop(old).close()
             _warmed.discard(old)
         _planners[key] = DiffuserPlanner(checkpoint, settings)
     return _planners[key]
+
+
+def _planner_key(checkpoint: str | Path, settings) -> tuple:
+    return str(checkpoint), settings
 
 
 def loaded_diffusers() -> list[tuple]:
@@ -142,7 +146,7 @@ def warm_diffuser(checkpoint: str | Path, settings) -> None:
     from tasks.goals import TowerOrder
     from tasks.world import initial_state
 
-    key = (str(checkpoint), settings)
+    key = _planner_key(checkpoint, settings)
     planner = diffuser(checkpoint, settings)
     if key in _warmed:  # a window opened again, or the settings set back: warm already
         return

@@ -195,11 +195,12 @@ def list_plans(path: str | Path) -> list[Plan]:
 
 
 @_one_at_a_time
-def load_plan(path: str | Path, pid: str) -> Plan:
+def load_plan(path: str | Path, pid: str, with_states: bool = True) -> Plan:
+    """One plan; `with_states=False`: its metadata alone (states left empty, as list_plans)."""
     with open_h5(path, "r", "plans") as f:
         if "plans" not in f or pid not in f["plans"]:
             raise FileFormatError(f"{path}: no plan {pid!r}")
-        return _read(f["plans"][pid], pid, True)
+        return _read(f["plans"][pid], pid, with_states)
 
 
 def plan_chain(plans: list[Plan], pid: str) -> list[Plan]:
