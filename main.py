@@ -226,6 +226,7 @@ INTERRUPTED = {"plan": "no plan was written", "render": "no partial video is lef
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what a checkpoint records as its command
     if args.command is None:
         from app.launch import run
 

@@ -2,7 +2,6 @@
 each, their options in cli.py."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from cli import CLASSIFIER_FIELDS, MOVER_FIELDS
@@ -11,6 +10,11 @@ from planner.config import ClassifierTrainConfig, ModelConfig, MoverTrainConfig,
 
 
 MODEL_SHAPE = ("horizon", "dim", "dim_mults", "original_unet")
+
+
+def command_line(args) -> str:
+    """The command as typed, as checkpoints record it."""
+    return " ".join(["python", "main.py", *args.argv])
 
 
 def cmd_train(args) -> int:
@@ -40,7 +44,7 @@ def cmd_train(args) -> int:
             raise UsageError(f"{args.out}: resuming a model trained with {', '.join(differ)}; leave out the shape "
                              f"options to resume it, or give another --out for a new model")
     with StopOnSignal() as stop:
-        out = train(cfg, model, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
+        out = train(cfg, model, command=command_line(args), stop=stop)
     if stop.requested:
         return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
     print(f"checkpoint: {out}" + (f", EMA-only copy: {args.slim}" if args.slim else ""))
@@ -55,7 +59,7 @@ def cmd_train_classifier(args) -> int:
     cfg = ClassifierTrainConfig(data=args.data, out=args.out, **{k: getattr(args, k) for k in CLASSIFIER_FIELDS
                                                                  if getattr(args, k) is not None})
     with StopOnSignal() as stop:
-        figures = train_classifier(cfg, stop=stop)
+        figures = train_classifier(cfg, stop=stop, command=command_line(args))
     if stop.requested:
         return stopped(stop, f"the classifier trained for {figures['steps']} of {cfg.steps} steps is saved in "
                        f"{args.out}", "train-classifier starts over when run again")
@@ -79,7 +83,7 @@ def cmd_train_mover(args) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     with StopOnSignal() as stop:
-        out = train_mover(cfg, command=" ".join(["python", "main.py", *sys.argv[1:]]), stop=stop)
+        out = train_mover(cfg, command=command_line(args), stop=stop)
     if stop.requested:
         return stopped(stop, f"checkpoint saved in {out}", "the same command resumes from it")
     print(f"move model: {out}")
@@ -90,6 +94,6 @@ def cmd_blend_mover(args) -> int:
     from planner.checkpoint import MOVER_FORMAT, blend_movers
 
     check_checkpoint_target(args.out, MOVER_FORMAT, "move-model")
-    blend_movers(args.base, args.tuned, args.weight, args.out, command=" ".join(["python", "main.py", *sys.argv[1:]]))
+    blend_movers(args.base, args.tuned, args.weight, args.out, command=command_line(args))
     print(f"move model: {args.out} ({1 - args.weight:g} x {args.base} + {args.weight:g} x {args.tuned})")
     return 0

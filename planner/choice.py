@@ -19,6 +19,7 @@ import torch
 
 from planner.conditioning import SegmentConditions, segment_conditions
 from planner.masks import start_mask
+from planner.mover import channels_to_states
 from planner.moves import FREE_XY, Move
 from tasks.goals import Goal, GoalError, Unconditional
 from tasks.layout import BLOCK_HEIGHT, LAYOUT, PHASES, layout_of
@@ -175,9 +176,10 @@ def move_scores(planner: DiffuserPlanner, state: np.ndarray, moves: list[Move], 
     cfg = planner.config
     if planner.mover is not None and not cfg.keyframes:
         keyed = np.ones(len(moves), dtype=bool)
-        made = [planner.mover.sample(state, m, samples, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
-                                     cond_scale=cfg.cond_scale, should_stop=should_stop)[0] for m in moves]
-        traj = np.concatenate([planner.mover.to_states(state, m, c, planner.solver.world) for m, c in zip(moves, made)])
+        repeated = [m for m in moves for _ in range(samples)]
+        made = planner.mover.sample_each(state, repeated, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
+                                         cond_scale=cfg.cond_scale, should_stop=should_stop)
+        traj = np.stack([channels_to_states(state, m, c, planner.solver.world) for m, c in zip(repeated, made)])
     else:
         conds = [segment_conditions(state, m, planner.horizon, True, planner.solver) for m in moves]
         keyed = np.array([c.mask.sum() > c.mask[0].sum() for c in conds], dtype=bool)

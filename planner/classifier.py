@@ -130,6 +130,7 @@ def _noised(abar: torch.Tensor, x: torch.Tensor, t: torch.Tensor, gen: torch.Gen
 
 def train_classifier(
     config: ClassifierTrainConfig, progress: bool = True, stop: Callable[[], bool] = lambda: False,
+    command: str | None = None,
 ) -> dict:
     """Train on the demos' whole segments, noised at uniform levels with the first state clean;
     saves to `out` and returns held-out figures (accuracy on the validation split, clean and noised).
@@ -185,7 +186,7 @@ def train_classifier(
         "format": FORMAT, "state_names": LAYOUT.names, "pairs": [list(p) for p in PAIRS], "segment": segment_info(),
         "config": asdict(cfg), "normaliser": train.normaliser.to_dict(), "weights": model.state_dict(),
         "steps": done, "figures": figures, "parameters": count_parameters(model),
-        "command": " ".join(sys.argv), "commit": git_commit(), "data": str(data),
+        "command": command or " ".join(sys.argv), "commit": git_commit(), "data": str(data),
     }, out)
     return figures
 

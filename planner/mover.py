@@ -128,6 +128,29 @@ class MoveModel:
                 out = self._settler.settle(out, grasp, release, block_turn(state, move))
         return np.where(mask, values, out), mask
 
+    def sample_each(self, state: np.ndarray, moves: list[Move], gen: torch.Generator, *, steps: int,
+                    guide_scale: float = 0.0, cond_scale: float = 1.0, should_stop=None) -> np.ndarray:
+        """(len(moves), H, CHANNELS): one sample of each move from `state`, only the start
+        pinned, denoised together as one batch (the tallest tower scores every move between
+        clear blocks: 20 moves from five blocks, 56 from eight)."""
+        dev = self.device
+        values = np.zeros((len(moves), self.horizon, CHANNELS))
+        for v, move in zip(values, moves):
+            v[0, :NUM_JOINTS] = to_canonical(state[:NUM_JOINTS], frame_angle(state, move.block))
+        mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
+        mask[0] = True
+        normed = self.normaliser.normalise(values).astype(np.float32)
+        constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
+        cond = torch.as_tensor(np.stack([self.cond_normaliser(move_condition(state, m)) for m in moves]), device=dev)
+        grasp, release = (np.stack(t)[:, None] for t in zip(*(tool_targets(state, m) for m in moves)))
+        x = self.diffusion.sample(
+            (len(moves), self.horizon, CHANNELS), constraints, guide=ToolAt(grasp, release).to(dev) if guide_scale else None,
+            guide_scale=guide_scale, steps=steps, generator=gen, unnormalise=self.normaliser.unnormalise,
+            should_stop=should_stop, cond=cond, cond_scale=cond_scale,
+        )
+        out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        return np.where(mask, values, out)
+
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
         """(n, H, dim) world-frame states from canonical channels (see the module docstring)."""
         return np.stack([channels_to_states(state, move, c, fk_world) for c in channels])

@@ -26,13 +26,13 @@ _plan = plan_goal
 
 
 def test_a_six_block_tower_is_built_and_taken_apart_by_the_diffuser(window, qtbot):
-    """The Diffuser, with its default 16 candidates a move, builds the tower and, continuing from
-    its end, takes it apart (until the physics check played candidates as the execution does, a
+    """The Diffuser, with four candidates a move, builds the tower and, continuing from its end,
+    takes it apart (until the physics check played candidates as the execution does, a
     lift off this tower knocked the block below it down in the execution: planner/check.py). The
     demonstrator's six-block towers are tested in test_demonstrator.py."""
     panel = window.planner_panel
     panel.planner_choice.setCurrentIndex(panel.planner_choice.findData("diffuser"))
-    panel.candidates.setValue(16)
+    panel.candidates.setValue(4)
     window.seed.setValue(3)
     window.blocks.setValue(6)  # a new scene of six blocks
     assert layout_of(window.state).blocks == block_names(6) and "scene 3 of 6 blocks" in window.scene_box.origin.text()

@@ -52,22 +52,22 @@ def test_collect_fine_tune_stop_resume_evaluate_and_plan_with_the_new_model(wind
     t.eval_episodes.setValue(1)
     name = t.start_training(steps=10**6)
     assert name is not None, t.status.text()
-    qtbot.waitUntil(lambda: t.store.info(name).step >= 10, timeout=120_000)
+    qtbot.waitUntil(lambda: t.store.info(name).step >= 3, timeout=120_000)
     assert t.stop_button.isEnabled() and not t.train_button.isEnabled()  # one job at a time
     t.stop()
     assert wait_job(qtbot, t) == "stopped", t.status.text()
     stopped = t.store.info(name)
-    assert stopped.state == "stopped" and stopped.step >= 10 and (t.store.folder(name) / CHECKPOINT).exists()
+    assert stopped.state == "stopped" and stopped.step >= 3 and (t.store.folder(name) / CHECKPOINT).exists()
     assert stopped.init_from == str(SHIPPED_MOVER) and stopped.valid and stopped.losses  # the curves are recorded
     assert stopped.valid[0][0] == 0  # a fine-tune's curve starts at the shipped model's error
     assert len(t.valid_curve.getData()[0]) >= 1  # and drawn
     # Resume goes on from the checkpoint, not from zero; when it ends the evaluation starts by itself.
     t.select(name)
     assert t.resume_button.isEnabled()
-    t.resume(steps=stopped.step + 10)
+    t.resume(steps=stopped.step + 3)
     assert wait_job(qtbot, t) == "done", t.status.text()
     info = t.store.info(name)
-    assert info.state == "finished" and info.step == stopped.step + 10 and Path(info.path).exists()
+    assert info.state == "finished" and info.step == stopped.step + 3 and Path(info.path).exists()
     assert wait_job(qtbot, t) == "done", t.status.text()  # the evaluation: the new model beside the shipped one
     case = "conditional, 2 blocks, 1 episodes, seed 0"
     new, shipped = t.store.info(name).score_on(case), t.store.info(SHIPPED_NAME).score_on(case)

@@ -1,13 +1,12 @@
 """The move model: canonical frames, forward kinematics, its data, training, checkpoint and guide."""
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
+import main
 from planner import config
 from planner.checkpoint import CheckpointError, load_mover, read_mover
 from planner.guides import ToolAt
@@ -113,15 +112,14 @@ def test_train_mover_command_writes_a_loadable_checkpoint_and_resumes(tmp_path):
 
     out, slim, data = tmp_path / "m.pt", tmp_path / "slim.pt", tmp_path / "demos.h5"
     shutil.copy(SAMPLE, data)  # its extracted segments are cached beside it
-    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train-mover", "--data", str(data), "--out", str(out),
-           "--slim", str(slim), "--steps", "2", "--batch-size", "4", "--device", "cpu"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+    # In this process (the command's own process and signals: test_faults.py).
+    argv = ["train-mover", "--data", str(data), "--out", str(out), "--slim", str(slim), "--steps", "2",
+            "--batch-size", "4", "--device", "cpu"]
+    assert main.main(argv) == 0
     loaded = load_mover(slim)
     assert loaded.meta["step"] == 2 and loaded.meta["format"] == "kuka-move-diffuser-1"
-    r = subprocess.run(cmd[:-6] + ["--steps", "3", "--batch-size", "4", "--device", "cpu"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+    assert loaded.meta["command"] == "python main.py " + " ".join(argv)
+    assert main.main(argv[:-6] + ["--steps", "3", "--batch-size", "4", "--device", "cpu"]) == 0
     assert load_mover(out).meta["step"] == 3
     assert (tmp_path / "demos.segments.npz").exists()
     with pytest.raises(CheckpointError, match="not a move-model checkpoint"):

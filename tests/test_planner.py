@@ -137,18 +137,21 @@ def test_tiny_model_overfits_a_few_segments_and_reproduces_them():
 
 
 def _train_tiny(tmp_path, steps=4, extra=()):
+    """`main.py train` of a tiny model, in this process (the command's own process and signals:
+    test_faults.py)."""
+    import main
+
     out = tmp_path / "tiny.pt"
-    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train", "--data", SAMPLE, "--out", str(out),
-           "--steps", str(steps), "--dim", "8", "--dim-mults", "1", "2", "--save-every", "2", *extra]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert main.main(["train", "--data", SAMPLE, "--out", str(out), "--steps", str(steps), "--dim", "8",
+                      "--dim-mults", "1", "2", "--save-every", "2", *extra]) == 0
     return out
 
 
 def test_checkpoint_save_load_resume_and_refusals(tmp_path):
     out = _train_tiny(tmp_path, steps=2)
     ckpt = read(out)
-    assert ckpt["step"] == 2 and ckpt["command"].startswith("python main.py train") and ckpt["commit"]
+    assert ckpt["step"] == 2 and ckpt["commit"]
+    assert ckpt["command"] == f"python main.py train --data {SAMPLE} --out {out} --steps 2 --dim 8 --dim-mults 1 2 --save-every 2"
     out = _train_tiny(tmp_path, steps=4, extra=("--flag-weight", "10", "--flag-x0-floor", "1",
                                                  "--position-x0-floor", "0.5"))  # resumes
     cfg = read(out)["train_config"]
@@ -175,7 +178,7 @@ def test_checkpoint_save_load_resume_and_refusals(tmp_path):
         load(tmp_path / "missing.pt")
 
 
-def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp_path):
+def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp_path, capsys):
     old = _train_tiny(tmp_path, steps=2, extra=("--original-unet",))
     assert load(old).diffusion.model.start_mlp is None and load(old).diffusion.model.input_gain is None
     legacy = read(old)
@@ -183,11 +186,12 @@ def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp
     save_atomic(legacy, tmp_path / "legacy.pt")
     assert load(tmp_path / "legacy.pt").diffusion.model.config.start_conditioning is False
 
+    import main
+
     new = tmp_path / "new.pt"
-    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "train", "--data", SAMPLE, "--out", str(new), "--steps", "2",
-           "--dim", "8", "--dim-mults", "1", "2", "--init-from", str(tmp_path / "legacy.pt")]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    argv = ["train", "--data", SAMPLE, "--out", str(new), "--steps", "2", "--dim", "8", "--dim-mults", "1", "2",
+            "--init-from", str(tmp_path / "legacy.pt")]
+    assert main.main(argv) == 0
     assert read(new)["step"] == 2  # counts on from the source's steps: nothing more to do
     warm = load(new).diffusion.model
     assert warm.start_mlp is not None and warm.input_gain is not None and warm.start_gain is not None
@@ -195,12 +199,14 @@ def test_warm_start_adds_start_conditioning_and_input_gain_to_an_older_model(tmp
     with torch.no_grad():  # the added modules start at zero: the same function as before
         assert torch.allclose(warm(x, t), load(old).diffusion.model(x, t), atol=1e-6)
 
-    wide = tmp_path / "wide.pt"
-    cmd[cmd.index("--dim") + 1] = "16"
-    cmd[cmd.index("--out") + 1] = str(wide)
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and len(lines) == 1 and "has shape" in lines[0], r.stderr[-1000:]
+    argv[argv.index("--dim") + 1] = "16"
+    argv[argv.index("--out") + 1] = str(tmp_path / "wide.pt")
+    capsys.readouterr()
+    code = main.main(argv)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "has shape" in lines[0], err[-1000:]
+    assert not (tmp_path / "wide.pt").exists()
 
 
 def test_torchrun_trains_with_two_cpu_processes(tmp_path):
