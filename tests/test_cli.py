@@ -1,19 +1,35 @@
+import io
 import json
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 
 import h5py
 import imageio.v2 as imageio
 import numpy as np
 import pytest
 
+import main
 from tasks.plans import list_plans, load_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run(*args):
+def run(*args) -> subprocess.CompletedProcess:
+    """`main.py ARGS` run in this process, its exit code and what it printed (the commands in
+    processes of their own, with signals: test_faults.py; output a C library prints: run_process)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main.main(list(args))
+        except SystemExit as e:  # argparse's refusals
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args) -> subprocess.CompletedProcess:
+    """`main.py ARGS` as a process of its own."""
     return subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), *args], cwd=ROOT, capture_output=True, text=True)
 
 
@@ -160,15 +176,15 @@ def test_plan_keeps_its_denoising_steps_for_render_when_asked(tmp_path):
 
 def test_every_command_creates_a_missing_out_folder_and_render_prints_only_its_result(tmp_path):
     demos, plans, video = tmp_path / "a" / "d.h5", tmp_path / "b" / "c" / "p.h5", tmp_path / "v" / "x.gif"
-    r = run("collect", "--task", "conditional", "--blocks", "2", "--episodes", "1", "--out", str(demos))
+    r = run_process("collect", "--task", "conditional", "--blocks", "2", "--episodes", "1", "--out", str(demos))
     assert r.returncode == 0 and demos.exists(), r.stderr
-    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--blocks", "2", "--out", str(plans))
+    r = run_process("plan", "--planner", "demonstrator", "--goal", "red,green", "--blocks", "2", "--out", str(plans))
     assert r.returncode == 0 and plans.exists(), r.stderr
-    r = run("render", "--plans", str(plans), "--size", "64", "48", "--speed", "8", "--out", str(video))
+    r = run_process("render", "--plans", str(plans), "--size", "64", "48", "--speed", "8", "--out", str(video))
     assert r.returncode == 0 and video.exists(), r.stderr
     assert r.stdout.splitlines() == [f"wrote {r.stdout.split()[1]} frames of plan_00000 to {video}"]  # no "ven = ..."
     (tmp_path / "file").write_text("x")
-    r = run("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(tmp_path / "file" / "p.h5"))
+    r = run_process("plan", "--planner", "demonstrator", "--goal", "red,green", "--out", str(tmp_path / "file" / "p.h5"))
     assert r.returncode == 2 and "not a writable folder" in r.stderr
 
 

@@ -115,14 +115,14 @@ def pending_unless_mid_write(path) -> list:
     """The collection's pending episodes; all of them while the file is caught mid-append (HDF5
     has no reader beside a writer: the look is simply taken again)."""
     try:
-        return pending_episodes(path, "rearrangement", 4, 6)
+        return pending_episodes(path, "rearrangement", 4, 6, n_blocks=2)
     except FileFormatError:
         return list(range(6))
 
 
 def test_kill_9_then_resume(tmp_path):
     path = tmp_path / "k.h5"
-    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "collect", "--task", "rearrangement",
+    cmd = [sys.executable, os.path.join(ROOT, "main.py"), "collect", "--task", "rearrangement", "--blocks", "2",
            "--episodes", "6", "--seed", "4", "--workers", "1", "--out", str(path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     deadline = time.time() + 60
@@ -137,4 +137,4 @@ def test_kill_9_then_resume(tmp_path):
     assert sorted(d.episode for d in index) == list(range(6))
     # the resumed file holds exactly what an uninterrupted collection makes
     for d, states in zip(index, load_states(path, [d.name for d in index]).values()):
-        np.testing.assert_array_equal(states, collect_episode("rearrangement", 4, d.episode).demo.states)
+        np.testing.assert_array_equal(states, collect_episode("rearrangement", 4, d.episode, n_blocks=2).demo.states)

@@ -5,6 +5,7 @@ every watched file is byte-for-byte unchanged and nothing new was left behind.
 """
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -86,9 +87,9 @@ def _run_and_signal(case, d: Path) -> tuple[int, str, list[int], float]:
     return proc.returncode, stderr(), children, gone
 
 
-def test_interrupted_evaluation_keeps_the_finished_run_and_continues(tmp_path, capsys):
+def test_interrupted_evaluation_keeps_the_finished_run_and_continues(tmp_path, files, capsys):
     case = next(c for c in SIGNALLED if c.argv[0] == "evaluate")
-    make_files(tmp_path)
+    shutil.copytree(files, tmp_path, dirs_exist_ok=True)  # the cases' files, made once
     before = {name: digest(tmp_path / name) for name in case.watch}
     code, err, _, _ = _run_and_signal(case, tmp_path)
     last = err.strip().splitlines()[-1]
@@ -125,9 +126,9 @@ def _episodes(path: Path) -> dict[int, tuple]:
                          hashlib.sha256(g["states"][:].tobytes()).hexdigest()) for k, g in f["episodes"].items()}
 
 
-def test_sigterm_stops_collection_workers_within_a_second(tmp_path):
+def test_sigterm_stops_collection_workers_within_a_second(tmp_path, files):
     case = next(c for c in SIGNALLED if c.argv[0] == "collect")
-    make_files(tmp_path)
+    shutil.copytree(files, tmp_path, dirs_exist_ok=True)  # the cases' files, made once
     before = read_index(tmp_path / "demos.h5")
     code, err, children, gone = _run_and_signal(case, tmp_path)
     assert code == case.code and case.message in err.strip().splitlines()[-1], err[-2000:]
@@ -155,7 +156,7 @@ def test_sigint_ignored_by_a_background_job_stays_ignored_and_sigterm_saves(tmp_
 
     def ctrl_c_first(proc) -> None:
         proc.send_signal(signal.SIGINT)
-        time.sleep(2)
+        time.sleep(1)
         running.append(proc.poll() is None)
 
     proc, stderr = start_signalled(case, tmp_path, before=ctrl_c_first, ignore_sigint=True)
@@ -236,8 +237,8 @@ PLAIN_STOPS = [c for c in SIGNALLED if c.name in (
 
 
 @pytest.mark.parametrize("case", PLAIN_STOPS, ids=[c.name for c in PLAIN_STOPS])
-def test_a_signal_stops_each_command_with_its_exit_code_and_keeps_what_it_saved(case, tmp_path):
-    make_files(tmp_path)
+def test_a_signal_stops_each_command_with_its_exit_code_and_keeps_what_it_saved(case, tmp_path, files):
+    shutil.copytree(files, tmp_path, dirs_exist_ok=True)  # the cases' files, made once
     before = {name: digest(tmp_path / name) for name in case.watch}
     code, err, _, _ = _run_and_signal(case, tmp_path)
     assert code == case.code and case.message in err.strip().splitlines()[-1], err[-2000:]
