@@ -36,7 +36,7 @@ PLANS_FILE = "plans.h5"  # plan's --out when none is given (git ignores it)
 
 # Planner settings given as plain options: (flag, PlannerSettings field).
 SETTING_FLAGS = (("--sampling-steps", "steps"), ("--candidates", "candidates"), ("--guide-scale", "guide_scale"),
-                 ("--max-checks", "max_checks"), ("--batches", "batches"), ("--smooth", "smooth"),
+                 ("--max-checks", "max_checks"), ("--batches", "batches"), ("--rescues", "rescues"), ("--smooth", "smooth"),
                  ("--extra-segments", "extra_segments"), ("--cond-scale", "cond_scale"),
                  ("--clearance", "clearance"))
 

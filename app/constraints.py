@@ -154,8 +154,9 @@ def _choice(row, seg, s: dict, sampled: int, block: str, onto: str | None, mover
     else:
         out = [row("Ranking", "one candidate: nothing to rank")]
     if s.get("physics_check"):
-        out.append(row("Physics check", f"best ranked first, up to {s.get('max_checks', '?')}: {seg.checked} tried, "
-                                        f"{kept}"))
+        rescue = f"; if none passes, the rest and up to {s['rescues']} more batches" if s.get("rescues") else ""
+        out.append(row("Physics check", f"best ranked first, up to {s.get('max_checks', '?')}{rescue}: {seg.checked} "
+                                        f"tried, {kept}"))
     else:
         out.append(row("Physics check", f"off: the best ranked is played ({kept})"))
     return out

@@ -12,6 +12,8 @@ it did not move stayed where they were.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from planner.choice import achieved, goal_pairs_standing
@@ -45,27 +47,38 @@ def as_executed(traj: np.ndarray, hold: bool) -> np.ndarray:
 
 
 def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal,
-           max_checks: int | None, hold: bool) -> tuple[int, int]:
+           max_checks: int | None, hold: bool,
+           more: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None) -> tuple[int, int, np.ndarray]:
     """Play the chosen candidate on `world`: with `max_checks` (the physics check), the first in
     rank order that passes, else the best tried (its move first, then the goal standing, then the
-    other blocks in place); without, the best ranked. Returns (chosen, candidates tried)."""
-    played = as_executed(traj, hold)
+    other blocks in place); without, the best ranked.
+
+    `more` (the rescue) is asked, once the first `max_checks` and then the rest of the candidates
+    have all failed, for another batch and its rank order; None when it has no more. Returns
+    (chosen, candidates tried, every candidate: `traj` with the batches `more` gave after it)."""
     if max_checks is None:
-        play(world, played[order[0]])
-        return int(order[0]), 0
+        play(world, as_executed(traj[order[0]][None], hold)[0])
+        return int(order[0]), 0, traj
     held_before = goal_pairs_standing(start, goal)
     best, best_value, tried = int(order[0]), -1.0, 0
+    queue = [order[:max_checks]] + ([order[max_checks:]] if more is not None else [])
     with world.saved() as back_to_start:
-        for k in order[:max_checks]:
-            back_to_start()
-            tried += 1
-            end = play(world, played[k])[-1]
-            ok, standing, still = achieved(start, end, move), goal_pairs_standing(end, goal), others_in_place(start, end, move)
-            if ok and standing >= held_before and still:
-                return int(k), tried
-            value = float(ok) + 0.5 * (standing >= held_before) + 0.25 * still
-            if value > best_value:
-                best, best_value = int(k), value
+        while queue:
+            for k in queue.pop(0):
+                back_to_start()
+                tried += 1
+                end = play(world, as_executed(traj[k][None], hold)[0])[-1]
+                ok, standing = achieved(start, end, move), goal_pairs_standing(end, goal)
+                still = others_in_place(start, end, move)
+                if ok and standing >= held_before and still:
+                    return int(k), tried, traj
+                value = float(ok) + 0.5 * (standing >= held_before) + 0.25 * still
+                if value > best_value:
+                    best, best_value = int(k), value
+            if not queue and more is not None and (extra := more()) is not None:
+                batch, batch_order = extra
+                queue.append(len(traj) + np.asarray(batch_order))
+                traj = np.concatenate([traj, batch])
         back_to_start()
-        play(world, played[best])
-        return best, tried
+        play(world, as_executed(traj[best][None], hold)[0])
+        return best, tried, traj

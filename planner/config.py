@@ -94,6 +94,8 @@ class PlannerSettings:
                                  "(0 = one segment per move, as the paper)", 0, 16)
     batches: int = option(3, "with the physics check and the move model, batches of candidates drawn at most "
                           "while none is predicted to let its block go within tolerance of its target", 1, 64)
+    rescues: int = option(2, "with the physics check and the move model, batches of candidates drawn at most once "
+                          "every candidate tried (the first max_checks, then the rest) failed the check", 0, 64)
     smooth: int = option(30, "smoothing passes over the joints where they are free (the move model's grasp and release "
                          "poses stay as settled): the executed motion as smooth as the demonstrator's", 0, 1000)
     device: str = option("cpu", "where the model runs", choices=DEVICES)

@@ -173,9 +173,11 @@ class DiffuserPlanner:
         with timing.phase("smoothing and ranking"):
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
+        more = self._rescue(current, move, gen, call, snaps, cond) if by_mover and cfg.physics_check else None
         with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
-            chosen, checked = commit(self.world, traj, order, move, current, goal,
-                                     cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0)
+            chosen, checked, traj = commit(self.world, traj, order, move, current, goal,
+                                           cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0,
+                                           more=more)
         states = held_by_kinematics(traj[chosen], move, self.solver.world) if keyed and not by_mover else traj[chosen]
         denoising = None
         if snaps is not None:
@@ -218,14 +220,7 @@ class DiffuserPlanner:
         guide = placement_guide(move, state)
 
         def batch(snapshots, values):
-            channels, pinned = self.mover.sample(
-                state, move, cfg.candidates, gen, steps=cfg.steps, guide_scale=cfg.guide_scale,
-                cond_scale=cfg.cond_scale, keyframes=found[:2] if found else None, progress=call.step_progress(),
-                should_stop=call.should_stop, snapshots=snapshots, guide_values=values, settle=cfg.settle,
-                clearance=cfg.clearance,
-            )
-            return self.mover.to_states(state, move, channels, self.solver.world), pinned
-
+            return self._mover_batch(state, move, gen, call, found, snapshots, values)
         traj, pinned = batch(snaps, guide_values)
         # Beyond the paper (with the physics check only): while no candidate is predicted to let its
         # block go within tolerance of its target, draw another batch (a prediction within it holds
@@ -248,6 +243,35 @@ class DiffuserPlanner:
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
         return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
+
+    def _mover_batch(self, state, move, gen, call: SegmentCall, found, snapshots, values) -> tuple[np.ndarray, np.ndarray]:
+        """One batch of the move model's candidates as (n, H, 39) states, and what was pinned."""
+        cfg = self.config
+        channels, pinned = self.mover.sample(
+            state, move, cfg.candidates, gen, steps=cfg.steps, guide_scale=cfg.guide_scale, cond_scale=cfg.cond_scale,
+            keyframes=found[:2] if found else None, progress=call.step_progress(), should_stop=call.should_stop,
+            snapshots=snapshots, guide_values=values, settle=cfg.settle, clearance=cfg.clearance,
+        )
+        return self.mover.to_states(state, move, channels, self.solver.world), pinned
+
+    def _rescue(self, state, move, gen, call: SegmentCall, snaps, cond: SegmentConditions):
+        """The physics check's further candidates once none passed: up to `rescues` batches, each
+        smoothed and ranked as the first (their denoising kept with it)."""
+        left = self.config.rescues
+
+        def more():
+            nonlocal left
+            if left == 0:
+                return None
+            left -= 1
+            found = self.solver.keyframes(state, move) if self.config.keyframes else None
+            raw = [] if snaps is not None else None
+            traj = smooth_joints(self._mover_batch(state, move, gen, call, found, raw, None)[0], cond.mask,
+                                 self.config.smooth)
+            for i, s in enumerate(raw or []):  # snaps[step][k] stays candidate k's
+                snaps[i] = np.concatenate([snaps[i], self.mover.normaliser.unnormalise(s.numpy().astype(np.float64))])
+            return traj, self._rank(traj, cond)[0]
+        return more
 
     def _rank(self, traj: np.ndarray, cond: SegmentConditions) -> tuple[np.ndarray, np.ndarray]:
         x = torch.as_tensor(traj, dtype=torch.float32)

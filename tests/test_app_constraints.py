@@ -43,7 +43,8 @@ def test_describe_lists_each_segments_pins_conditioning_guides_and_denoising():
     assert first["Guide"][0].startswith("ToolAt ×10: the tool onto green at the grasp, above red at the release")
     assert first["Guide"][1].startswith("Clearance, weight 2, ×10")
     assert first["Ranking"] == ["PlacedAt (green let go within 3 cm of centred on red) + Smoothness"]
-    assert first["Physics check"] == ["best ranked first, up to 4: 1 tried, candidate 3 of 16 kept"]
+    assert first["Physics check"] == ["best ranked first, up to 4; if none passes, the rest and up to 2 more batches: "
+                                      "1 tried, candidate 3 of 16 kept"]
     assert first["Post-processing"][0].startswith("dwells settled")
     assert first["Post-processing"][1].startswith("30 smoothing passes")
     assert first["Denoising"][0].startswith("ToolAt value -0.01 → -1e-05 m² (tool 10.0 → 0.32 cm off its targets) over 3 "

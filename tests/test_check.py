@@ -55,3 +55,37 @@ def test_candidates_are_played_as_stored_with_the_boundarys_hold():
     assert first.dtype == np.float32 and first.shape == (3, 5, 39)
     assert later.shape == (3, 6, 39) and (later[:, 0] == later[:, 1]).all()
     np.testing.assert_array_equal(later[:, 1:], traj.astype(np.float32))
+
+
+def test_when_no_ranked_candidate_passes_the_rest_and_then_a_new_batch_are_tried():
+    """The rescue (`--rescues`): the first max_checks fail, then the rest of the batch, then the
+    batch `more` gives is checked; without `more` the best failed candidate is played."""
+    from planner.check import commit
+    from planner.choice import achieved, read_move
+    from tasks.dataset import load_states
+    from tasks.layout import PHASES
+    from tasks.world import World
+    from tests.model_helpers import SAMPLE
+
+    seg = next(iter(load_states(SAMPLE, ["demo_0"]).values()))[:PHASES.length].astype(np.float64)
+    start, move = seg[0], read_move(seg, seg[0])
+    goal = parse_goal(f"{move.block} on {move.onto}")
+    idle = np.repeat(seg[:1], len(seg), 0)  # the arm stays where it is: the move is not made
+    failing = np.stack([idle] * 3)
+    asked = []
+
+    def more():
+        asked.append(True)
+        return (seg[None], np.array([0])) if len(asked) == 1 else None
+
+    world = World.for_state(start)
+    try:
+        world.set_state(start)
+        chosen, tried, every = commit(world, failing, np.arange(3), move, start, goal, 2, hold=False, more=more)
+        assert (chosen, tried, len(every)) == (3, 4, 4) and asked == [True]  # 2 ranked, the rest, the new one
+        assert achieved(start, world.get_state(), move)
+        world.set_state(start)
+        chosen, tried, every = commit(world, failing, np.arange(3), move, start, goal, 2, hold=False)
+        assert (tried, len(every)) == (2, 3) and not achieved(start, world.get_state(), move)
+    finally:
+        world.close()
