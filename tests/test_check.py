@@ -89,3 +89,29 @@ def test_when_no_ranked_candidate_passes_the_rest_and_then_a_new_batch_are_tried
         assert (tried, len(every)) == (2, 3) and not achieved(start, world.get_state(), move)
     finally:
         world.close()
+
+
+def test_the_planner_rescues_a_segment_whose_candidates_all_fail_and_keeps_the_denoising(monkeypatch):
+    """End to end through DiffuserPlanner: the first batch's two candidates are made to fail the
+    check, so the rescue draws a batch, one of whose candidates is chosen and kept with its
+    denoising steps."""
+    import planner.check as check
+    from planner.config import SHIPPED_CHECKPOINT, SHIPPED_MOVER, PlannerSettings
+    from planner.plan import DiffuserPlanner
+
+    calls = []
+
+    def fail_the_first_two(before, after, move):
+        calls.append(move)
+        return len(calls) > 2
+
+    monkeypatch.setattr(check, "others_in_place", fail_the_first_two)
+    settings = PlannerSettings(candidates=2, max_checks=1, rescues=1, extra_segments=0, mover=str(SHIPPED_MOVER))
+    planner = DiffuserPlanner(str(SHIPPED_CHECKPOINT), settings)
+    try:
+        plan = planner.plan(initial_state(5, 4), parse_goal("red on green"), seed=1, keep_denoising=True)
+    finally:
+        planner.close()
+    seg = plan.segments[0]
+    assert (seg.sampled, seg.checked) == (4, 3) and seg.chosen in (2, 3) and seg.achieved
+    assert plan.denoising is not None and plan.denoising.shape[1] == settings.steps
