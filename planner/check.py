@@ -21,6 +21,7 @@ from planner.moves import Move
 from tasks.execute import play
 from tasks.goals import Goal
 from tasks.layout import layout_of
+from tasks.stopping import Cancelled
 from tasks.world import World
 
 STAY_XY = 0.02  # metres a block the move did not take may be pushed and still count as in place
@@ -47,15 +48,16 @@ def as_executed(traj: np.ndarray, hold: bool) -> np.ndarray:
 
 
 def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None, start: np.ndarray, goal: Goal,
-           max_checks: int | None, hold: bool,
-           more: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None) -> tuple[int, int, np.ndarray]:
+           max_checks: int | None, hold: bool, more: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
+           should_stop: Callable[[], bool] | None = None) -> tuple[int, int, np.ndarray]:
     """Play the chosen candidate on `world`: with `max_checks` (the physics check), the first in
     rank order that passes, else the best tried (its move first, then the goal standing, then the
     other blocks in place); without, the best ranked.
 
     `more` (the rescue) is asked, once the first `max_checks` and then the rest of the candidates
-    have all failed, for another batch and its rank order; None when it has no more. Returns
-    (chosen, candidates tried, every candidate: `traj` with the batches `more` gave after it)."""
+    have all failed, for another batch and its rank order; None when it has no more. Raises
+    Cancelled before a candidate when `should_stop()` says so. Returns (chosen, candidates tried,
+    every candidate: `traj` with the batches `more` gave after it)."""
     if max_checks is None:
         play(world, as_executed(traj[order[0]][None], hold)[0])
         return int(order[0]), 0, traj
@@ -65,6 +67,8 @@ def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None,
     with world.saved() as back_to_start:
         while queue:
             for k in queue.pop(0):
+                if should_stop is not None and should_stop():
+                    raise Cancelled()
                 back_to_start()
                 tried += 1
                 end = play(world, as_executed(traj[k][None], hold)[0])[-1]

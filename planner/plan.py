@@ -177,7 +177,7 @@ class DiffuserPlanner:
         with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
             chosen, checked, traj = commit(self.world, traj, order, move, current, goal,
                                            cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0,
-                                           more=more)
+                                           more=more, should_stop=call.should_stop)
         states = held_by_kinematics(traj[chosen], move, self.solver.world) if keyed and not by_mover else traj[chosen]
         denoising = None
         if snaps is not None:

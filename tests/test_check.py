@@ -87,6 +87,10 @@ def test_when_no_ranked_candidate_passes_the_rest_and_then_a_new_batch_are_tried
         world.set_state(start)
         chosen, tried, every = commit(world, failing, np.arange(3), move, start, goal, 2, hold=False)
         assert (tried, len(every)) == (2, 3) and not achieved(start, world.get_state(), move)
+        from tasks.stopping import Cancelled
+
+        with pytest.raises(Cancelled):  # the app's Cancel between two candidates
+            commit(world, failing, np.arange(3), move, start, goal, 2, hold=False, more=more, should_stop=lambda: True)
     finally:
         world.close()
 
