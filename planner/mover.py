@@ -104,8 +104,6 @@ class MoveModel:
                 for t in steps_at:
                     values[t, :NUM_JOINTS] = to_canonical(q, angle)
             values[PHASES.grasp_index:PHASES.release_index, GRIPPER] = 1.0
-        normed = self.normaliser.normalise(values).astype(np.float32)
-        constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
         cond = torch.as_tensor(self.cond_normaliser(move_condition(state, move)), device=dev).expand(n, -1)
         grasp, release = tool_targets(state, move)
         tool = ToolAt(grasp, release).to(dev)
@@ -115,12 +113,8 @@ class MoveModel:
             def on_step(k: int, x0: torch.Tensor) -> None:
                 with torch.no_grad():
                     guide_values.append(float(guide(self.normaliser.unnormalise(x0)).median()))
-        x = self.diffusion.sample(
-            (n, self.horizon, CHANNELS), constraints, guide=guide if guide_scale else None, guide_scale=guide_scale,
-            steps=steps, generator=gen, unnormalise=self.normaliser.unnormalise, progress=progress,
-            should_stop=should_stop, snapshots=snapshots, cond=cond, cond_scale=cond_scale, on_step=on_step,
-        )
-        out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        out = self._denoise(values, mask, cond, gen, steps, guide if guide_scale else None, guide_scale, cond_scale,
+                            progress=progress, should_stop=should_stop, snapshots=snapshots, on_step=on_step)
         if settle and keyframes is None:
             if self._settler is None:
                 self._settler = Settler()
@@ -139,17 +133,24 @@ class MoveModel:
             v[0, :NUM_JOINTS] = to_canonical(state[:NUM_JOINTS], frame_angle(state, move.block))
         mask = np.zeros((self.horizon, CHANNELS), dtype=bool)
         mask[0] = True
-        normed = self.normaliser.normalise(values).astype(np.float32)
-        constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
         cond = torch.as_tensor(np.stack([self.cond_normaliser(move_condition(state, m)) for m in moves]), device=dev)
         grasp, release = (np.stack(t)[:, None] for t in zip(*(tool_targets(state, m) for m in moves)))
-        x = self.diffusion.sample(
-            (len(moves), self.horizon, CHANNELS), constraints, guide=ToolAt(grasp, release).to(dev) if guide_scale else None,
-            guide_scale=guide_scale, steps=steps, generator=gen, unnormalise=self.normaliser.unnormalise,
-            should_stop=should_stop, cond=cond, cond_scale=cond_scale,
-        )
-        out = self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
+        guide = ToolAt(grasp, release).to(dev) if guide_scale else None
+        out = self._denoise(values, mask, cond, gen, steps, guide, guide_scale, cond_scale, should_stop=should_stop)
         return np.where(mask, values, out)
+
+    def _denoise(self, values: np.ndarray, mask: np.ndarray, cond: torch.Tensor, gen: torch.Generator, steps: int,
+                 guide, guide_scale: float, cond_scale: float, **sampling) -> np.ndarray:
+        """(len(cond), H, CHANNELS) canonical channels denoised with `values` ((H, C) or one per
+        sample) pinned where `mask` says, one sample per row of `cond`."""
+        dev = self.device
+        normed = self.normaliser.normalise(values).astype(np.float32)
+        constraints = Constraints(torch.as_tensor(mask, device=dev), torch.as_tensor(normed, device=dev))
+        x = self.diffusion.sample(
+            (len(cond), self.horizon, CHANNELS), constraints, guide=guide, guide_scale=guide_scale, steps=steps,
+            generator=gen, unnormalise=self.normaliser.unnormalise, cond=cond, cond_scale=cond_scale, **sampling,
+        )
+        return self.normaliser.unnormalise(x).cpu().numpy().astype(np.float64)
 
     def to_states(self, state: np.ndarray, move: Move, channels: np.ndarray, fk_world) -> np.ndarray:
         """(n, H, dim) world-frame states from canonical channels (see the module docstring)."""
