@@ -58,8 +58,9 @@ def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None,
     have all failed, for another batch and its rank order; None when it has no more. Raises
     Cancelled before a candidate when `should_stop()` says so. Returns (chosen, candidates tried,
     every candidate: `traj` with the batches `more` gave after it)."""
+    played = as_executed(traj, hold)
     if max_checks is None:
-        play(world, as_executed(traj[order[0]][None], hold)[0])
+        play(world, played[order[0]])
         return int(order[0]), 0, traj
     held_before = goal_pairs_standing(start, goal)
     best, best_value, tried = int(order[0]), -1.0, 0
@@ -71,7 +72,7 @@ def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None,
                     raise Cancelled()
                 back_to_start()
                 tried += 1
-                end = play(world, as_executed(traj[k][None], hold)[0])[-1]
+                end = play(world, played[k])[-1]
                 ok, standing = achieved(start, end, move), goal_pairs_standing(end, goal)
                 still = others_in_place(start, end, move)
                 if ok and standing >= held_before and still:
@@ -82,7 +83,7 @@ def commit(world: World, traj: np.ndarray, order: np.ndarray, move: Move | None,
             if not queue and more is not None and (extra := more()) is not None:
                 batch, batch_order = extra
                 queue.append(len(traj) + np.asarray(batch_order))
-                traj = np.concatenate([traj, batch])
+                traj, played = np.concatenate([traj, batch]), np.concatenate([played, as_executed(batch, hold)])
         back_to_start()
-        play(world, as_executed(traj[best][None], hold)[0])
+        play(world, played[best])
         return best, tried, traj

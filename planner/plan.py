@@ -160,8 +160,10 @@ class DiffuserPlanner:
         guide_values: list | None = [] if (call.keep_denoising and by_mover) else None
         if by_mover:
             with timing.phase("sampling"):
-                cond, traj, snaps, keyed = self._sample_mover(current, move, gen, call, snaps, guide_values)
+                cond, traj, snaps, found = self._sample_mover(current, move, gen, call, snaps, guide_values)
+            keyed = found is not None
         else:
+            found = None  # the whole-state model's keyframes live in `cond`
             cond = segment_conditions(current, move, self.horizon, cfg.keyframes, self.solver)
             if self.classifier is not None and move is not None and move.onto != FLOOR:
                 cond = replace(cond, guide=LearnedPlacedOn(self.classifier, move.block, move.onto))
@@ -173,7 +175,7 @@ class DiffuserPlanner:
         with timing.phase("smoothing and ranking"):
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
-        more = self._rescue(current, move, gen, call, snaps, cond) if by_mover and cfg.physics_check else None
+        more = self._rescue(current, move, gen, call, found, snaps, cond) if by_mover and cfg.physics_check else None
         with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
             chosen, checked, traj = commit(self.world, traj, order, move, current, goal,
                                            cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0,
@@ -214,21 +216,18 @@ class DiffuserPlanner:
 
     def _sample_mover(self, state, move, gen, call: SegmentCall, snaps, guide_values):
         """Candidates for `move` from the move model: conditions for ranking and smoothing, (n, H, 39)
-        states, snapshots, and whether IK keyframes were pinned."""
+        states, snapshots, and the IK keyframes pinned (None without)."""
         cfg = self.config
         found = self.solver.keyframes(state, move) if cfg.keyframes else None
         guide = placement_guide(move, state)
-
-        def batch(snapshots, values):
-            return self._mover_batch(state, move, gen, call, found, snapshots, values)
-        traj, pinned = batch(snaps, guide_values)
+        traj, pinned = self._mover_batch(state, move, gen, call, found, snaps, guide_values)
         # Beyond the paper (with the physics check only): while no candidate is predicted to let its
         # block go within tolerance of its target, draw another batch (a prediction within it holds
         # in physics 89 % of the time for a floor spot, 99 % for a stacking: docs/figures.md).
         extra = cfg.batches - 1 if cfg.physics_check else 0
         while extra and not (guide.met(torch.as_tensor(traj, dtype=torch.float32)).numpy() & self.within_limits(traj)).any():
             more_snaps = [] if snaps is not None else None
-            more, _ = batch(more_snaps, None)
+            more, _ = self._mover_batch(state, move, gen, call, found, more_snaps, None)
             traj = np.concatenate([traj, more])
             if snaps is not None:
                 snaps[:] = [torch.cat([a, b]) for a, b in zip(snaps, more_snaps)]
@@ -242,7 +241,7 @@ class DiffuserPlanner:
             mask[t, :NUM_JOINTS] = True
         if snaps is not None:  # canonical channels; the chosen one becomes states later
             snaps = [self.mover.normaliser.unnormalise(s.numpy().astype(np.float64)) for s in snaps]
-        return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found is not None
+        return SegmentConditions(move, mask, traj[0], guide), traj, snaps, found
 
     def _mover_batch(self, state, move, gen, call: SegmentCall, found, snapshots, values) -> tuple[np.ndarray, np.ndarray]:
         """One batch of the move model's candidates as (n, H, 39) states, and what was pinned."""
@@ -254,7 +253,7 @@ class DiffuserPlanner:
         )
         return self.mover.to_states(state, move, channels, self.solver.world), pinned
 
-    def _rescue(self, state, move, gen, call: SegmentCall, snaps, cond: SegmentConditions):
+    def _rescue(self, state, move, gen, call: SegmentCall, found, snaps, cond: SegmentConditions):
         """The physics check's further candidates once none passed: up to `rescues` batches, each
         smoothed and ranked as the first (their denoising kept with it)."""
         left = self.config.rescues
@@ -264,7 +263,6 @@ class DiffuserPlanner:
             if left == 0:
                 return None
             left -= 1
-            found = self.solver.keyframes(state, move) if self.config.keyframes else None
             raw = [] if snaps is not None else None
             traj = smooth_joints(self._mover_batch(state, move, gen, call, found, raw, None)[0], cond.mask,
                                  self.config.smooth)
