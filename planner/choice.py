@@ -36,15 +36,31 @@ if TYPE_CHECKING:
 def goal_moves(state: np.ndarray, goal: Goal) -> list[Move]:
     """The moves `goal` needs from `state`, in order, from the task layer (tasks.taskplan, which
     the demonstrator binds too): a block onto a block (unstacking first where one must come out
-    from under others), onto its reference spot, or onto free floor away from every block and spot."""
+    from under others), onto its reference spot, or onto free floor away from every block and spot.
+    Where the blocks and spots leave no free floor, blocks are parked on blocks instead, as the
+    demonstrator does."""
     if isinstance(goal, Unconditional):
         raise ValueError("the tallest tower's moves are chosen one at a time: choose_move")
+    try:
+        return _bind_floor(state, goal, plan_moves(state, goal))
+    except GoalError as e:
+        if not str(e).startswith(NO_FREE_FLOOR):
+            raise
+        return _bind_floor(state, goal, plan_moves(state, goal, floor=False))
+
+
+NO_FREE_FLOOR = "no free floor left"
+
+
+def _bind_floor(state: np.ndarray, goal: Goal, steps) -> list[Move]:
+    """The task layer's steps as moves, each floor step given its place: the goal's spot, or a
+    free spot near the block (GoalError where none is left)."""
     layout = layout_of(state)
     spots = goal.spots if isinstance(goal, Reference) else ()
     taken = [state[layout.block(b).position][:2] for b in layout.blocks] + [s.xy for s in spots]
     rng = np.random.default_rng(0)
     moves = []
-    for step in plan_moves(state, goal):
+    for step in steps:
         block, dest = step.block, step.dest
         if dest in layout.blocks:
             moves.append(Move(block, dest))
@@ -55,7 +71,7 @@ def goal_moves(state: np.ndarray, goal: Goal) -> list[Move]:
             continue
         xy = near_free_spot(rng, taken, state[layout.block(block).position][:2])
         if xy is None:
-            raise GoalError(f"no free floor left to put {block} down")
+            raise GoalError(f"{NO_FREE_FLOOR} to put {block} down")
         taken.append(xy)
         moves.append(Move(block, FLOOR, (float(xy[0]), float(xy[1]), None), free=True))
     return moves

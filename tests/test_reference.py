@@ -235,6 +235,25 @@ def test_floor_candidates_are_ranked_by_where_they_leave_the_block():
     assert PlacedAt("red", (0.55, 0.2), None, SPOT_XY, SPOT_YAW)(x).numpy()[2] > -1  # no yaw asked: any yaw
 
 
+def test_without_free_floor_the_diffuser_parks_blocks_on_blocks_as_the_demonstrator_does():
+    """A held-out eight-block reference whose blocks and spots fill the reachable ring: the
+    Diffuser's moves (one task layer) park what is in the way on a block, as the demonstrator's."""
+    from planner.choice import NO_FREE_FLOOR, _bind_floor, goal_moves
+    from tasks.taskplan import plan_moves
+    from tasks.world import episode_seed
+
+    s = episode_seed(0, 85, "test")
+    state = start_state("arrangement", s, 8)
+    goal = sample_goal("arrangement", np.random.default_rng(s), state)
+    with pytest.raises(GoalError, match=NO_FREE_FLOOR):
+        _bind_floor(state, goal, plan_moves(state, goal))
+    moves = goal_moves(state, goal)
+    parked = plan_moves(state, goal, floor=False)
+    assert [(m.block, m.onto) for m in moves] == [(t.block, "floor" if t.dest.startswith("spot") else t.dest)
+                                                 for t in parked]
+    assert not any(m.free for m in moves) and ("pink", "orange") == (moves[0].block, moves[0].onto)
+
+
 def test_free_put_downs_go_to_free_floor_near_the_block():
     from planner.choice import goal_moves
 
