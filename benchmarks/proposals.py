@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before torch loads)
 import torch  # noqa: E402
 
-from planner.choice import grows_tower, held_block, moves_between_clear, read_move, tower_picks  # noqa: E402
+from planner.choice import grows_tower, held_block, move_scores, moves_between_clear, read_move, tower_picks  # noqa: E402
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
 from planner.plan import DiffuserPlanner  # noqa: E402
 from tasks.scene import SymbolicScene  # noqa: E402
@@ -56,7 +56,7 @@ def main() -> None:
             scene = SymbolicScene.read(start)
             moves = moves_between_clear(scene)
             t0 = time.perf_counter()
-            scores = planner.move_scores(start, moves, torch.Generator().manual_seed(s))
+            scores = move_scores(planner, start, moves, torch.Generator().manual_seed(s))
             score_seconds[height].append(time.perf_counter() - t0)
             first_grows[height] += grows_tower(scene, moves[int(np.argmin(scores))])
             first_chance[height] += np.mean([grows_tower(scene, m) for m in moves])

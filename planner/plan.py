@@ -24,13 +24,12 @@ from planner.checkpoint import load
 from planner.classifier import LearnedPlacedOn, load_classifier
 from planner.config import PlannerSettings
 from planner.check import commit
-from planner.choice import achieved, choose_move, goal_moves, move_scores, read_move, replan_moves
+from planner.choice import achieved, choose_move, goal_moves, read_move, replan_moves
 from planner.conditioning import KeyframeSolver, SegmentConditions, segment_conditions
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
 from planner.guides import Smoothness
 from planner.mover import MoveModel, channels_to_states
-from planner.moves import Move
 from planner.postprocess import held_by_kinematics, smooth_joints
 from planner.segment import Progress, Segment, SegmentCall, placement_guide, same_shape
 from tasks.goals import Goal, Unconditional, check_fits
@@ -117,6 +116,7 @@ class DiffuserPlanner:
         self.world.set_state(state)
         current = state
         pieces, reports, snapshots = [], [], []
+        rescued: set[str] = set()  # a move retried after its rescue failed gets its first batch's checks only
         for i in range(segments):
             if strict_success(current, goal):
                 break
@@ -124,7 +124,7 @@ class DiffuserPlanner:
                 planned = replan_moves(current, goal)
                 if not planned:
                     break
-            call = SegmentCall(i, segments, progress, should_stop, keep_denoising, planned)
+            call = SegmentCall(i, segments, progress, should_stop, keep_denoising, planned, frozenset(rescued))
             with timing.record():  # each stage's seconds, for the segment's report
                 segment = self._plan_segment(current, goal, gen, call)
             if segment is None:
@@ -134,6 +134,8 @@ class DiffuserPlanner:
             if segment.denoising is not None:
                 snapshots.append(segment.denoising)
             current = self.world.get_state()
+            if not segment.report.achieved:  # with the check, every candidate and rescue was tried
+                rescued.add(segment.report.move)
             if planned is not None:
                 planned = planned[1:] if segment.report.achieved else replan_moves(current, goal)
         states = np.concatenate(pieces) if pieces else state[None]
@@ -175,7 +177,8 @@ class DiffuserPlanner:
         with timing.phase("smoothing and ranking"):
             traj = smooth_joints(traj, cond.mask, cfg.smooth)
             order, rank_scores = self._rank(traj, cond)
-        more = self._rescue(current, move, gen, call, found, snaps, cond) if by_mover and cfg.physics_check else None
+        rescue = by_mover and cfg.physics_check and str(move) not in call.rescued
+        more = self._rescue(current, move, gen, call, found, snaps, cond) if rescue else None
         with timing.phase("physics"):  # the chosen candidate played (with the check: each one tried)
             chosen, checked, traj = commit(self.world, traj, order, move, current, goal,
                                            cfg.max_checks if cfg.physics_check else None, hold=call.segment > 0,
@@ -286,11 +289,6 @@ class DiffuserPlanner:
         """(n,) bool: every state of the candidate within the robot's joint limits."""
         q = traj[..., :NUM_JOINTS]
         return ((q >= self.world.joint_lower - LIMIT_SLACK) & (q <= self.world.joint_upper + LIMIT_SLACK)).all(axis=(1, 2))
-
-    def move_scores(self, state: np.ndarray, moves: list[Move], gen: torch.Generator, samples: int = 1,
-                    levels: int = 8, should_stop=None) -> np.ndarray:
-        """The model's score of each move from `state` (planner.choice.move_scores)."""
-        return move_scores(self, state, moves, gen, samples, levels, should_stop)
 
     def start_only(self, state: np.ndarray, n: int, gen: torch.Generator, should_stop=None) -> np.ndarray:
         """(n, H, 39) samples with only the first state pinned (the paper's conditioning)."""

@@ -45,6 +45,7 @@ class SegmentCall:
     should_stop: Callable[[], bool] | None = None
     keep_denoising: bool = False
     planned: list | None = None  # the task layer's moves from this segment's start state
+    rescued: frozenset[str] = frozenset()  # moves whose rescue this plan has spent (and that still failed)
 
     def step_progress(self) -> Callable[[int, int], None] | None:
         """progress(step, steps) of the sampler, reported as this segment's."""

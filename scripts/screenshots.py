@@ -3,9 +3,10 @@
     xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshots.py [--out docs]
 
 Opens the app at 1280 x 720 (a laptop screen: Plan in sight), plans a tower with the Diffuser,
-shows the plan half-way, and saves the window, also at 1920 x 1080; then compares it with the
+shows the plan half-way, and saves the window, also at 1920 x 1080, and with its Constraints and
+guides tab raised; then compares it with the
 demonstrator's plan at 1280 x 720, plans the tallest tower, and builds a tower of six blocks.
-`--only six-blocks` takes just the last one. `--only train-tab --models DIR` takes the Train tab
+`--only six-blocks` takes just the last one, `--only constraints-panel` just the tab. `--only train-tab --models DIR` takes the Train tab
 over a model store (the one `benchmarks/fine_tune.py --store DIR` filled), its newest model
 selected with its curves.
 """
@@ -61,7 +62,7 @@ def show_last_frame(window) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "docs"))
-    ap.add_argument("--only", choices=["six-blocks", "train-tab"], help="take only this screenshot")
+    ap.add_argument("--only", choices=["six-blocks", "constraints-panel", "train-tab"], help="take only this screenshot")
     ap.add_argument("--models", default=str(ROOT / "runs" / "ft" / "models"), help="the Train tab's model store")
     args = ap.parse_args()
     out = Path(args.out)
@@ -79,9 +80,16 @@ def main() -> None:
     if w.warmup is not None:
         w.warmup.wait(120_000)
     wait(300)
-    if args.only != "six-blocks":
-        the_series(w, out)
-    six_blocks(w, out)
+    if args.only == "constraints-panel":
+        w.goal_editor.set_text("red,green,blue,yellow")
+        plan_and_wait(w)
+        w.playback.set_playing(False)
+        w.playback.set_frame(int(len(w.viewer.frames) * 0.55))
+        constraints_panel(w, out)
+    else:
+        if args.only != "six-blocks":
+            the_series(w, out)
+        six_blocks(w, out)
     w.close()
 
 
@@ -123,6 +131,15 @@ def six_blocks(w, out: Path) -> None:
     print(f"saved six-blocks.png in {out}")
 
 
+def constraints_panel(w, out: Path) -> None:
+    """The Constraints and guides tab raised under the shown Diffuser plan."""
+    w.constraints_dock.raise_()
+    fresh(w)
+    w.grab().save(str(out / "constraints-panel.png"))
+    w.library_dock.raise_()
+    print(f"saved constraints-panel.png in {out}")
+
+
 def the_series(w, out: Path) -> None:
     """The four-block screenshots, one after the other in one window."""
     editor = w.goal_editor
@@ -147,6 +164,7 @@ def the_series(w, out: Path) -> None:
     w.grab().save(str(out / "main-window-1920x1080.png"))
     w.resize(1280, 720)
     wait(300)
+    constraints_panel(w, out)
     w.playback.set_frame(128 + 80)  # second segment, carrying
     w.denoising.slider.setValue(3)  # the plan as it was four denoising steps in
     fresh(w)

@@ -119,3 +119,23 @@ def test_the_planner_rescues_a_segment_whose_candidates_all_fail_and_keeps_the_d
     seg = plan.segments[0]
     assert (seg.sampled, seg.checked) == (4, 3) and seg.chosen in (2, 3) and seg.achieved
     assert plan.denoising is not None and plan.denoising.shape[1] == settings.steps
+
+
+def test_a_move_retried_after_its_rescue_failed_is_not_rescued_again():
+    """Red out of the arm's reach: no candidate can pass. The first segment tries its batch and
+    the rescue's; the retry of the same move checks its first max_checks only (eight-block references
+    spent up to 275 s a plan rescuing one hopeless move again and again)."""
+    from planner.config import SHIPPED_CHECKPOINT, SHIPPED_MOVER, PlannerSettings
+    from planner.plan import DiffuserPlanner
+
+    state = initial_state(5, 2)
+    state[layout_of(state).block("red").position] = [0.0, 1.1, state[layout_of(state).block("red").position][2]]
+    settings = PlannerSettings(candidates=2, max_checks=1, rescues=1, batches=1, extra_segments=1,
+                               mover=str(SHIPPED_MOVER))
+    planner = DiffuserPlanner(str(SHIPPED_CHECKPOINT), settings)
+    try:
+        plan = planner.plan(state, parse_goal("red on green"), seed=1)
+    finally:
+        planner.close()
+    assert [(s.move, s.achieved, s.sampled, s.checked) for s in plan.segments] == [
+        ("red on green", False, 4, 4), ("red on green", False, 2, 1)]
