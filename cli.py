@@ -122,6 +122,9 @@ def add_planner_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-settle", action="store_true",
                    help="leave each sampled grasp and release where the model put them (by default they are settled "
                         "onto the tool guide's targets: planner/settle.py)")
+    g.add_argument("--no-lift", action="store_true",
+                   help="play each sampled transit and carry at the height the model gave it (by default they are "
+                        "raised over the blocks they would pass through: planner/lift.py)")
     g.add_argument("--paper", action="store_true",
                    help="the paper's setting: 1000-step DDPM, 1 candidate, guide only, no keyframes, check or smoothing")
     g.add_argument("--device", choices=DEVICES, help=field_help(S, "device"))

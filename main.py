@@ -48,6 +48,8 @@ def make_planner(args: argparse.Namespace):
             settings = replace(settings, guide_scale=PlannerSettings.whole_state().guide_scale)  # the tool guide is the mover's
         if args.no_settle:
             settings = replace(settings, settle=False)
+        if args.no_lift:
+            settings = replace(settings, lift=False)
         if args.no_physics_check:
             settings = replace(settings, physics_check=False)
         try:

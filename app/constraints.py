@@ -170,4 +170,6 @@ def _post(row, mover: bool, keyframes: bool, s: dict) -> list[Row]:
     if passes:
         kept = "the start and the grasp and release dwells kept" if mover or keyframes else "the start kept"
         out.append(row("Post-processing", f"{passes} smoothing passes over the free joints ({kept})"))
+    if mover and s.get("lift"):
+        out.append(row("Post-processing", "lifted: transit and carry raised over the blocks they would pass through"))
     return out or [row("Post-processing", "none: played as sampled")]

@@ -25,6 +25,7 @@ import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread poli
 import torch  # noqa: E402
 
 from planner.choice import grows_tower, held_block, move_scores, moves_between_clear, read_move, tower_picks  # noqa: E402
+from planner.conditioning import segment_conditions  # noqa: E402
 from planner.config import SHIPPED_CHECKPOINT, PlannerSettings  # noqa: E402
 from planner.plan import DiffuserPlanner  # noqa: E402
 from tasks.scene import SymbolicScene  # noqa: E402
@@ -60,7 +61,9 @@ def main() -> None:
             score_seconds[height].append(time.perf_counter() - t0)
             first_grows[height] += grows_tower(scene, moves[int(np.argmin(scores))])
             first_chance[height] += np.mean([grows_tower(scene, m) for m in moves])
-            samples = planner.start_only(start, args.samples, torch.Generator().manual_seed(s))
+            # only the first state pinned: the paper's conditioning
+            start_only = segment_conditions(start, None, planner.horizon, False, None)
+            samples = planner.sample(start_only, args.samples, torch.Generator().manual_seed(s))
             picks = tower_picks(start, scene)
             usable[height] += sum(read_move(t, start) is not None for t in samples)
             held = [held_block(t) for t in samples]

@@ -108,6 +108,8 @@ class PlannerSettings:
                               "the other blocks while it travels (0 = off)", 0, 1e6)
     settle: bool = option(True, "after sampling, move each candidate's grasp and release onto the tool guide's "
                           "targets (and a floor spot's yaw) through forward kinematics, faded in and out")
+    lift: bool = option(True, "after smoothing, raise the move model's transit and carry where the tool or the "
+                        "carried block would pass through another block's column (planner/lift.py)")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -116,7 +118,7 @@ class PlannerSettings:
     def paper(cls) -> PlannerSettings:
         """The paper's setting: ancestral DDPM over all steps, one sample, guide only, no check."""
         return cls(steps=1000, candidates=1, guide_scale=100.0, keyframes=False, physics_check=False, max_checks=1,
-                   extra_segments=0, smooth=0, mover=None, settle=False, clearance=0.0)
+                   extra_segments=0, smooth=0, mover=None, settle=False, clearance=0.0, lift=False)
 
     @classmethod
     def whole_state(cls, **changes) -> PlannerSettings:

@@ -29,6 +29,7 @@ from planner.conditioning import KeyframeSolver, SegmentConditions, segment_cond
 from planner.diffusion import Constraints
 from planner.masks import grasp_dwell, release_dwell
 from planner.guides import Smoothness
+from planner.lift import Lifter
 from planner.mover import MoveModel, channels_to_states
 from planner.postprocess import held_by_kinematics, smooth_joints
 from planner.segment import Progress, Segment, SegmentCall, placement_guide, same_shape
@@ -67,6 +68,7 @@ class DiffuserPlanner:
         self.solver = KeyframeSolver()
         self.world = World()
         self.mover = MoveModel(settings.mover, self.device) if settings.mover else None
+        self.lifter = Lifter()
         self._busy = threading.Lock()  # plan() and close(): the physics worlds are one thread's at a time
 
     @property
@@ -175,7 +177,7 @@ class DiffuserPlanner:
                 snaps = [self.normaliser.unnormalise(s.numpy()) for s in snaps]
             keyed = bool(cond.mask.sum() > cond.mask[0].sum())  # keyframes found and pinned
         with timing.phase("smoothing and ranking"):
-            traj = smooth_joints(traj, cond.mask, cfg.smooth)
+            traj = self._finish(traj, cond, current, move if by_mover else None)
             order, rank_scores = self._rank(traj, cond)
         rescue = by_mover and cfg.physics_check and str(move) not in call.rescued
         more = self._rescue(current, move, gen, call, found, snaps, cond) if rescue else None
@@ -267,12 +269,16 @@ class DiffuserPlanner:
                 return None
             left -= 1
             raw = [] if snaps is not None else None
-            traj = smooth_joints(self._mover_batch(state, move, gen, call, found, raw, None)[0], cond.mask,
-                                 self.config.smooth)
+            traj = self._finish(self._mover_batch(state, move, gen, call, found, raw, None)[0], cond, state, move)
             for i, s in enumerate(raw or []):  # snaps[step][k] stays candidate k's
                 snaps[i] = np.concatenate([snaps[i], self.mover.normaliser.unnormalise(s.numpy().astype(np.float64))])
             return traj, self._rank(traj, cond)[0]
         return more
+
+    def _finish(self, traj: np.ndarray, cond: SegmentConditions, state: np.ndarray, move) -> np.ndarray:
+        """Candidates smoothed and (a move model's, `lift`) raised over the blocks in their way."""
+        traj = smooth_joints(traj, cond.mask, self.config.smooth)
+        return self.lifter.lift(traj, state, move, self.solver.world) if move is not None and self.config.lift else traj
 
     def _rank(self, traj: np.ndarray, cond: SegmentConditions) -> tuple[np.ndarray, np.ndarray]:
         x = torch.as_tensor(traj, dtype=torch.float32)
@@ -289,8 +295,3 @@ class DiffuserPlanner:
         """(n,) bool: every state of the candidate within the robot's joint limits."""
         q = traj[..., :NUM_JOINTS]
         return ((q >= self.world.joint_lower - LIMIT_SLACK) & (q <= self.world.joint_upper + LIMIT_SLACK)).all(axis=(1, 2))
-
-    def start_only(self, state: np.ndarray, n: int, gen: torch.Generator, should_stop=None) -> np.ndarray:
-        """(n, H, 39) samples with only the first state pinned (the paper's conditioning)."""
-        cond = segment_conditions(state, None, self.horizon, False, None)
-        return self.sample(cond, n, gen, should_stop=should_stop)

@@ -51,6 +51,20 @@ def ramp(horizon: int, dwell: range, before: int, after: int) -> np.ndarray:
     return w
 
 
+def solve(q: torch.Tensor, residual) -> torch.Tensor:
+    """(n, 7) joint vectors near q that drive residual (n, 7) -> (n, m), m <= 7, to zero: damped
+    Gauss-Newton, the Jacobian by forward differences in one batched call per step (residual
+    is called on (n * 8, 7): each row's probes consecutive)."""
+    eye = torch.eye(NUM_JOINTS, dtype=q.dtype)
+    for _ in range(ITERATIONS):
+        probes = torch.cat([q[:, None], q[:, None] + FD_STEP * eye], 1)  # (n, 8, 7)
+        r_all = residual(probes.reshape(-1, NUM_JOINTS)).reshape(len(q), NUM_JOINTS + 1, -1)
+        r, jac = r_all[:, 0], ((r_all[:, 1:] - r_all[:, :1]) / FD_STEP).transpose(1, 2)  # (n, m), (n, m, 7)
+        gram = jac @ jac.transpose(1, 2) + DAMPING * torch.eye(r.shape[1], dtype=q.dtype)
+        q = q - (jac.transpose(1, 2) @ torch.linalg.solve(gram, r[..., None]))[..., 0]
+    return q
+
+
 class Settler:
     """settle(channels (n, H, >=7) canonical, joints first, grasp, release, turn) -> settled copy.
 
@@ -60,18 +74,6 @@ class Settler:
     def __init__(self) -> None:
         self.fk = ToolFK()  # float64 throughout (its buffers and its arithmetic)
 
-    def _solve(self, q: torch.Tensor, residual) -> torch.Tensor:
-        """(n, 7) joint vectors near q that drive residual (n, 7) -> (n, m) to zero: damped
-        Gauss-Newton, the Jacobian by forward differences in one batched call per step."""
-        eye = torch.eye(NUM_JOINTS, dtype=q.dtype)
-        for _ in range(ITERATIONS):
-            probes = torch.cat([q[:, None], q[:, None] + FD_STEP * eye], 1)  # (n, 8, 7)
-            r_all = residual(probes.reshape(-1, NUM_JOINTS)).reshape(len(q), NUM_JOINTS + 1, -1)
-            r, jac = r_all[:, 0], ((r_all[:, 1:] - r_all[:, :1]) / FD_STEP).transpose(1, 2)  # (n, m), (n, m, 7)
-            gram = jac @ jac.transpose(1, 2) + DAMPING * torch.eye(r.shape[1], dtype=q.dtype)
-            q = q - (jac.transpose(1, 2) @ torch.linalg.solve(gram, r[..., None]))[..., 0]
-        return q
-
     def settle(self, channels: np.ndarray, grasp, release, turn: float | None) -> np.ndarray:
         out = np.array(channels, dtype=np.float64)
         h = out.shape[1]
@@ -79,7 +81,7 @@ class Settler:
         q_grasp = torch.as_tensor(out[:, list(grasp_dwell()), :NUM_JOINTS].mean(1))
         q_release = torch.as_tensor(out[:, list(release_dwell()), :NUM_JOINTS].mean(1))
         with torch.no_grad():
-            new_grasp = self._solve(q_grasp, lambda v: self.fk(v) - grasp_t)
+            new_grasp = solve(q_grasp, lambda v: self.fk(v) - grasp_t)
             yaw_grasp = tool_yaw(self.fk.pose(new_grasp)[1])
             copies = NUM_JOINTS + 1  # rows of a batched residual call per candidate
 
@@ -90,7 +92,7 @@ class Settler:
                 twist = quarter_wrap(tool_yaw(rot) - yaw_grasp.repeat_interleave(copies) - turn)
                 return torch.cat([pos - release_t, (YAW_WEIGHT * twist)[:, None]], 1)
 
-            new_release = self._solve(q_release, at_release)
+            new_release = solve(q_release, at_release)
         for dwell, before, after, old, new in ((grasp_dwell(), RAMP_BEFORE[0], RAMP_AFTER[0], q_grasp, new_grasp),
                                                (release_dwell(), RAMP_BEFORE[1], RAMP_AFTER[1], q_release, new_release)):
             w = ramp(h, dwell, before, after)

@@ -47,6 +47,7 @@ def test_describe_lists_each_segments_pins_conditioning_guides_and_denoising():
                                       "1 tried, candidate 3 of 16 kept"]
     assert first["Post-processing"][0].startswith("dwells settled")
     assert first["Post-processing"][1].startswith("30 smoothing passes")
+    assert first["Post-processing"][2].startswith("lifted: transit and carry raised over the blocks")
     assert first["Denoising"][0].startswith("ToolAt value -0.01 → -1e-05 m² (tool 10.0 → 0.32 cm off its targets) over 3 "
                                             "steps: segment 1's curve in the plot")
     second = kinds(rows, "Segment 2: blue to the floor at 0.550,-0.300,30deg")
@@ -54,12 +55,13 @@ def test_describe_lists_each_segments_pins_conditioning_guides_and_denoising():
                                           "dwell (t = 109–115) of 128")
     assert "the floor spot" in second["Conditioning"][0] and "4 other block(s)" in second["Conditioning"][0]
     assert "within 3 cm and 15° of its spot" in second["Ranking"][0]
-    assert len(second["Post-processing"]) == 1  # keyframes pin the dwells: nothing to settle
+    assert len(second["Post-processing"]) == 2  # keyframes pin the dwells: nothing to settle (smoothed, lifted)
     assert "not kept" in second["Denoising"][0]
 
 
 def test_describe_follows_the_settings_off():
-    rows = describe(a_plan(guide_scale=0.0, candidates=1, physics_check=False, smooth=0, settle=False, cond_scale=2.0))
+    rows = describe(a_plan(guide_scale=0.0, candidates=1, physics_check=False, smooth=0, settle=False, lift=False,
+                          cond_scale=2.0))
     first = kinds(rows, "Segment 1: green on red")
     assert first["Guide"] == ["ToolAt: off (scale 0: the model alone)"]
     assert first["Conditioning"][0].endswith("; classifier-free guidance ×2")
