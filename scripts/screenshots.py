@@ -133,9 +133,17 @@ def six_blocks(w, out: Path) -> None:
 
 def constraints_panel(w, out: Path) -> None:
     """The Constraints and guides tab raised under the shown Diffuser plan."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractItemView
+
     w.constraints_dock.raise_()
+    height = w.constraints_dock.height()
+    w.resizeDocks([w.constraints_dock], [330], Qt.Orientation.Vertical)  # a segment's rows in sight
+    panel = w.viewer.constraints
+    panel.scrollToItem(panel.topLevelItem(1), QAbstractItemView.ScrollHint.PositionAtTop)  # segment 1
     fresh(w)
     w.grab().save(str(out / "constraints-panel.png"))
+    w.resizeDocks([w.constraints_dock], [height], Qt.Orientation.Vertical)  # the other screenshots' layout
     w.library_dock.raise_()
     print(f"saved constraints-panel.png in {out}")
 
