@@ -134,6 +134,13 @@ LINK_RADIUS = 0.07  # the iiwa's links, roughly
 CLEARANCE_MARGIN = 0.03
 
 
+def transit_and_carry() -> tuple[range, range]:
+    """The states of a segment that travel between blocks: the transit and the carry (away from
+    the grasp and the release, where the tool must come close to blocks)."""
+    carry_start = PHASES.grasp_index + PHASES.grasp_dwell + PHASES.lift
+    return range(1, 1 + PHASES.transit), range(carry_start, carry_start + PHASES.carry)
+
+
 class Clearance(Guide):
     """The arm and the carried slab pass above the other blocks: minus the summed overlap (m^2)
     of each point (the arm's joints and tool; while carrying, the carried slab's underside) with
@@ -150,10 +157,8 @@ class Clearance(Guide):
         self.fk = ToolFK()
         self.register_buffer("obstacles", torch.as_tensor(np.asarray(obstacles).reshape(-1, 3), dtype=torch.float32))
         self.weight = weight
-        transit_end = 1 + PHASES.transit
-        carry_start = PHASES.grasp_index + PHASES.grasp_dwell + PHASES.lift
-        self.transit = list(range(1, transit_end))
-        self.carry = list(range(carry_start, carry_start + PHASES.carry))
+        transit, carry = transit_and_carry()
+        self.transit, self.carry = list(transit), list(carry)
 
     @staticmethod
     def _overlap(points: torch.Tensor, obstacles: torch.Tensor, reach: float) -> torch.Tensor:

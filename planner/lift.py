@@ -19,15 +19,15 @@ import math
 import numpy as np
 import torch
 
+from planner.guides import CLEARANCE_MARGIN, SLAB_RADIUS, transit_and_carry
 from planner.kinematics import ToolFK, tool_yaw
 from planner.moves import Move
 from planner.postprocess import carry_by_kinematics
 from planner.settle import ramp, solve
 from tasks.kinematics import GRASP_GAP
-from tasks.layout import BLOCK_HEIGHT, BLOCK_WIDTH, NUM_JOINTS, PHASES, layout_of
+from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, layout_of
 
-MARGIN = 0.03  # metres above a block's top the tool (or the carried slab's underside) passes
-SLAB_RADIUS = BLOCK_WIDTH / 2 ** 0.5  # a slab seen from above, whatever its yaw: its half diagonal
+MARGIN = CLEARANCE_MARGIN  # metres above a block's top the tool (or the carried slab's underside) passes
 GRIPPER_RADIUS = 0.05  # the open fingers about the tool point, seen from above
 RAMP = 8  # states over which a rise fades in before, and out after, the states that need it
 ANGLE_WEIGHT = 0.1  # metres per radian: the tool's tilt and heading against its position
@@ -36,8 +36,7 @@ ANGLE_WEIGHT = 0.1  # metres per radian: the tool's tilt and heading against its
 def lift_windows() -> tuple[range, range]:
     """The transit and the carry: the states lifting may change (the approach to each dwell is
     left alone, so the grasp and the release stay where they were sampled and settled)."""
-    carry_start = PHASES.grasp_index + PHASES.grasp_dwell + PHASES.lift
-    return range(1, 1 + PHASES.transit), range(carry_start, carry_start + PHASES.carry)
+    return transit_and_carry()
 
 
 def needed_rise(tool: np.ndarray, obstacles: np.ndarray) -> np.ndarray:
