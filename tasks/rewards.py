@@ -112,10 +112,11 @@ def normalised_score(r: float) -> float:
 
 
 def _tilt(quat) -> float:
+    """Angle between the block's z axis and the vertical, either way up: a slab knocked over that
+    lands upside down lies as flat as one the right way up (its two faces are the same)."""
     x, y, z, w = quat
-    # Angle between the block's z axis and the world's z axis.
     zz = 1 - 2 * (x * x + y * y)
-    return math.acos(max(-1.0, min(1.0, zz)))
+    return math.acos(min(1.0, abs(zz)))
 
 
 def centred_over(top_xy, bottom_xy) -> bool:

@@ -5,7 +5,8 @@ its streams, the Diffuser with its move model. The moves come from Fast Downward
 PDDLStream hands its symbolic problems to; the build of the `up-fast-downward` package) over
 tasks/moves.pddl: its optimal search first (the shortest sequence: 0.15 to 0.5 s for eight
 blocks), LAMA's first plan if that takes over OPTIMAL_SECONDS. A move's destination is a block,
-the floor, or a reference's floor spot.
+the floor, or a reference's floor spot; a block lying askew on the block the goal wants it on
+is put down on it again (the same move).
 
 The tallest tower has no fixed goal: its allowed moves are a clear block onto a clear block, and
 the planner that uses them chooses (tasks.scene.SymbolicScene.moves_between_clear).
@@ -50,8 +51,7 @@ def spot_region(block: str) -> str:
 def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
     """What each block rests on: a block (squarely or askew), the floor, or a reference spot's
     region: its own when it stands there, another's when it lies where that spot is (the spot is
-    taken). A block resting askew on a goal's own support counts as on it (a limit: the task
-    layer then asks nothing more of that pair)."""
+    taken). A block resting askew on another is on it (it covers it); `askew` says which those are."""
     from tasks.rewards import at_spot, rests_on
 
     support = dict(SymbolicScene.read(state, rests_on).support)
@@ -67,6 +67,15 @@ def initial_support(state: np.ndarray, goal: Goal) -> dict[str, str]:
                     support[b] = spot_region(s.block)
                     break
     return support
+
+
+def askew(state: np.ndarray, support: dict[str, str]) -> set[str]:
+    """Blocks resting on a block, but not squarely and level on it (a missed or knocked move):
+    where the goal wants them there, they are put down on it again."""
+    from tasks.rewards import strictly_on
+
+    blocks = layout_of(state).blocks
+    return {t for t, s in support.items() if s in blocks and not strictly_on(state, t, s)}
 
 
 def goal_facts(goal: Goal, blocks: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -90,22 +99,23 @@ def plan_moves(state: np.ndarray, goal: Goal, floor: bool = True) -> list[TaskMo
     blocks = layout_of(state).blocks
     check_fits(goal, blocks)
     support = initial_support(state, goal)
+    tilted = askew(state, support)
     wanted = goal_facts(goal, blocks)
-    if all(support[t] == s for t, s in wanted):
+    if all(support[t] == s and t not in tilted for t, s in wanted):
         return []
     spots = [s.block for s in goal.spots] if isinstance(goal, Reference) else []
-    return list(_solve(problem_text(blocks, spots, support, wanted, floor)))
+    return list(_solve(problem_text(blocks, spots, support, wanted, floor, tilted)))
 
 
 def problem_text(blocks: tuple[str, ...], spots: list[str], support: dict[str, str],
-                 wanted: list[tuple[str, str]], floor: bool = True) -> str:
-    """The PDDL problem of one scene and goal over tasks/moves.pddl."""
+                 wanted: list[tuple[str, str]], floor: bool = True, tilted: set[str] = frozenset()) -> str:
+    """The PDDL problem of one scene and goal over tasks/moves.pddl (`tilted`: blocks askew on a block)."""
     regions = [spot_region(b) for b in spots]
     covered = set(support.values())
-    init = [f"(on {b} {support[b]})" for b in blocks]
+    init = [f"(on {b} {support[b]})" for b in blocks] + [f"(level {b})" for b in blocks if b not in tilted]
     init += [f"(clear {s})" for s in (*blocks, *regions) if s not in covered]
     init += ["(clear floor)"] + [f"(spotof {b} {spot_region(b)})" for b in spots] + (["(roomy)"] if floor else [])
-    goal = " ".join(f"(on {t} {s})" for t, s in wanted)
+    goal = " ".join([f"(on {t} {s})" for t, s in wanted] + [f"(level {t})" for t, s in wanted if s in blocks])
     return (f"(define (problem scene) (:domain kuka-blocks)\n"
             f"  (:objects {' '.join(blocks)} - block {' '.join(regions)}{' - region' if regions else ''})\n"
             f"  (:init {' '.join(init)})\n  (:goal (and {goal})))\n")
@@ -142,7 +152,8 @@ def _read_plan(text: str) -> list[TaskMove]:
         if not line.startswith("("):
             continue
         action, block, *rest = line.strip("()").split()
-        moves.append(TaskMove(block, FLOOR if action == "to_floor" else rest[1]))
+        # (stack b from onto), (to_spot b from region), (to_floor b from), (straighten b onto)
+        moves.append(TaskMove(block, FLOOR if action == "to_floor" else rest[-1]))
     return moves
 
 

@@ -158,3 +158,12 @@ def test_rests_on_and_level_at_their_exact_edges(state_factory):
         assert not strictly_on(s, "green", "red"), tilted
         s[LAYOUT.block(tilted).orientation] = [x - 1e-4, 0.0, 0.0, math.sqrt(1 - (x - 1e-4) ** 2)]
         assert strictly_on(s, "green", "red"), tilted
+
+
+def test_a_slab_upside_down_is_level(state_factory):
+    """Knocked over, a slab can land upside down, as flat as the right way up (its two faces are the
+    same): it stands strictly on the block under it; tipped short of upside down it does not."""
+    s = state_factory({"red": [0.6, 0, H], "green": [0.6, 0, 3 * H]})
+    for angle, level in ((math.pi, True), (math.pi - 0.15, True), (math.pi - 0.3, False), (math.pi / 2, False)):
+        s[LAYOUT.block("green").orientation] = [math.sin(angle / 2), 0, 0, math.cos(angle / 2)]
+        assert strictly_on(s, "green", "red") is level, angle
