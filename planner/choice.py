@@ -87,11 +87,21 @@ def replan_moves(state: np.ndarray, goal: Goal) -> list[Move]:
 
 
 def near_free_spot(rng: np.random.Generator, taken: list[np.ndarray], near: np.ndarray, tries: int = 16) -> np.ndarray | None:
-    """Of `tries` free floor spots, the one nearest `near`: a short carry is a surer one."""
+    """Of `tries` free floor spots, the one the shortest carry from `near` reaches: a short carry
+    is a surer one."""
     from tasks.reference import free_spot
 
     spots = [xy for xy in (free_spot(rng, taken) for _ in range(tries)) if xy is not None]
-    return min(spots, key=lambda xy: float(np.linalg.norm(xy - near)), default=None)
+    return min(spots, key=lambda xy: carry_length(near, xy), default=None)
+
+
+def carry_length(a: np.ndarray, b: np.ndarray) -> float:
+    """The tool's path from floor point `a` to `b` round the robot's base (metres). Joint 1 cannot
+    turn through its cut behind the robot (+-170 degrees), so the turn goes round the front: two
+    points either side of the cut, close together, are almost a full turn apart."""
+    ra, rb = float(np.hypot(*a[:2])), float(np.hypot(*b[:2]))
+    turn = abs(math.atan2(a[1], a[0]) - math.atan2(b[1], b[0]))  # not wrapped: the way joint 1 can go
+    return 0.5 * (ra + rb) * turn + abs(ra - rb)
 
 
 def grows_tower(scene: SymbolicScene, move: Move) -> bool:

@@ -268,3 +268,21 @@ def test_free_put_downs_go_to_free_floor_near_the_block():
         assert all(np.linalg.norm(xy - t) >= 0.32 for t in taken)
         assert np.linalg.norm(xy - tower) < 0.75  # the nearest of several free spots, not any
         taken.append(xy)
+
+
+def test_a_block_put_aside_stays_on_its_side_of_the_robot_s_cut():
+    """Joint 1 cannot turn through its cut behind the robot: a spot just across it is almost a
+    full turn away, so a block put aside goes to free floor on its own side, even where the
+    floor across the cut is nearer in a straight line."""
+    from planner.choice import carry_length, near_free_spot
+
+    def at(deg: float, r: float = 0.6) -> np.ndarray:
+        return np.array([r * math.cos(math.radians(deg)), r * math.sin(math.radians(deg))])
+
+    assert carry_length(at(175), at(-175)) > 3.0 > 10 * np.linalg.norm(at(175) - at(-175))
+    assert carry_length(at(175), at(90)) < 1.0
+    block = at(-145)  # a tower behind the robot, right of the cut; the floor beside it is taken
+    taken = [block] + [at(a) for a in range(-120, -50, 30)]
+    for seed in range(5):
+        xy = near_free_spot(np.random.default_rng(seed), taken, block)
+        assert math.atan2(xy[1], xy[0]) < 0, (seed, xy)  # round the front on its own side, not across the cut
