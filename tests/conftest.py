@@ -6,17 +6,23 @@ import pytest
 from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
 from tasks.world import HOME_JOINTS
 
-# The longest files first. With `--dist loadfile` a file runs whole on one worker, and xdist would
-# otherwise hand out the files with the most tests first, so one of these could start last and
-# leave the other worker idle for a minute. The order changes no test; it only balances the workers.
-LONGEST_FIRST = ("test_app_train.py", "test_app_blocks.py", "test_app.py", "test_faults.py", "test_app_library.py",
-                 "test_ray.py")
+# The order xdist hands out files (`--dist loadfile`: a file runs whole on one worker). The Train
+# tab's test waits on a training process niced below everything (tasks/train_job.py): beside files
+# that test in one process it has a core to itself; beside the app tests' worker and render
+# processes, or any file's several processes, it starves (33 s alone, four minutes beside two busy
+# processes). So it goes first, the one-process files beside it, then the others, longest first,
+# so that none starts last and leaves a worker idle. The order changes no test, only the balance.
+FIRST = "test_app_train.py"
+LONGEST_LAST = ("test_app_blocks.py", "test_app.py", "test_faults.py", "test_app_library.py", "test_ray.py",
+                "test_planner.py", "test_app_chain.py", "test_app_processes.py", "test_app_promises.py",
+                "test_app_stalls.py", "test_files.py", "test_app_constraints.py", "test_app_issue21.py",
+                "test_app_frictions.py")
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    """Sort by LONGEST_FIRST, the rest in collection order (the sort is stable)."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    """FIRST, the files not named here, then LONGEST_LAST in its order (the sort is stable)."""
+    rank = {FIRST: 0, **{name: 2 + i for i, name in enumerate(LONGEST_LAST)}}
+    items.sort(key=lambda item: rank.get(item.path.name, 1))
 
 
 def make_state(positions: dict, attached: dict | None = None, joints=HOME_JOINTS) -> np.ndarray:

@@ -1,5 +1,5 @@
 """collect and evaluate on Ray workers (--ray), against one local Ray instance that the module
-shares: the same files as worker processes write, a clear and quick refusal of an address where
+shares: the same files as this process and worker processes write, a clear and quick refusal of an address where
 no cluster answers, and a worker killed mid-run that loses nothing."""
 import importlib.util
 import json
@@ -36,9 +36,10 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    """The collection as two worker processes write it."""
-    path = tmp_path_factory.mktemp("workers") / "demos.h5"
-    assert main.main(["collect", *COLLECTION, "--workers", "2", "--out", str(path)]) == 0
+    """The collection as this process writes it (the same file as worker processes write:
+    test_files.py)."""
+    path = tmp_path_factory.mktemp("here") / "demos.h5"
+    assert main.main(["collect", *COLLECTION, "--out", str(path)]) == 0
     return path
 
 
@@ -100,7 +101,7 @@ def kill_a_worker() -> int:
     raise AssertionError("no Ray worker to kill")
 
 
-def test_collect_on_ray_writes_what_worker_processes_write(local_ray, reference, tmp_path):
+def test_collect_on_ray_writes_what_this_process_writes(local_ray, reference, tmp_path):
     path = tmp_path / "demos.h5"
     assert main.main(["collect", *COLLECTION, "--ray", "--out", str(path)]) == 0
     assert_same_file(path, reference)
