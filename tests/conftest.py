@@ -1,10 +1,18 @@
-import planner as _thread_policy  # noqa: F401  (sets PyTorch's thread policy before any test loads torch)
+import os
+import sys
 
 import numpy as np
 import pytest
 
-from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT
-from tasks.world import HOME_JOINTS
+# Where the environment sets PYTHONDONTWRITEBYTECODE (this machine's does), every process the tests
+# start (commands, the app's workers, training, Ray workers) compiled the project's modules again;
+# the tests keep bytecode (git-ignored __pycache__), so each module is compiled once a run.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+import planner as _thread_policy  # noqa: E402,F401  (sets PyTorch's thread policy before any test loads torch)
+from tasks.layout import BLOCK_HEIGHT, BLOCK_NAMES, LAYOUT  # noqa: E402
+from tasks.world import HOME_JOINTS  # noqa: E402
 
 # The order xdist hands out files (`--dist loadfile`: a file runs whole on one worker). The Train
 # tab's test waits on a training process niced below everything (tasks/train_job.py): beside files
