@@ -107,8 +107,8 @@ def plan_moves(state: np.ndarray, goal: Goal, floor: bool = True) -> list[TaskMo
     return list(_solve(problem_text(blocks, spots, support, wanted, floor, tilted)))
 
 
-def problem_text(blocks: tuple[str, ...], spots: list[str], support: dict[str, str],
-                 wanted: list[tuple[str, str]], floor: bool = True, tilted: set[str] = frozenset()) -> str:
+def problem_text(blocks: tuple[str, ...], spots: list[str], support: dict[str, str], wanted: list[tuple[str, str]],
+                 floor: bool = True, tilted: set[str] | frozenset[str] = frozenset()) -> str:
     """The PDDL problem of one scene and goal over tasks/moves.pddl (`tilted`: blocks askew on a block)."""
     regions = [spot_region(b) for b in spots]
     covered = set(support.values())
