@@ -27,16 +27,9 @@ from planner.settle import ramp, solve
 from tasks.kinematics import GRASP_GAP
 from tasks.layout import BLOCK_HEIGHT, NUM_JOINTS, PHASES, layout_of
 
-MARGIN = CLEARANCE_MARGIN  # metres above a block's top the tool (or the carried slab's underside) passes
 GRIPPER_RADIUS = 0.05  # the open fingers about the tool point, seen from above
 RAMP = 8  # states over which a rise fades in before, and out after, the states that need it
 ANGLE_WEIGHT = 0.1  # metres per radian: the tool's tilt and heading against its position
-
-
-def lift_windows() -> tuple[range, range]:
-    """The transit and the carry: the states lifting may change (the approach to each dwell is
-    left alone, so the grasp and the release stay where they were sampled and settled)."""
-    return transit_and_carry()
 
 
 def needed_rise(tool: np.ndarray, obstacles: np.ndarray) -> np.ndarray:
@@ -46,8 +39,8 @@ def needed_rise(tool: np.ndarray, obstacles: np.ndarray) -> np.ndarray:
     rise = np.zeros((n, h))
     if len(obstacles) == 0:
         return rise
-    tops = obstacles[:, 2] + BLOCK_HEIGHT / 2 + MARGIN
-    for window, reach, below in zip(lift_windows(), (SLAB_RADIUS + GRIPPER_RADIUS, 2 * SLAB_RADIUS),
+    tops = obstacles[:, 2] + BLOCK_HEIGHT / 2 + CLEARANCE_MARGIN
+    for window, reach, below in zip(transit_and_carry(), (SLAB_RADIUS + GRIPPER_RADIUS, 2 * SLAB_RADIUS),
                                     (0.0, BLOCK_HEIGHT + GRASP_GAP)):
         t = list(window)
         d = np.linalg.norm(tool[:, t, None, :2] - obstacles[None, None, :, :2], axis=-1)  # (n, T, M)
@@ -60,7 +53,7 @@ def envelope(horizon: int) -> np.ndarray:
     """(H,) how much of a rise each state may take: all of it through the transit and the carry,
     fading to nothing over the first few states and over the approaches to the dwells (the
     start, the dwells and everything after the release take none)."""
-    transit, carry = lift_windows()
+    transit, carry = transit_and_carry()
     return np.maximum(ramp(horizon, range(transit.start + RAMP // 2, transit.stop), RAMP // 2, PHASES.descend),
                       ramp(horizon, carry, PHASES.lift, PHASES.place_descend))
 

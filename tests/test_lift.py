@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from planner.kinematics import ToolFK
-from planner.lift import MARGIN, Lifter, envelope, lift_windows, needed_rise
+from planner.guides import CLEARANCE_MARGIN as MARGIN, transit_and_carry
+from planner.lift import Lifter, envelope, needed_rise
 from planner.masks import grasp_dwell, release_dwell
 from planner.moves import Move
 from tasks.demonstrator import Demonstrator
@@ -34,7 +35,7 @@ def tool_path(states: np.ndarray) -> np.ndarray:
 def test_a_block_in_the_way_is_passed_over_smoothly(demonstrated, window):
     states, world = demonstrated
     tool = tool_path(states)
-    middle = list(lift_windows()[window])[len(lift_windows()[window]) // 2]
+    middle = list(transit_and_carry()[window])[len(transit_and_carry()[window]) // 2]
     # blue stands right under the middle of the path, its top 4 cm above where the tool (or the slab it carries) passes
     below = 0.0 if window == 0 else BLOCK_HEIGHT + 0.01
     start = states[0].copy()

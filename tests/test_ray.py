@@ -1,6 +1,6 @@
 """collect and evaluate on Ray workers (--ray), against one local Ray instance that the module
-shares: the same files as this process and worker processes write, a clear and quick refusal of an address where
-no cluster answers, and a worker killed mid-run that loses nothing."""
+shares: the same files as this process and worker processes write, a clear and quick refusal of
+an address where no cluster answers, and a worker killed mid-run that loses nothing."""
 import importlib.util
 import json
 import os
